@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     embedding_batch_size: int = 32
+    #: SQLite file of cached passage vectors (default: ``<cache_dir>/embeddings.sqlite``).
+    embedding_cache: Path | None = None
 
     # --- chunking --------------------------------------------------------------------------
     chunk_size: int = Field(300, ge=50, le=4000)
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
         if value >= size:
             raise ValueError(f"chunk_overlap ({value}) must be smaller than chunk_size ({size})")
         return value
+
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.embedding_cache or self.cache_dir / "embeddings.sqlite"
 
 
 @lru_cache

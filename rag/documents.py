@@ -43,6 +43,8 @@ _SPACED_TITLE = re.compile(rf"^(?:[{_CJK}][{_SPACES}]+)+[{_CJK}]$")
 
 # --- inline normalisation ------------------------------------------------------------------
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_FULLWIDTH_DECIMAL = re.compile(r"(?<=\d)．(?=\d)")
+_FULLWIDTH_PERCENT = re.compile(r"(?<=\d)％")
 _SPACE_BETWEEN = re.compile(
     rf"(?<=[{_CJK}{_CJK_PUNCT}0-9%％])[{_SPACES}]+(?=[{_CJK}{_CJK_PUNCT}0-9%％])"
 )
@@ -66,6 +68,8 @@ def normalize_inline(text: str) -> str:
     The same function is used to compare gold evidence with indexed text, so both sides agree.
     """
     text = text.translate(_FULLWIDTH_DIGITS)
+    text = _FULLWIDTH_DECIMAL.sub(".", text)
+    text = _FULLWIDTH_PERCENT.sub("%", text)
     text = _SPACE_BETWEEN.sub("", text)
     text = _ASCII_PUNCT_NEAR_CJK.sub(lambda m: _ASCII_PUNCT[m.group(0)], text)
     return text.strip(_SPACES)
@@ -147,6 +151,11 @@ def read_text(path: Path) -> str:
     return text
 
 
+def file_sha256(path: Path) -> str:
+    """Content hash of a report file: what the index manifest records to notice changed files."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def discover(paths: list[Path]) -> list[Path]:
     """Expand directories into their report files (sorted); files are taken as given."""
     found: list[Path] = []
@@ -188,7 +197,7 @@ def load_report(path: Path, overrides: dict[str, object] | None = None) -> Repor
         doc_id=path.stem,
         source=path.name,
         paragraphs=paragraphs,
-        sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        sha256=file_sha256(path),
     )
     detect_metadata(report)
     for key, value in (overrides or {}).items():

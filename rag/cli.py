@@ -1,0 +1,139 @@
+"""The ``rag`` command line: ``rag ingest``, ``rag search`` (more commands plug in as modules grow)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rag.config import Settings, get_settings
+from rag.errors import RagError
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="rag",
+    help="Question answering over Chinese government work reports (政府工作报告).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the package's errors into one line on stderr and exit status 1."""
+    try:
+        yield
+    except RagError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Report files or folders (default: seeds/).")] = None,
+    append: Annotated[bool, typer.Option("--append", help="Add to the existing index instead of replacing it.")] = False,
+) -> None:
+    """Clean, chunk and index reports (.txt/.md, UTF-8). The old index stays live until the new one is complete."""
+    from rag.ingest import ingest as run_ingest
+
+    with user_errors():
+        result = run_ingest(paths, settings(), append=append, show_progress=sys.stderr.isatty())
+    typer.echo(
+        f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.index.path}"
+    )
+
+
+def _print_hits(result: dict[str, object]) -> None:
+    hits = result["hits"]
+    if not hits:
+        typer.echo("no matching passages")
+    for n, hit in enumerate(hits, start=1):  # type: ignore[arg-type]
+        year = f"{hit['year']}年" if hit["year"] else "—"
+        typer.echo(f"[{n}] {hit['score']:.4f}  {hit['region']} · {year} · {hit['section'] or '(开头)'}  ({hit['chunk_id']})")
+        text = str(hit["text"]).replace("\n", " ")
+        typer.echo(f"    {text[:160]}{'…' if len(text) > 160 else ''}")
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty lines of a UTF-8 text file; a missing or binary file is a one-line error."""
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:
+        raise RagError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise RagError(f"{path}: not UTF-8 text") from None
+
+
+def run_batch(lines: list[str], handle: Callable[[str], dict[str, object]]) -> None:
+    """JSON Lines, one object per input line, flushed as each is done."""
+    for line in lines:
+        typer.echo(json.dumps(handle(line), ensure_ascii=False))
+        sys.stdout.flush()
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="The question or keywords.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="Number of passages.")] = None,
+    region: Annotated[Optional[str], typer.Option(help="Only this region (e.g. 太仓市).")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Prefer sections about this year.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (JSON Lines with --queries-file).")] = False,
+    queries_file: Annotated[Optional[Path], typer.Option(help="One query per line; prints JSON Lines.")] = None,
+) -> None:
+    """Hybrid (dense + BM25) search with region and year awareness."""
+    from rag.retrieve import open_retriever
+
+    with user_errors():
+        if (query is None) == (queries_file is None):
+            raise RagError("give either a QUERY or --queries-file FILE")
+        lines = read_lines(queries_file) if queries_file else []
+        retriever = open_retriever(settings())
+
+        def handle(q: str) -> dict[str, object]:
+            result = retriever.search(q, k=k, region=region, year=year).to_dict()
+            return {"query": result["query"], "hits": result["hits"]}
+
+        if queries_file:
+            run_batch(lines, handle)
+            return
+        result = handle(query)  # type: ignore[arg-type]
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            _print_hits(result)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()
+
+
+if __name__ == "__main__":
+    main()

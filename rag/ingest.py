@@ -1,0 +1,100 @@
+"""Building the index from report files: documents → chunks → embeddings → indexes, written atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.chunking import Chunk, chunk_reports
+from rag.config import Settings
+from rag.documents import Report, load_reports
+from rag.embedding import Embedder, load_embedder
+from rag.errors import IndexMismatchError, IndexNotFoundError
+from rag.index import Index, build_dense, check_compatible, load_index, make_manifest, save_index
+from rag.lexical import LexicalIndex
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    index: Index
+    reports: int
+    chunks: int
+    seconds: float
+    replaced: list[str]
+
+
+def source_entry(report: Report, path: Path, chunks: int) -> dict[str, object]:
+    return {**report.metadata(), "path": str(path), "chunks": chunks}
+
+
+def ingest(
+    paths: list[Path] | None,
+    settings: Settings,
+    *,
+    append: bool = False,
+    embedder: Embedder | None = None,
+    show_progress: bool = False,
+) -> IngestResult:
+    """Index the reports under ``paths`` (default: the seeds folder).
+
+    With ``append`` the existing index is kept and the given reports are added to it (a report whose
+    file name is already indexed replaces its old chunks). Every input file is read and checked
+    before anything is written, so a bad file leaves the current index untouched.
+    """
+    started = time.perf_counter()
+    paths = paths or [settings.seeds_dir]
+    reports = load_reports(paths)
+    files = {r.source: _path_of(r, paths) for r in reports}
+    embedder = embedder or load_embedder(settings)
+
+    kept_chunks: list[Chunk] = []
+    kept_sources: list[dict[str, object]] = []
+    replaced: list[str] = []
+    if append:
+        try:
+            old = load_index(settings.index_dir)
+        except IndexNotFoundError:
+            old = None
+        if old is not None:
+            check_compatible(old.manifest, settings, check_files=False)
+            new_names = {r.source for r in reports}
+            kept_chunks = [c for c in old.chunks if c.source not in new_names]
+            kept_sources = [s for s in old.sources if s["source"] not in new_names]
+            replaced = sorted(new_names & {str(s["source"]) for s in old.sources})
+
+    names = [r.source for r in reports]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise IndexMismatchError(f"two reports share the file name {', '.join(dupes)}; file names identify reports")
+
+    new_chunks = chunk_reports(reports, settings.chunk_size, settings.chunk_overlap)
+    chunks = kept_chunks + new_chunks
+    vectors = embedder.embed([c.index_text for c in chunks], "passage", show_progress=show_progress)
+    counts = {name: sum(1 for c in new_chunks if c.source == name) for name in names}
+    sources = kept_sources + [source_entry(r, files[r.source], counts[r.source]) for r in reports]
+    manifest = make_manifest(
+        model=embedder.model_name,
+        dimension=int(vectors.shape[1]),
+        settings=settings,
+        sources=sources,
+        chunks=len(chunks),
+    )
+    index = Index(chunks, build_dense(vectors), LexicalIndex.build([c.index_text for c in chunks]), manifest)
+    save_index(index, settings.index_dir)
+    seconds = time.perf_counter() - started
+    logger.info("indexed %d reports, %d chunks in %.1fs", len(sources), len(chunks), seconds)
+    return IngestResult(index, len(sources), len(chunks), seconds, replaced)
+
+
+def _path_of(report: Report, paths: list[Path]) -> Path:
+    for path in paths:
+        if path.is_file() and path.name == report.source:
+            return path
+        candidate = path / report.source
+        if path.is_dir() and candidate.is_file():
+            return candidate
+    return Path(report.source)

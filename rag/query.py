@@ -1,0 +1,92 @@
+"""Reading region, year and intent (actual result vs. target) off a question."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rag.errors import QueryError
+
+MAX_QUERY_CHARS = 2000
+
+_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?")
+_RELATIVE = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 0}
+#: Words that ask for what a report plans, not what happened.
+_PLAN_WORDS = re.compile(r"目标|计划|预期|力争|打算|任务|安排|部署|将要|要实现|准备|拟|明年|今年要")
+_SUFFIXES = ("自治区", "街道", "省", "市", "区", "县", "镇", "乡")
+
+
+@dataclass(frozen=True)
+class RegionName:
+    """A region known to the corpus and the short forms people type (「太仓市」 → 「太仓」)."""
+
+    name: str
+    parent: str | None = None
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        short = self.name
+        for suffix in _SUFFIXES:
+            if short.endswith(suffix) and len(short) - len(suffix) >= 2:
+                short = short[: -len(suffix)]
+                break
+        return (self.name, short) if short != self.name else (self.name,)
+
+
+@dataclass(frozen=True)
+class QueryIntent:
+    text: str
+    region: str | None = None
+    year: int | None = None
+    period: str | None = None  # "plan" when the question asks for targets/tasks
+
+
+def validate_query(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise QueryError("the question is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the question is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+    return text
+
+
+def find_region(text: str, regions: Iterable[RegionName]) -> str | None:
+    """The most specific known region the text names: 「苏州市相城区」 → 相城区, 「苏州」 → 苏州市."""
+    best: tuple[int, int, str] | None = None
+    for region in regions:
+        for alias in region.aliases:
+            if alias in text:
+                # a sub-region (it has a parent) is more specific than its city; then the longer alias
+                score = (1 if region.parent else 0, len(alias), region.name)
+                if best is None or score[:2] > best[:2]:
+                    best = score
+    return best[2] if best else None
+
+
+def parse_query(
+    text: str,
+    regions: Iterable[RegionName] = (),
+    *,
+    reference_year: int | None = None,
+    reference_years: dict[str, int] | None = None,
+) -> QueryIntent:
+    """Region, year and period of a question.
+
+    Relative years (去年, 今年, 明年) count from the newest report of the named region
+    (``reference_years[region]``) or of the corpus (``reference_year``): 「去年」 is the year that
+    report reviews, 「今年/明年的目标」 the year it plans for.
+    """
+    text = validate_query(text)
+    region = find_region(text, list(regions))
+    year: int | None = None
+    if match := _YEAR_RE.search(text):
+        year = int(match.group(1))
+    else:
+        ref = (reference_years or {}).get(region or "", reference_year)
+        for word, offset in _RELATIVE.items():
+            if word in text and ref is not None:
+                year = ref + offset
+                break
+    period = "plan" if _PLAN_WORDS.search(text) else None
+    return QueryIntent(text=text, region=region, year=year, period=period)

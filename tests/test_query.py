@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import QueryError
+from rag.query import RegionName, find_region, parse_query
+
+REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
+REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("2023年太仓市一般公共预算收入是多少？", "太仓市"),
+        ("太仓的GDP", "太仓市"),
+        ("苏州市相城区的高标准农田", "相城区"),
+        ("苏州相城今年目标", "相城区"),
+        ("苏州2022年地区生产总值", "苏州市"),
+        ("玉山镇2019年", "玉山镇"),
+        ("南京2023年GDP", None),
+    ],
+)
+def test_region(text: str, region: str | None):
+    assert find_region(text, REGIONS) == region
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "period"),
+    [
+        ("2023年太仓市一般公共预算收入是多少？", 2023, None),
+        ("2024年太仓GDP增长目标是多少？", 2024, "plan"),
+        ("太仓去年一般公共预算收入", 2024, None),
+        ("太仓今年的目标是什么", 2025, "plan"),
+        ("相城区明年的主要任务", 2024, "plan"),
+        ("玉山镇去年完成了多少地区生产总值", 2019, None),
+        ("什么是五大行动", None, None),
+    ],
+)
+def test_year_and_period(text: str, year: int | None, period: str | None):
+    intent = parse_query(text, REGIONS, reference_year=REFS[""], reference_years=REFS)
+    assert (intent.year, intent.period) == (year, period)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "问" * 2001])
+def test_bad_queries(text: str):
+    with pytest.raises(QueryError):
+        parse_query(text, REGIONS)
