@@ -57,11 +57,18 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log pro
 def ingest(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Report files or folders (default: seeds/).")] = None,
     append: Annotated[bool, typer.Option("--append", help="Add to the existing index instead of replacing it.")] = False,
+    if_needed: Annotated[
+        bool, typer.Option("--if-needed", help="Do nothing when the index is current for these files and settings.")
+    ] = False,
 ) -> None:
     """Clean, chunk and index reports (.txt/.md, UTF-8). The old index stays live until the new one is complete."""
+    from rag.ingest import index_is_current
     from rag.ingest import ingest as run_ingest
 
     with user_errors():
+        if if_needed and not append and index_is_current(paths, settings()):
+            typer.echo(f"index in {settings().index_dir}/ is up to date")
+            return
         result = run_ingest(paths, settings(), append=append, show_progress=sys.stderr.isatty())
     typer.echo(
         f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.index.path}"

@@ -80,6 +80,19 @@ class Embedder:
         self._cache = cache
         self._model: SentenceTransformer | None = None
 
+    def with_cache(self, cache: EmbeddingCache | None) -> Embedder:
+        """The same (already loaded) model with another vector cache."""
+        twin = Embedder(
+            self.model_name,
+            self._model_path,
+            query_prefix=self._query_prefix,
+            passage_prefix=self._passage_prefix,
+            batch_size=self._batch_size,
+            cache=cache,
+        )
+        twin._model = self._model
+        return twin
+
     @property
     def model(self) -> SentenceTransformer:
         if self._model is None:

@@ -9,10 +9,18 @@ from pathlib import Path
 
 from rag.chunking import Chunk, chunk_reports
 from rag.config import Settings
-from rag.documents import Report, load_reports
+from rag.documents import Report, discover, file_sha256, load_reports
 from rag.embedding import Embedder, load_embedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
-from rag.index import Index, build_dense, check_compatible, load_index, make_manifest, save_index
+from rag.index import (
+    Index,
+    build_dense,
+    check_compatible,
+    load_index,
+    load_manifest,
+    make_manifest,
+    save_index,
+)
 from rag.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
@@ -98,3 +106,16 @@ def _path_of(report: Report, paths: list[Path]) -> Path:
         if path.is_dir() and candidate.is_file():
             return candidate
     return Path(report.source)
+
+
+def index_is_current(paths: list[Path] | None, settings: Settings) -> bool:
+    """Whether the live index was built from exactly these files (same contents) with these settings."""
+    try:
+        manifest = load_manifest(settings.index_dir)
+        check_compatible(manifest, settings, check_files=False)
+    except (IndexNotFoundError, IndexMismatchError, OSError, ValueError):
+        return False
+    files = [f for f in discover(paths or [settings.seeds_dir]) if f.name != "manifest.json"]
+    wanted = {f.name: file_sha256(f) for f in files}
+    have = {str(s["source"]): s.get("sha256") for s in manifest["sources"]}  # type: ignore[union-attr]
+    return wanted == have

@@ -165,7 +165,8 @@ class Retriever:
     # -- internals --------------------------------------------------------------------------
 
     def _tiers(self, allowed: list[int], intent: QueryIntent) -> list[list[int]]:
-        """Candidate groups in priority order: asked year (plan sections first for targets), then the rest."""
+        """Candidate groups in priority order: the asked year (its plan sections first when the question
+        asks for targets, its review first otherwise), then the rest."""
         chunks = self.index.chunks
 
         def split(ids: list[int], keep) -> tuple[list[int], list[int]]:  # type: ignore[no-untyped-def]
@@ -175,14 +176,13 @@ class Retriever:
 
         tiers: list[list[int]] = []
         rest = allowed
+        wants_plan = intent.period == "plan"
         if intent.year is not None:
             same_year, rest = split(rest, lambda c: c.year == intent.year)
-            tiers.append(same_year)
-        if intent.period == "plan":
-            tiers = [part for tier in tiers for part in split(tier, lambda c: c.period == "plan")]
-            if intent.year is None:
-                plan, rest = split(rest, lambda c: c.period == "plan")
-                tiers.append(plan)
+            tiers.extend(split(same_year, lambda c: (c.period == "plan") == wants_plan))
+        elif wants_plan:
+            plan, rest = split(rest, lambda c: c.period == "plan")
+            tiers.append(plan)
         tiers.append(rest)
         return [t for t in tiers if t]
 

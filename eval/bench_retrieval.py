@@ -1,0 +1,110 @@
+"""Retrieval benchmark: hit@1/hit@5/MRR per retriever mode, ingest time cold/warm, query latency.
+
+    python -m eval.bench_retrieval [--questions eval/retrieval_questions.jsonl] [--repeat 5]
+
+Prints a Markdown section for docs/benchmarks.md. Uses temporary index and vector-cache folders, so
+"cold" really embeds every chunk; the converted model itself is reused from the cache directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rag.config import Settings  # noqa: E402
+from rag.documents import squash  # noqa: E402
+from rag.embedding import load_embedder  # noqa: E402
+from rag.ingest import ingest  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rank_of(hits, source: str, evidence: str) -> int | None:
+    key = squash(evidence)
+    for n, hit in enumerate(hits, start=1):
+        if hit.chunk.source == source and key in squash(hit.chunk.text):
+            return n
+    return None
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=Path("eval/retrieval_questions.jsonl"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, index_dir=Path(tmp) / "index", embedding_cache=Path(tmp) / "v.sqlite")
+        t0 = time.perf_counter()
+        embedder = load_embedder(settings)
+        embedder.model  # noqa: B018 - load now, so ingest timings exclude it
+        load_s = time.perf_counter() - t0
+        cold = ingest(None, settings, embedder=embedder)
+        warm = ingest(None, settings, embedder=embedder)
+        retriever = Retriever(warm.index, embedder, settings)
+
+        variants = {
+            "dense only": dict(mode="dense", use_metadata=False),
+            "BM25 only": dict(mode="bm25", use_metadata=False),
+            "hybrid RRF, no region/year": dict(mode="hybrid", use_metadata=False),
+            "dense + region/year": dict(mode="dense"),
+            "BM25 + region/year": dict(mode="bm25"),
+            "hybrid RRF + region/year (default)": dict(mode="hybrid"),
+        }
+        rows = []
+        for name, kwargs in variants.items():
+            ranks = [rank_of(retriever.search(q["question"], k=5, **kwargs).hits, q["source"], q["evidence"]) for q in questions]
+            rows.append((name, ranks))
+        weighted = Settings(_env_file=None, index_dir=settings.index_dir, fusion="weighted")
+        wret = Retriever(warm.index, embedder, weighted)
+        rows.append(
+            (
+                "hybrid weighted 0.5 + region/year",
+                [rank_of(wret.search(q["question"], k=5).hits, q["source"], q["evidence"]) for q in questions],
+            )
+        )
+
+        latencies = []
+        for _ in range(args.repeat):
+            for q in questions:
+                t = time.perf_counter()
+                retriever.search(q["question"], k=5)
+                latencies.append((time.perf_counter() - t) * 1000)
+
+    n = len(questions)
+    print(f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. {n} questions "
+          f"(`{args.questions}`), {warm.chunks} chunks from {warm.reports} reports.\n")
+    print("| retriever | hit@1 | hit@5 | MRR@5 |")
+    print("|---|---|---|---|")
+    for name, ranks in rows:
+        hit1 = sum(r == 1 for r in ranks) / n
+        hit5 = sum(r is not None for r in ranks) / n
+        mrr = sum(1 / r for r in ranks if r) / n
+        print(f"| {name} | {hit1:.2f} | {hit5:.2f} | {mrr:.2f} |")
+    print()
+    print(f"- model load: {load_s:.1f} s; ingest cold (empty vector cache): {cold.seconds:.1f} s; "
+          f"warm (unchanged reports): {warm.seconds:.1f} s")
+    print(f"- query latency (hybrid, k=5, {len(latencies)} queries): p50 {statistics.median(latencies):.1f} ms, "
+          f"p95 {percentile(latencies, 0.95):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

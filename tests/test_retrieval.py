@@ -1,0 +1,78 @@
+"""Retrieval on our own questions, with the real embedding model over the five seed reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.documents import squash
+from rag.errors import QueryError
+
+TAICANG_2025, TAICANG_2024 = "000_034bf6dae47362c9.txt", "001_b45d8ecc868d26b7.txt"
+SUZHOU_2023, YUSHAN_2020, XIANGCHENG_2024 = (
+    "002_d1626c153a2d6c28.txt",
+    "003_55331ebdb0be2b0e.txt",
+    "004_f99c609a9d7be82b.txt",
+)
+
+QUESTIONS_FILE = Path(__file__).resolve().parent.parent / "eval" / "retrieval_questions.jsonl"
+# Our own questions: {question, source (report file), evidence (a verbatim piece of the answering passage)}
+QUESTIONS = [json.loads(line) for line in QUESTIONS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def rank_of(result, source: str, evidence: str) -> int | None:
+    key = squash(evidence)
+    for n, hit in enumerate(result.hits, start=1):
+        if hit.chunk.source == source and key in squash(hit.chunk.text):
+            return n
+    return None
+
+
+def test_there_are_at_least_a_dozen_questions():
+    assert len(QUESTIONS) >= 12
+
+
+@pytest.mark.parametrize("item", QUESTIONS, ids=[q["question"] for q in QUESTIONS])
+def test_expected_passage_in_top_5(retriever, item: dict[str, str]):
+    result = retriever.search(item["question"], k=5)
+    assert rank_of(result, item["source"], item["evidence"]) is not None, [h.chunk.chunk_id for h in result.hits]
+
+
+@pytest.mark.parametrize(
+    ("question", "year", "source"),
+    [
+        ("2023年太仓市一般公共预算收入是多少？", 2023, TAICANG_2024),
+        ("2024年太仓市城镇新增就业多少人？", 2024, TAICANG_2025),
+        ("太仓去年新增就业多少人", 2024, TAICANG_2025),
+        ("2024年太仓的主要预期目标", 2024, TAICANG_2024),
+    ],
+)
+def test_named_year_comes_first(retriever, question: str, year: int, source: str):
+    top = retriever.search(question, k=5).hits[0].chunk
+    assert (top.year, top.source) == (year, source)
+
+
+def test_region_in_question_filters(retriever):
+    hits = retriever.search("相城区一般公共预算收入", k=10).hits
+    assert hits and {h.chunk.region for h in hits} == {"相城区"}
+
+
+def test_explicit_filters_override_the_question(retriever):
+    hits = retriever.search("一般公共预算收入", k=5, region="玉山", year=2019).hits
+    assert {h.chunk.region for h in hits} == {"玉山镇"}
+    assert hits[0].chunk.year == 2019
+
+
+def test_unknown_region_filter_is_an_error(retriever):
+    with pytest.raises(QueryError, match="unknown region"):
+        retriever.search("GDP", region="南京市")
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_every_mode_returns_k_ranked_hits(retriever, mode: str):
+    hits = retriever.search("高标准农田", k=7, mode=mode).hits
+    assert len(hits) == 7
+    assert [h.rank for h in hits] == list(range(1, 8))
+    assert len({h.chunk.chunk_id for h in hits}) == 7
