@@ -135,6 +135,53 @@ def search(
             _print_hits(result)
 
 
+def _print_answer(answer: dict[str, object]) -> None:
+    typer.echo(str(answer["answer"]))
+    for c in answer["citations"]:  # type: ignore[union-attr]
+        year = f"{c['year']}年 · " if c["year"] else ""
+        typer.echo(f"  [{c['n']}] {c['report_title'] or c['source']} · {year}{c['section'] or '(开头)'}  ({c['chunk_id']})")
+    if answer["unsupported_numbers"]:
+        typer.echo(f"  未经核实的数字: {', '.join(answer['unsupported_numbers'])}")  # type: ignore[arg-type]
+    if answer["degraded"]:
+        typer.echo("  (大模型不可用，已改用原文摘录)")
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="The question, e.g. 2023年太仓市一般公共预算收入是多少？")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
+    questions_file: Annotated[Optional[Path], typer.Option(help="One question per line; prints JSON Lines.")] = None,
+) -> None:
+    """Answer from the reports with numbered citations, or say the reports do not contain it."""
+    from rag.answer import Answerer
+    from rag.llm import make_llm
+    from rag.retrieve import open_retriever
+
+    with user_errors():
+        if (question is None) == (questions_file is None):
+            raise RagError("give either a QUESTION or --questions-file FILE")
+        lines = read_lines(questions_file) if questions_file else []
+        current = settings()
+        answerer = Answerer(open_retriever(current), make_llm(current), current)
+
+        def handle(q: str) -> dict[str, object]:
+            return answerer.ask(q).to_dict()
+
+        try:
+            if questions_file:
+                run_batch(lines, handle)
+                return
+            answer = handle(question)  # type: ignore[arg-type]
+        finally:
+            close = getattr(answerer.llm, "close", None)
+            if close:
+                close()
+        if as_json:
+            typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,30 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)
     #: How many candidates each retriever contributes before fusion.
     candidates: int = Field(50, ge=1, le=1000)
+
+    # --- language model ------------------------------------------------------------------
+    llm_backend: Literal["local", "openai", "none"] = "local"
+    #: OpenAI-compatible endpoint for the ``openai`` backend (None = api.openai.com).
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_max_retries: int = Field(1, ge=0, le=10)
+    llm_max_tokens: int = Field(200, ge=16, le=4096)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    #: The bundled GGUF (default: ``<cache_dir>/models/<file>``), served by llama_cpp.server.
+    local_model_path: Path | None = None
+    #: Attach to a local server already running (``http://127.0.0.1:8080/v1``) instead of starting one.
+    local_url: str | None = None
+    local_port: int = Field(0, ge=0, le=65535)
+    local_ctx: int = Field(4096, ge=512)
+    local_threads: int = Field(2, ge=1)
+    local_startup_timeout: float = Field(180.0, gt=0)
+
+    # --- answering --------------------------------------------------------------------------
+    #: Passages put into the prompt, and the character budget for their text (prompt tokens cost time).
+    answer_passages: int = Field(4, ge=1, le=20)
+    answer_context_chars: int = Field(900, ge=100, le=20000)
 
     @field_validator("chunk_overlap")
     @classmethod

@@ -102,6 +102,9 @@ class Embedder:
                 raise RagError("sentence-transformers is not installed: pip install sentence-transformers") from exc
             logger.info("loading embedding model %s", self._model_path)
             try:
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
                 self._model = SentenceTransformer(self._model_path, device="cpu")
             except OSError as exc:
                 raise RagError(

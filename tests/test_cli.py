@@ -26,8 +26,8 @@ def runner(make_settings, monkeypatch, tmp_path: Path, session_settings, retriev
 def test_search_prints_ranked_hits(runner):
     result = runner.invoke(cli.app, ["search", "2023年太仓市一般公共预算收入是多少？", "-k", "3"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("[1] ")
-    assert "太仓市 · 2023年" in result.output
+    assert result.stdout.startswith("[1] ")
+    assert "太仓市 · 2023年" in result.stdout
 
 
 def test_search_json(runner):

@@ -35,6 +35,12 @@ def fresh(embedder, tmp_path: Path):
 
 
 @pytest.fixture
+def warm(embedder, retriever):
+    """The session's model and its vector cache, already filled with every seed chunk."""
+    return embedder
+
+
+@pytest.fixture
 def corpus(tmp_path: Path, seeds_dir: Path) -> Path:
     folder = tmp_path / "reports"
     folder.mkdir()
@@ -43,9 +49,9 @@ def corpus(tmp_path: Path, seeds_dir: Path) -> Path:
     return folder
 
 
-def test_ingest_writes_a_complete_index(make_settings, fresh, corpus: Path):
+def test_ingest_writes_a_complete_index(make_settings, warm, corpus: Path):
     settings = make_settings()
-    result = ingest([corpus], settings, embedder=fresh)
+    result = ingest([corpus], settings, embedder=warm)
     index = load_index(settings.index_dir)
     manifest = index.manifest
     assert manifest["model"] == settings.embedding_model
@@ -82,27 +88,27 @@ def test_reingest_reuses_cached_embeddings_and_append_embeds_only_new_chunks(
     }
 
 
-def test_bad_file_leaves_the_old_index_untouched(make_settings, fresh, corpus: Path):
+def test_bad_file_leaves_the_old_index_untouched(make_settings, warm, corpus: Path):
     settings = make_settings()
-    ingest([corpus], settings, embedder=fresh)
+    ingest([corpus], settings, embedder=warm)
     before = (settings.index_dir / CURRENT).read_text()
     (corpus / "gbk.txt").write_bytes("政府工作报告".encode("gbk"))
     with pytest.raises(DocumentError, match="gbk.txt"):
-        ingest([corpus], settings, embedder=fresh)
+        ingest([corpus], settings, embedder=warm)
     assert (settings.index_dir / CURRENT).read_text() == before
     assert len(load_index(settings.index_dir).sources) == 2
 
 
-def test_crash_while_writing_leaves_the_old_index_loadable(make_settings, fresh, corpus: Path, monkeypatch):
+def test_crash_while_writing_leaves_the_old_index_loadable(make_settings, warm, corpus: Path, monkeypatch):
     settings = make_settings()
-    good = ingest([corpus], settings, embedder=fresh)
+    good = ingest([corpus], settings, embedder=warm)
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(faiss, "write_index", disk_full)
     with pytest.raises(OSError):
-        ingest([corpus / "001_b45d8ecc868d26b7.txt"], settings, embedder=fresh)
+        ingest([corpus / "001_b45d8ecc868d26b7.txt"], settings, embedder=warm)
     index = load_index(settings.index_dir)
     assert index.path == good.index.path and len(index.chunks) == good.chunks
     assert not list(settings.index_dir.glob(".tmp-*"))
@@ -113,9 +119,9 @@ def test_missing_index_is_reported(make_settings):
         load_index(make_settings().index_dir)
 
 
-def test_mismatches_are_detected(make_settings, fresh, corpus: Path):
+def test_mismatches_are_detected(make_settings, warm, corpus: Path):
     settings = make_settings()
-    ingest([corpus], settings, embedder=fresh)
+    ingest([corpus], settings, embedder=warm)
     manifest = load_index(settings.index_dir).manifest
     check_compatible(manifest, settings)
     assert index_is_current([corpus], settings)
@@ -132,8 +138,8 @@ def test_mismatches_are_detected(make_settings, fresh, corpus: Path):
     assert not index_is_current([corpus], settings)
 
 
-def test_old_generations_are_pruned(make_settings, fresh, corpus: Path):
+def test_old_generations_are_pruned(make_settings, warm, corpus: Path):
     settings = make_settings()
     for _ in range(4):
-        ingest([corpus], settings, embedder=fresh)
+        ingest([corpus], settings, embedder=warm)
     assert len(list(settings.index_dir.glob("gen-*"))) == 2
