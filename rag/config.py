@@ -51,7 +51,8 @@ class Settings(BaseSettings):
 
     # --- retrieval -------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50)
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    #: ``weighted`` (min-max normalised scores, ``dense_weight``) beat RRF on our questions: docs/benchmarks.md.
+    fusion: Literal["rrf", "weighted"] = "weighted"
     rrf_k: int = Field(60, ge=1)
     #: Weight of the dense score in ``weighted`` fusion (BM25 gets ``1 - dense_weight``).
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)

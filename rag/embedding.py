@@ -139,11 +139,14 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, texts: Sequence[str], role: Role, *, show_progress: bool = False) -> np.ndarray:
-        """Normalised float32 vectors, one row per text; cached rows are not recomputed."""
+        """Normalised float32 vectors, one row per text; cached passage rows are not recomputed.
+
+        Queries are never cached: they are cheap one at a time and would grow the cache without bound.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt = self.prompt(role)
-        if self._cache is None:
+        if self._cache is None or role == "query":
             return self._encode(texts, prompt, show_progress)
         keys = [EmbeddingCache.key(self.model_name, prompt, t) for t in texts]
         found = self._cache.get_many(keys)
