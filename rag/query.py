@@ -64,6 +64,42 @@ def find_region(text: str, regions: Iterable[RegionName]) -> str | None:
     return best[2] if best else None
 
 
+#: Cities people ask about by their bare name; any 「…市/县/省」 the corpus lacks is caught by the pattern.
+OTHER_PLACES = (
+    "北京 上海 天津 重庆 南京 杭州 广州 深圳 武汉 成都 西安 无锡 常州 南通 扬州 镇江 泰州 徐州 盐城 淮安 "
+    "宿迁 连云港 宁波 温州 嘉兴 合肥 济南 青岛 郑州 长沙 福州 厦门 昆山 常熟 张家港 江阴 吴江 吴中 姑苏 "
+    "昆明 贵阳 南宁 海口 石家庄 太原 沈阳 大连 长春 哈尔滨 南昌 兰州 西宁 银川 乌鲁木齐 拉萨 呼和浩特"
+).split()
+_PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?:市|县|省)")
+_NOT_PLACES = (
+    "城市", "都市", "全市", "本市", "该市", "各市", "县级", "地级", "省级", "全省", "全县", "上市", "超市", "夜市", "强县", "强市",
+)
+_LEADING_WORDS = "年的在和与及对比同去今明前是"
+
+
+def foreign_region(text: str, regions: Iterable[RegionName]) -> str | None:
+    """A place the question names that no indexed report covers (「南京市」, 「杭州」), else ``None``.
+
+    A parent of an indexed region counts as covered only next to it: 「昆山市玉山镇」 is 玉山镇, while
+    「昆山市」 alone asks about a city whose own report is not indexed.
+    """
+    regions = list(regions)
+    known = {alias for r in regions for alias in r.aliases}
+    known |= {
+        a for r in regions if r.parent and any(alias in text for alias in r.aliases) for a in RegionName(r.parent).aliases
+    }
+    for match in _PLACE_RE.finditer(text):
+        name = match.group(0).lstrip(_LEADING_WORDS)
+        if len(name) < 3 or any(bad in text[max(0, match.start() - 2) : match.end()] for bad in _NOT_PLACES):
+            continue
+        if not any(k in name or name in k for k in known):
+            return name
+    for place in OTHER_PLACES:
+        if place in text and not any(place in k or k in place for k in known):
+            return place
+    return None
+
+
 def parse_query(
     text: str,
     regions: Iterable[RegionName] = (),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,34 @@ def retriever(session_settings: Settings, embedder):
 
     result = ingest(None, session_settings, embedder=embedder)
     return Retriever(result.index, embedder, session_settings)
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, object]:
+    """Cassettes never hold credentials; requests match on method, path and body, not host or port,
+    so a cassette recorded against a local server on any port replays anywhere."""
+    return {
+        "filter_headers": [("authorization", "REDACTED"), ("api-key", "REDACTED"), ("x-api-key", "REDACTED")],
+        "match_on": ("method", "path", "body"),
+        "decode_compressed_response": True,
+    }
+
+
+#: Replayed requests never leave the process; this address only has to be well-formed.
+REPLAY_URL = "http://127.0.0.1:8080/v1"
+
+
+@pytest.fixture(scope="session")
+def llm_url(request: pytest.FixtureRequest, session_settings: Settings) -> Iterator[str]:
+    """Where cassette tests send model requests: a replay stand-in, or when recording (``make record``)
+    a freshly started bundled model server, or the one ``RAG_LOCAL_URL`` names."""
+    if request.config.getoption("--record-mode") == "none":
+        yield REPLAY_URL
+        return
+    from rag.llm import LocalServer
+
+    server = LocalServer(session_settings.model_copy(update={"local_url": os.environ.get("RAG_LOCAL_URL")}))
+    try:
+        yield server.ensure()
+    finally:
+        server.stop()

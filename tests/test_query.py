@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import QueryError
-from rag.query import RegionName, find_region, parse_query
+from rag.query import RegionName, find_region, foreign_region, parse_query
 
 REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
 REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}
@@ -46,3 +46,23 @@ def test_year_and_period(text: str, year: int | None, period: str | None):
 def test_bad_queries(text: str):
     with pytest.raises(QueryError):
         parse_query(text, REGIONS)
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("2023年南京市一般公共预算收入是多少？", "南京市"),
+        ("杭州的GDP", "杭州"),
+        ("和无锡市比怎么样", "无锡市"),
+        ("2023年太仓市一般公共预算收入是多少？", None),
+        ("苏州市相城区的高标准农田", None),
+        ("太仓是全国百强县第几", None),
+        ("中国最具幸福感城市县级市榜首", None),
+        ("昆山市玉山镇2019年", None),
+        ("昆山市2019年地区生产总值是多少？", "昆山市"),
+        ("昆山2019年的GDP", "昆山"),
+    ],
+)
+def test_places_outside_the_corpus(text: str, place: str | None):
+    regions = [RegionName("太仓市", "苏州市"), RegionName("苏州市"), RegionName("玉山镇", "昆山市"), RegionName("相城区", "苏州市")]
+    assert foreign_region(text, regions) == place

@@ -1,0 +1,81 @@
+"""Prompt text and the compact passage formatting that keeps prompts short on a 2-core CPU."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.chunking import Chunk
+from rag.lexical import tokenize
+
+#: The one sentence the model must answer with when the passages do not contain the answer.
+REFUSAL = "提供的报告中没有找到相关信息。"
+
+SYSTEM = "你是政府工作报告问答助手，只根据用户给出的编号报告摘录回答，不使用摘录以外的知识。"
+#: Repeated after the question: the small local model follows rules there far better than in the system prompt.
+RULES = f"要求：一两句话回答，数字照抄原文，句末写出依据的摘录编号如[1]；摘录中没有答案时只回答“{REFUSAL}”"
+
+REWRITE_SYSTEM = (
+    "把用户最后的追问结合对话改写成一个完整、独立的问题，补全省略的地区、年份和指标。只输出改写后的问题。"
+)
+
+_SENTENCE_RE = re.compile(r"[^。！？；]+[。！？；]?")
+_NUMBER_RE = re.compile(r"\d")
+
+
+def passage_label(chunk: Chunk) -> str:
+    """「太仓市2024年报告·2023年·2023年政府工作回顾 > 一、坚持质效优先…」: who, when, where in the report."""
+    parts = [f"{chunk.region or ''}{chunk.report_year or ''}年报告"]
+    if chunk.year:
+        parts.append(f"{chunk.year}年{'计划' if chunk.period == 'plan' else ''}")
+    if chunk.section:
+        parts.append(chunk.section)
+    return "·".join(parts)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_RE.findall(text.replace("\n", "")) if s.strip()]
+
+
+def trim_passage(text: str, question: str, budget: int) -> str:
+    """Keep the sentences that share the most words with the question (numbers count extra), in order."""
+    if len(text) <= budget:
+        return text
+    wanted = set(tokenize(question))
+    parts = sentences(text)
+    scored = []
+    for i, sentence in enumerate(parts):
+        overlap = len(wanted & set(tokenize(sentence)))
+        scored.append((overlap + (0.5 if _NUMBER_RE.search(sentence) and overlap else 0), -i, i))
+    keep: set[int] = set()
+    used = 0
+    for _, _, i in sorted(scored, reverse=True):
+        if used + len(parts[i]) > budget and keep:
+            continue
+        keep.add(i)
+        used += len(parts[i])
+    out, last = [], -1
+    for i in sorted(keep):
+        if last >= 0 and i != last + 1:
+            out.append("…")
+        out.append(parts[i])
+        last = i
+    return "".join(out)[: budget + 40]
+
+
+def build_messages(question: str, chunks: Sequence[Chunk], budget: int) -> list[dict[str, str]]:
+    """System prompt plus one user message with the numbered, trimmed passages and the question."""
+    per_passage = max(120, budget // max(1, len(chunks)))
+    blocks = [
+        f"[{n}] {passage_label(c)}\n{trim_passage(c.text, question, per_passage)}" for n, c in enumerate(chunks, 1)
+    ]
+    user = "摘录：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}\n{RULES}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def build_rewrite_messages(question: str, history: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    turns = "\n".join(f"{'用户' if t['role'] == 'user' else '助手'}：{t['content'][:200]}" for t in history[-4:])
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM},
+        {"role": "user", "content": f"对话：\n{turns}\n追问：{question}"},
+    ]

@@ -1,0 +1,158 @@
+"""Answer post-processing, fallbacks and follow-ups, over the real index.
+
+The model here is a scripted stand-in implementing the :class:`rag.llm.LLMClient` interface, so that
+each branch (good answer, invented figure, refusal, outage) is exercised deterministically; real model
+traffic is covered by the cassette tests and the live test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rag.answer import EXTRACTIVE_PREFIX, Answerer, extractive_answer, rewrite_followup
+from rag.errors import LLMError, QueryError
+from rag.llm import Completion
+from rag.prompts import REFUSAL
+
+
+class Scripted:
+    """Replies with fixed text, or raises; records the prompts it was given."""
+
+    backend = "scripted"
+    model = "scripted"
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def complete(self, messages, *, max_tokens=None) -> Completion:
+        self.prompts.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return Completion(self.reply)
+
+    def stream(self, messages, *, max_tokens=None) -> Iterator[str]:
+        self.prompts.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        for i in range(0, len(self.reply), 4):
+            yield self.reply[i : i + 4]
+
+    def reachable(self) -> bool:
+        return not isinstance(self.reply, Exception)
+
+
+QUESTION = "2023年太仓市一般公共预算收入是多少？"
+
+
+def answerer(retriever, reply) -> tuple[Answerer, Scripted | None]:
+    llm = Scripted(reply) if reply is not None else None
+    return Answerer(retriever, llm, retriever.settings), llm
+
+
+def test_good_answer_keeps_its_citation(retriever):
+    ans, llm = answerer(retriever, "2023年太仓市一般公共预算收入为189.4亿元[1]。")
+    result = ans.ask(QUESTION)
+    assert not result.refused and result.unsupported_numbers == []
+    assert [c.n for c in result.citations] == [1]
+    assert "189.4亿元" in result.citations[0].text and result.citations[0].source.startswith("001_")
+    prompt = llm.prompts[0][1]["content"]
+    assert "[1] 太仓市2024年报告·2023年" in prompt and f"问题：{QUESTION}\n要求：" in prompt
+
+
+def test_invented_figure_is_flagged(retriever):
+    ans, _ = answerer(retriever, "2023年太仓市一般公共预算收入为189.4亿元，增长16.5%[1]。")
+    result = ans.ask(QUESTION)
+    assert result.unsupported_numbers == ["16.5%"] and not result.refused
+    assert "未在报告原文中找到" in result.answer and "16.5%" in result.answer
+
+
+def test_answer_whose_every_figure_is_invented_becomes_a_refusal(retriever):
+    ans, _ = answerer(retriever, "2023年太仓市一般公共预算收入为200.5亿元[1]。")
+    result = ans.ask(QUESTION)
+    assert result.refused and result.answer == REFUSAL and result.citations == []
+    assert result.unsupported_numbers == ["200.5亿元"] and result.reason
+
+
+def test_uncited_but_true_figure_gets_its_citation_repaired(retriever):
+    ans, _ = answerer(retriever, "一般公共预算收入为189.4亿元。")
+    result = ans.ask(QUESTION)
+    assert result.unsupported_numbers == [] and result.citations
+    n = next(c.n for c in result.citations if "189.4亿元" in c.text)
+    assert result.answer == f"一般公共预算收入为189.4亿元[{n}]。"
+
+
+def test_refusal_is_normalised(retriever):
+    ans, _ = answerer(retriever, "根据摘录，报告中未提及南京的数据。")
+    result = ans.ask("2023年南京市一般公共预算收入是多少？")
+    assert result.refused and result.answer == REFUSAL and result.citations == []
+
+
+def test_llm_down_falls_back_to_extractive_and_is_marked(retriever):
+    ans, _ = answerer(retriever, LLMError("the language model is unreachable"))
+    result = ans.ask(QUESTION)
+    assert result.degraded and result.answer.startswith(EXTRACTIVE_PREFIX)
+    assert "189.4亿元" in result.answer and result.citations
+    assert result.unsupported_numbers == []
+
+
+def test_no_llm_backend_answers_extractively(retriever):
+    ans, _ = answerer(retriever, None)
+    result = ans.ask(QUESTION)
+    assert result.backend == "none" and not result.degraded
+    assert result.answer.startswith(EXTRACTIVE_PREFIX) and "[" in result.answer
+
+
+def test_stream_events_come_in_order(retriever):
+    ans, _ = answerer(retriever, "收入为189.4亿元[1]。")
+    events = list(ans.stream(QUESTION))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done" and set(kinds[1:-1]) == {"delta"}
+    assert "".join(e.data for e in events if e.kind == "delta") == "收入为189.4亿元[1]。"
+    assert events[0].data[0]["n"] == 1 and "chunk_id" in events[0].data[0]
+    done = events[-1].data
+    assert done.timings["first_token_ms"] is not None and done.timings["total_ms"] >= done.timings["retrieve_ms"]
+
+
+def test_followup_is_rewritten_without_the_model():
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "189.4亿元[1]"}]
+    assert rewrite_followup("那2024年呢？", history, None) == "2024年太仓市一般公共预算收入是多少？"
+    assert rewrite_followup("那税收收入呢？", history, None) == f"{QUESTION} 那税收收入呢？"
+    assert rewrite_followup("苏州市2022年地区生产总值是多少", history, None) == "苏州市2022年地区生产总值是多少"
+
+
+def test_followup_uses_the_model_when_rules_cannot(retriever):
+    llm = Scripted("2023年太仓市税收收入是多少？")
+    history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "189.4亿元[1]"}]
+    assert rewrite_followup("那税收收入呢？", history, llm) == "2023年太仓市税收收入是多少？"
+
+
+def test_followup_answer_records_the_standalone_question(retriever):
+    ans, _ = answerer(retriever, "2022年苏州一般公共预算收入2329.2亿元[1]。")
+    history = [{"role": "user", "content": "2022年苏州市地区生产总值是多少？"}, {"role": "assistant", "content": "2.4万亿元[1]"}]
+    result = ans.ask("那一般公共预算收入呢？", history)
+    assert result.standalone_question is not None
+
+
+@pytest.mark.parametrize(
+    "history",
+    [[{"role": "system", "content": "x"}], [{"role": "user", "content": "q"}] * 21, [{"role": "user"}]],
+)
+def test_bad_history_is_rejected(retriever, history):
+    ans, _ = answerer(retriever, "x")
+    with pytest.raises(QueryError):
+        ans.ask(QUESTION, history)
+
+
+def test_extractive_answer_refuses_when_nothing_matches(retriever):
+    chunks = [h.chunk for h in retriever.search(QUESTION, k=3).hits]
+    assert extractive_answer("量子引力的弦论解释", chunks) == ("", [])
+
+
+def test_true_figure_for_the_wrong_metric_is_not_accepted(retriever):
+    # 155.2亿元 is 相城区's budget revenue, not its residents' income
+    ans, _ = answerer(retriever, "相城区2023年城镇居民人均可支配收入是155.2亿元[1]。")
+    result = ans.ask("相城区2023年城镇居民人均可支配收入是多少？")
+    assert result.refused and result.unsupported_numbers == ["155.2亿元"]

@@ -1,0 +1,30 @@
+"""The real bundled model, end to end: `make setup` joined the GGUF and built llama-cpp-python; this
+starts ``llama_cpp.server`` on a free loopback port, answers one question and stops the server.
+
+Slow (about a minute on 2 cores); deselect with ``-m "not live"``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import Answerer
+from rag.llm import LocalClient
+
+pytestmark = pytest.mark.live
+
+
+def test_local_model_answers_with_a_valid_citation(retriever):
+    settings = retriever.settings.model_copy(update={"llm_backend": "local", "local_url": None})
+    llm = LocalClient(settings)
+    try:
+        answer = Answerer(retriever, llm, settings).ask("2023年太仓市一般公共预算收入是多少？")
+        assert llm.server._process is not None, "the test must start its own server"
+    finally:
+        llm.close()
+    assert not answer.refused and not answer.degraded and answer.backend == "local"
+    assert "189.4亿元" in answer.answer and answer.unsupported_numbers == []
+    cited = [c for c in answer.citations if f"[{c.n}]" in answer.answer]
+    assert cited and all(c.source.startswith("001_") for c in cited)
+    assert any("189.4亿元" in c.text and c.region == "太仓市" and c.year == 2023 for c in cited)
+    assert llm.server._process is None  # stopped

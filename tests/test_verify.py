@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.verify import (
+    Figure,
+    attributed,
+    cite_figure,
+    citations_in,
+    figures,
+    is_refusal,
+    strip_citations,
+    strip_refusal,
+    supported,
+    tidy_citations,
+    unsupported_figures,
+)
+
+PASSAGE = "完成一般公共预算收入189.4亿元、其中税收收入160.3亿元，同比分别增长6.1%和5.5%。城镇新增就业1.3万人。建成高标准农田 8000 亩。"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("收入189.4亿元[1]。", [1]),
+        ("见[2][1]，另见[2]", [2, 1]),
+        ("分别为[1,3]和【2】", [1, 3, 2]),
+        ("[1、2]", [1, 2]),
+        ("没有引用", []),
+    ],
+)
+def test_citations(text: str, expected: list[int]):
+    assert citations_in(text) == expected
+
+
+def test_strip_citations():
+    assert strip_citations("收入189.4亿元[1]，增长6.1%【2】。") == "收入189.4亿元，增长6.1%。"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["提供的报告中没有找到相关信息。", "报告中未提及南京的数据。", "摘录中没有关于该指标的内容。", "无法根据所给材料回答这个问题"],
+)
+def test_refusals(text: str):
+    assert is_refusal(text)
+
+
+def test_a_cited_answer_is_not_a_refusal():
+    assert not is_refusal("2023年一般公共预算收入189.4亿元[1]。")
+    assert not is_refusal("收入189.4亿元[1]，但报告未提及2022年数据[1]。")
+
+
+def test_figures_with_units_full_width_digits_and_no_years():
+    found = figures("2023年收入１８９．４亿元[1]，增长6.1％，新增就业1.3万人，建成8000 亩，比2022年多。")
+    assert found == [Figure("189.4", "亿元"), Figure("6.1", "%"), Figure("1.3", "万人"), Figure("8000", "亩")]
+
+
+@pytest.mark.parametrize(
+    ("figure", "ok"),
+    [
+        (Figure("189.4", "亿元"), True),
+        (Figure("160.3", "亿元"), True),
+        (Figure("6.1", "%"), True),
+        (Figure("1.3", "万人"), True),
+        (Figure("8000", "亩"), True),  # the passage writes 「8000 亩」
+        (Figure("189.4", "万元"), False),  # right number, wrong unit
+        (Figure("189", "亿元"), False),  # a prefix of a number is not the number
+        (Figure("89.4", ""), False),  # nor is a suffix
+        (Figure("190", "亿元"), False),
+    ],
+)
+def test_supported(figure: Figure, ok: bool):
+    assert supported(figure, [PASSAGE]) is ok
+
+
+def test_unsupported_figures_are_listed():
+    answer = "一般公共预算收入189.4亿元，增长7.2%[1]，税收收入160.3亿元。"
+    assert [f.text for f in unsupported_figures(answer, [PASSAGE])] == ["7.2%"]
+
+
+def test_an_answer_that_also_refuses_keeps_the_answer():
+    text = "2023年太仓市一般公共预算收入189.4亿元，其中税收收入160.3亿元。提供的报告中没有找到相关信息。"
+    assert not is_refusal(text)
+    assert strip_refusal(text) == "2023年太仓市一般公共预算收入189.4亿元，其中税收收入160.3亿元。"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("收入189.4亿元，增长6.5%。其余略。", "收入189.4亿元，增长6.5%[2]。其余略。"),
+        ("收入189.4亿元", "收入189.4亿元[2]"),
+        ("收入189.4亿元[2]。", "收入189.4亿元[2]。"),
+    ],
+)
+def test_cite_figure_marks_the_sentence_that_states_it(text, expected):
+    assert cite_figure(text, Figure("189.4", "亿元"), 2) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("总值为2.4万亿元，依据[2]。", "总值为2.4万亿元[2]。"),
+        ("总值为2.4万亿元（见[1]、[2]）", "总值为2.4万亿元（[1]、[2]）"),
+        ("根据摘录[1]，收入189.4亿元[1]。", "根据摘录[1]，收入189.4亿元[1]。"),
+        ("收入189.4亿元[1]。", "收入189.4亿元[1]。"),
+    ],
+)
+def test_tidy_citations_drops_lead_in_words(text, expected):
+    assert tidy_citations(text) == expected
+
+
+PLACES = ("相城区", "相城", "苏州市", "苏州")
+
+
+@pytest.mark.parametrize(
+    ("answer", "passage", "expected"),
+    [
+        # the right figure for the right metric, also across synonyms (GDP/地区生产总值, 规上/规模以上)
+        ("相城区一般公共预算收入155.2亿元[1]。", "完成一般公共预算收入155.2亿元，增长6.5%。", True),
+        ("苏州GDP为2.4万亿元", "全市地区生产总值达到2.4万亿元", True),
+        ("规上工业产值3210亿元", "1265家规模以上工业企业实现产值3210亿元", True),
+        ("其中税收收入160.3亿元，同比分别增长6.5%", "一般公共预算收入189.4亿元、其中税收收入160.3亿元，同比分别增长6.5%", True),
+        ("增长6.5%", "同比增长6.5%", True),  # no metric words in the answer: the number alone decides
+        # the number is in the passage, but for another metric
+        ("相城区城镇居民人均可支配收入是155.2亿元", "完成一般公共预算收入155.2亿元，增长6.5%。", False),
+        ("苏州2022年GDP比上年增长了4.1%", "规模以上工业总产值达到4.36万亿元，增长4.1%。", False),
+        ("收入为200.5亿元", "完成一般公共预算收入189.4亿元", False),
+    ],
+)
+def test_attributed_checks_what_a_figure_measures(answer, passage, expected):
+    figure = figures(answer)[-1]
+    assert attributed(answer, figure, passage, PLACES) is expected
