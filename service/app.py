@@ -1,0 +1,73 @@
+"""The application factory: settings in, FastAPI app out; the engine is loaded once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from rag import __version__
+from rag.config import Settings, get_settings
+from service import errors
+from service.engine import Engine
+from service.middleware import AccessLog, BodySizeLimit
+from service.routers import api, health, openai_compat
+from service.throttle import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Questions over Chinese government work reports (政府工作报告), answered from the reports
+with numbered citations, or 「提供的报告中没有找到相关信息。」 when they do not say.
+
+`/api/*` is our JSON API, `/v1/*` is OpenAI-compatible. With `RAG_API_KEYS` set, both need
+`Authorization: Bearer <key>`. Errors are `{"error": {"message", "type", "code"}}`."""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. With ``engine`` given (tests), it is used as is and not closed at shutdown."""
+    settings = settings or (engine.settings if engine else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = getattr(app.state, "engine", None) is None
+        if owned:
+            app.state.engine = await run_in_threadpool(Engine.load, settings)
+            if settings.warm_up:
+                await run_in_threadpool(app.state.engine.warm_up)
+        logger.info("serving %s", app.state.engine.index_info())
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.close()
+                app.state.engine = None
+
+    app = FastAPI(title="govrag", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    errors.install(app)
+
+    # added innermost first: request id → access log → CORS → body cap → routes
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(AccessLog)
+    app.add_middleware(CorrelationIdMiddleware)
+
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(openai_compat.router)
+    return app

@@ -1,0 +1,21 @@
+"""FastAPI dependencies: the shared engine, its settings and the rate limiter, from ``app.state``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from rag.config import Settings
+from service.engine import Engine
+from service.throttle import RateLimiter
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_engine_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter

@@ -1,0 +1,72 @@
+"""What the service loads once at start-up and shares between requests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from rag.answer import Answerer
+from rag.config import Settings
+from rag.errors import IndexNotFoundError, LLMError
+from rag.llm import LLMClient, LocalClient, make_llm
+from rag.retrieve import Retriever, open_retriever
+from service.throttle import GenerationGate, Ticket
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    retriever: Retriever
+    llm: LLMClient | None
+    answerer: Answerer = field(init=False)
+    gate: GenerationGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answerer = Answerer(self.retriever, self.llm, self.settings)
+        self.gate = GenerationGate(self.settings.llm_concurrency, self.settings.queue_size)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Engine:
+        """Open the index (building it from ``settings.seeds_dir`` when there is none yet) and the model client."""
+        try:
+            retriever = open_retriever(settings)
+        except IndexNotFoundError:
+            from rag.ingest import ingest
+
+            logger.info("no index in %s/: building it from %s/", settings.index_dir, settings.seeds_dir)
+            ingest(None, settings)
+            retriever = open_retriever(settings)
+        return cls(settings, retriever, make_llm(settings))
+
+    def admit(self) -> Ticket | None:
+        """A place in the model's queue (:class:`Busy` when full); ``None`` when there is no model to wait for."""
+        return self.gate.admit() if self.llm is not None else None
+
+    def warm_up(self) -> None:
+        """Start the bundled model server now rather than on the first question; failures only log."""
+        if isinstance(self.llm, LocalClient):
+            try:
+                self.llm.server.ensure()
+            except LLMError as exc:
+                logger.warning("local model not started (answers will be extractive until it is): %s", exc)
+
+    def close(self) -> None:
+        close = getattr(self.llm, "close", None)
+        if close:
+            close()
+
+    def documents(self) -> list[dict[str, object]]:
+        """The indexed reports: metadata and chunk counts, without local paths or hashes."""
+        hidden = {"path", "sha256"}
+        return [{k: v for k, v in source.items() if k not in hidden} for source in self.retriever.index.sources]
+
+    def index_info(self) -> dict[str, object]:
+        index = self.retriever.index
+        return {"chunks": len(index.chunks), "reports": len(index.sources), "model": index.model}
+
+    def llm_info(self) -> dict[str, object]:
+        if self.llm is None:
+            return {"backend": "none", "reachable": False}
+        return {"backend": self.llm.backend, "model": self.llm.model, "reachable": self.llm.reachable()}

@@ -1,0 +1,1 @@
+"""Routers: ``health`` (open), ``api`` (our JSON API), ``openai_compat`` (/v1)."""

@@ -1,0 +1,79 @@
+"""Our JSON API: ``/api/search``, ``/api/ask`` (JSON or SSE) and ``/api/documents``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
+
+from fastapi import APIRouter, Depends
+from sse_starlette import EventSourceResponse
+
+from rag.answer import validate_history
+from rag.query import validate_query
+from service.deps import get_engine
+from service.engine import Engine
+from service.schemas import AskRequest, SearchRequest
+from service.security import protected
+from service.streaming import answer_events, in_threadpool
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=protected)
+
+
+@router.post("/search")
+def search(body: SearchRequest, engine: Engine = Depends(get_engine)) -> dict[str, object]:
+    """Hybrid search; hits carry ``chunk_id``, ``source``, ``region``, ``year``, ``section``, ``text``, ``score``."""
+    result = engine.retriever.search(validate_query(body.query), k=body.k, region=body.region, year=body.year)
+    return result.to_dict()
+
+
+@router.get("/documents")
+def documents(engine: Engine = Depends(get_engine)) -> dict[str, object]:
+    """The indexed reports with their metadata and chunk counts."""
+    return {"documents": engine.documents()}
+
+
+@router.post("/ask", response_model=None)
+def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
+    """A grounded answer with citations (the object ``rag ask --json`` prints).
+
+    With ``"stream": true``: ``text/event-stream`` with events ``sources`` (the passages), ``delta``
+    (``{"text": …}``), ``done`` (the answer object) and, if something breaks mid-way, ``error``.
+    """
+    question = validate_query(body.question)
+    history = validate_history([turn.model_dump() for turn in body.history])
+    ticket = engine.admit()  # 503 now, before any byte is sent, when the queue is full
+    if body.stream:
+        return EventSourceResponse(_sse(engine, question, history, ticket), ping=10)
+    try:
+        with ticket.running() if ticket else nullcontext():
+            return engine.answerer.ask(question, history).to_dict()
+    finally:
+        if ticket:
+            ticket.close()
+
+
+async def _sse(engine: Engine, question: str, history: list[dict[str, str]], ticket) -> AsyncIterator[dict[str, str]]:
+    try:
+        async for event in in_threadpool(answer_events(engine, question, history, ticket), ticket):
+            if event.kind == "sources":
+                data: object = event.data
+            elif event.kind == "delta":
+                data = {"text": event.data}
+            else:
+                data = event.data.to_dict()  # type: ignore[attr-defined]
+            yield {"event": event.kind, "data": json.dumps(data, ensure_ascii=False)}
+    except Exception as exc:  # the status line is already sent: report in-band
+        logger.exception("answer stream failed")
+        yield {"event": "error", "data": json.dumps({"message": _public(exc)}, ensure_ascii=False)}
+
+
+def _public(exc: Exception) -> str:
+    from rag.errors import RagError
+    from service.throttle import Busy
+
+    return str(exc) if isinstance(exc, (RagError, Busy)) else "internal error; see the service log"
+

@@ -1,0 +1,114 @@
+"""OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``: the official client and chat
+front-ends work unchanged. The last user message is the question, earlier turns are the history;
+the reply text carries its [n] citations and a short source list, and the full citations are in
+the extra field ``sources``."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
+
+from fastapi import APIRouter, Depends
+from sse_starlette import EventSourceResponse
+
+from rag.answer import Answer, validate_history
+from rag.query import validate_query
+from rag.errors import QueryError
+from service.deps import get_engine
+from service.engine import Engine
+from service.schemas import ChatRequest
+from service.security import protected
+from service.streaming import answer_events, in_threadpool
+
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=protected)
+
+MODEL_ID = "govrag"
+
+
+def sources_footer(answer: Answer) -> str:
+    """「来源：[1] 太仓市 2024年政府工作报告 · 2023年政府工作回顾」 lines for chat front-ends."""
+    lines = [
+        f"[{c.n}] {c.region or ''} {c.report_title or c.source} · {c.section}".strip() for c in answer.citations
+    ]
+    return "\n\n来源：\n" + "\n".join(lines) if lines else ""
+
+
+def _extra(answer: Answer) -> dict[str, object]:
+    data = answer.to_dict()
+    return {
+        "sources": data["citations"],
+        "refused": answer.refused,
+        "degraded": answer.degraded,
+        "unsupported_numbers": answer.unsupported_numbers,
+    }
+
+
+def _split(body: ChatRequest) -> tuple[str, list[dict[str, str]]]:
+    turns = [{"role": m.role, "content": m.text()} for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1]["role"] != "user":
+        raise QueryError("the last message must come from the user")
+    return validate_query(turns[-1]["content"]), validate_history(turns[:-1][-20:])
+
+
+@router.get("/models")
+def models() -> dict[str, object]:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "govrag"}]}
+
+
+@router.post("/chat/completions", response_model=None)
+def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
+    question, history = _split(body)
+    model = body.model or MODEL_ID
+    ticket = engine.admit()
+    if body.stream:
+        return EventSourceResponse(_chunks(engine, question, history, ticket, model), ping=10)
+    try:
+        with ticket.running() if ticket else nullcontext():
+            answer = engine.answerer.ask(question, history)
+    finally:
+        if ticket:
+            ticket.close()
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.answer + sources_footer(answer)},
+                "finish_reason": "stop",
+            }
+        ],
+        **_extra(answer),
+    }
+
+
+async def _chunks(engine: Engine, question: str, history: list[dict[str, str]], ticket, model: str) -> AsyncIterator[dict[str, str]]:
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> dict[str, str]:
+        body = {
+            "id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
+        }  # fmt: skip
+        return {"data": json.dumps(body, ensure_ascii=False)}
+
+    yield chunk({"role": "assistant", "content": ""})
+    sent = ""
+    async for event in in_threadpool(answer_events(engine, question, history, ticket), ticket):
+        if event.kind == "delta":
+            sent += str(event.data)
+            yield chunk({"content": str(event.data)})
+        elif event.kind == "done":
+            answer: Answer = event.data  # type: ignore[assignment]
+            # checks may add citations or a warning after the streamed text; send what is new
+            if answer.answer.startswith(sent):
+                tail = answer.answer[len(sent) :]
+            else:  # rewritten (refusal normalised, figures flagged): give the checked version
+                tail = f"\n\n（核对后的回答：{answer.answer}）"
+            yield chunk({"content": tail + sources_footer(answer)}, "stop", **_extra(answer))
+    yield {"data": "[DONE]"}

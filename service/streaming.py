@@ -1,0 +1,35 @@
+"""Running the (blocking) answerer for an SSE response without tying up the event loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import nullcontext
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from rag.answer import Event
+from service.engine import Engine
+from service.throttle import Ticket
+
+logger = logging.getLogger(__name__)
+
+
+def answer_events(engine: Engine, question: str, history: list[dict[str, str]], ticket: Ticket | None) -> Iterator[Event]:
+    """The answerer's events, produced while holding a generation slot."""
+    with ticket.running() if ticket else nullcontext():
+        yield from engine.answerer.stream(question, history)
+
+
+async def in_threadpool(events: Iterator[Event], ticket: Ticket | None) -> AsyncIterator[Event]:
+    """Iterate ``events`` in worker threads; on disconnect or error, close it and free the queue place."""
+    try:
+        async for event in iterate_in_threadpool(events):
+            yield event
+    finally:
+        try:
+            await run_in_threadpool(events.close)
+        except ValueError:  # still running in its thread: it is closed when that step returns
+            logger.debug("answer stream abandoned mid-step")
+        if ticket:
+            ticket.close()

@@ -1,0 +1,358 @@
+"""The HTTP service through FastAPI's TestClient: every endpoint and every error it promises.
+
+Answers that need the model replay one cassette recorded against the real bundled model (the same
+question, so the same model request, behind /api/ask, its stream and /v1 in both forms).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from rag.answer import EXTRACTIVE_PREFIX
+from rag.llm import OpenAIClient, free_port
+from service.app import create_app
+from service.engine import Engine
+
+QUESTION = "2023年太仓市一般公共预算收入是多少？"
+KEY = "sk-local-test-key"
+ANSWER_CASSETTE = pytest.mark.vcr  # plus default_cassette below
+SHARED = pytest.mark.default_cassette("taicang_revenue.yaml")
+
+
+def make_client(retriever, llm=None, **overrides: object) -> TestClient:
+    values: dict[str, object] = {"rate_limit": "", "warm_up": False}
+    values.update(overrides)
+    settings = retriever.settings.model_copy(update=values)
+    return TestClient(create_app(settings, engine=Engine(settings, retriever, llm)))
+
+
+def model(url: str, **options: object) -> OpenAIClient:
+    values: dict[str, object] = dict(base_url=url, api_key="sk-test-secret", model="local", timeout=120, max_retries=0)
+    values.update(options)
+    return OpenAIClient(**values)  # type: ignore[arg-type]
+
+
+def sse(text: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of a text/event-stream body."""
+    events, name, data = [], "message", []
+    for line in text.splitlines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif not line.strip() and data:
+            events.append((name, "\n".join(data)))
+            name, data = "message", []
+    if data:
+        events.append((name, "\n".join(data)))
+    return events
+
+
+@pytest.fixture
+def client(retriever) -> TestClient:
+    return make_client(retriever)
+
+
+# --- open endpoints -----------------------------------------------------------------------------
+
+
+def test_healthz_reports_index_and_model(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["index"]["reports"] == 5 and body["index"]["chunks"] > 300
+    assert body["llm"] == {"backend": "none", "reachable": False}
+    assert response.headers["x-request-id"]
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/ask", "/api/search", "/api/documents", "/v1/chat/completions", "/v1/models", "/healthz"} <= set(paths)
+
+
+# --- /api/search and /api/documents ---------------------------------------------------------------
+
+
+def test_search_returns_hits_with_their_fields(client):
+    response = client.post("/api/search", json={"query": QUESTION, "k": 3})
+    assert response.status_code == 200
+    hits = response.json()["hits"]
+    assert len(hits) == 3 and "189.4亿元" in hits[0]["text"] and hits[0]["source"].startswith("001_")
+    assert {"chunk_id", "source", "region", "year", "section", "text", "score"} <= set(hits[0])
+
+
+def test_search_filters_by_region_and_year(client):
+    hits = client.post("/api/search", json={"query": "高标准农田", "region": "相城区", "year": 2023}).json()["hits"]
+    assert hits and all(h["region"] == "相城区" for h in hits)
+
+
+def test_documents_lists_the_reports(client):
+    docs = client.get("/api/documents").json()["documents"]
+    assert len(docs) == 5 and sum(d["chunks"] for d in docs) > 300
+    assert {d["region"] for d in docs} >= {"太仓市", "苏州市", "相城区", "玉山镇"}
+    assert all("path" not in d and "sha256" not in d for d in docs)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"query": ""}, "query"),
+        ({"query": "   "}, "empty"),
+        ({"query": "x" * 2001}, "query"),
+        ({"query": "收入", "k": 0}, "k"),
+        ({"query": "收入", "year": "last"}, "year"),
+        ({"query": "收入", "colour": "red"}, "colour"),
+        ({}, "query"),
+    ],
+)
+def test_bad_search_input_is_422_with_a_json_error(client, body, fragment):
+    response = client.post("/api/search", json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and fragment in error["message"]
+
+
+def test_malformed_json_is_422(client):
+    response = client.post("/api/search", content=b'{"query": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "error" in response.json()
+
+
+def test_oversized_body_is_413(retriever):
+    client = make_client(retriever, max_body_bytes=1024)
+    response = client.post("/api/search", json={"query": "收入" * 1000})
+    assert response.status_code == 413 and response.json()["error"]["type"] == "request_too_large"
+
+
+def test_unknown_route_is_a_json_404(client):
+    response = client.get("/api/nothing")
+    assert response.status_code == 404 and response.json()["error"]["code"] == 404
+
+
+# --- /api/ask ------------------------------------------------------------------------------------
+
+
+@ANSWER_CASSETTE
+@SHARED
+def test_ask_answers_with_citations(retriever, llm_url):
+    response = make_client(retriever, model(llm_url)).post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 200
+    body = response.json()
+    assert "189.4亿元" in body["answer"] and not body["refused"] and body["backend"] == "openai"
+    assert any(c["source"].startswith("001_") for c in body["citations"]) and body["unsupported_numbers"] == []
+    assert set(body["timings"]) >= {"retrieve_ms", "first_token_ms", "total_ms"}
+
+
+@ANSWER_CASSETTE
+@SHARED
+def test_ask_streams_sources_deltas_and_the_answer(retriever, llm_url):
+    client = make_client(retriever, model(llm_url))
+    with client.stream("POST", "/api/ask", json={"question": QUESTION, "stream": True}) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        events = sse(response.read().decode())
+    names = [name for name, _ in events]
+    assert names[0] == "sources" and names[-1] == "done" and names.count("delta") > 3
+    assert json.loads(events[0][1])[0]["n"] == 1
+    streamed = "".join(json.loads(data)["text"] for name, data in events if name == "delta")
+    done = json.loads(events[-1][1])
+    assert "189.4亿元" in streamed and done["answer"].startswith(streamed.strip()[:10]) and done["citations"]
+
+
+def test_ask_without_a_model_is_extractive(client):
+    body = client.post("/api/ask", json={"question": QUESTION}).json()
+    assert body["backend"] == "none" and body["answer"].startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in body["answer"]
+
+
+def test_ask_with_the_model_down_degrades_with_200(retriever):
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"))
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["degraded"] is True and body["answer"].startswith(EXTRACTIVE_PREFIX) and body["citations"]
+
+
+def test_ask_about_an_uncovered_place_is_refused_without_the_model(retriever):
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"))
+    body = client.post("/api/ask", json={"question": "2023年南京市一般公共预算收入是多少？"}).json()
+    assert body["refused"] is True and body["degraded"] is False and body["citations"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": ""},
+        {"question": "x" * 2001},
+        {"question": QUESTION, "history": [{"role": "user", "content": "q"}] * 21},
+        {"question": QUESTION, "history": [{"role": "system", "content": "q"}]},
+        {"question": QUESTION, "history": [{"role": "user"}]},
+        {"question": QUESTION, "stream": "maybe"},
+        {"q": QUESTION},
+    ],
+)
+def test_bad_ask_input_is_422(client, body):
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 422 and response.json()["error"]["message"]
+
+
+def test_full_queue_is_503_with_retry_after(retriever):
+    engine_client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0)
+    gate = engine_client.app.state.engine.gate
+    held = gate.admit()  # one generation running, no waiting room
+    try:
+        response = engine_client.post("/api/ask", json={"question": QUESTION})
+        assert response.status_code == 503 and response.headers["retry-after"] == "30"
+        assert response.json()["error"]["type"] == "overloaded_error"
+        assert engine_client.post("/api/search", json={"query": QUESTION}).status_code == 200  # search never queues
+    finally:
+        held.close()
+    assert gate.admitted == 0
+    assert engine_client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+
+
+def test_queued_requests_run_one_at_a_time(retriever):
+    """Two concurrent asks with one slot: the second waits for the first instead of running alongside."""
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=2)
+    gate = client.app.state.engine.gate
+    held = gate.admit()
+    results: list[int] = []
+
+    def ask() -> None:
+        results.append(client.post("/api/ask", json={"question": QUESTION}).status_code)
+
+    with held.running():
+        worker = threading.Thread(target=ask)
+        worker.start()
+        time.sleep(1.0)
+        assert results == [] and gate.admitted == 2  # waiting behind the held slot
+    worker.join(timeout=60)
+    assert results == [200] and gate.admitted == 0
+
+
+# --- keys, CORS, rate limit ----------------------------------------------------------------------
+
+
+def test_api_keys_protect_api_and_v1_but_not_health(retriever):
+    client = make_client(retriever, api_keys=[SecretStr(KEY), SecretStr("another")])
+    for method, path, body in [("post", "/api/search", {"query": QUESTION}), ("get", "/v1/models", None), ("get", "/api/documents", None)]:
+        missing = client.request(method, path, json=body)
+        wrong = client.request(method, path, json=body, headers={"Authorization": "Bearer nope"})
+        right = client.request(method, path, json=body, headers={"Authorization": f"Bearer {KEY}"})
+        assert missing.status_code == wrong.status_code == 401, path
+        assert missing.json()["error"]["type"] == "authentication_error"
+        assert right.status_code == 200, path
+    assert client.get("/healthz").status_code == 200
+
+
+def test_cors_allows_listed_origins_only(retriever):
+    client = make_client(retriever, cors_origins=["https://portal.example.gov.cn"])
+    preflight = client.options(
+        "/api/ask",
+        headers={"Origin": "https://portal.example.gov.cn", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://portal.example.gov.cn"
+    other = client.get("/healthz", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_rate_limit_is_429_with_retry_after(retriever):
+    client = make_client(retriever, rate_limit="2/minute")
+    codes = [client.post("/api/search", json={"query": "收入"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    limited = client.post("/api/search", json={"query": "收入"})
+    assert 1 <= int(limited.headers["retry-after"]) <= 60 and limited.json()["error"]["type"] == "rate_limit_error"
+    # another key has its own budget
+    assert client.post("/api/search", json={"query": "收入"}, headers={"Authorization": "Bearer k2"}).status_code == 200
+
+
+# --- OpenAI-compatible /v1 -----------------------------------------------------------------------
+
+
+def test_v1_models_lists_the_engine(client):
+    assert client.get("/v1/models").json()["data"][0]["id"] == "govrag"
+
+
+@ANSWER_CASSETTE
+@SHARED
+def test_v1_chat_completion(retriever, llm_url):
+    client = make_client(retriever, model(llm_url))
+    messages = [{"role": "system", "content": "你是助手"}, {"role": "user", "content": QUESTION}]
+    body = client.post("/v1/chat/completions", json={"model": "govrag", "messages": messages}).json()
+    content = body["choices"][0]["message"]["content"]
+    assert body["object"] == "chat.completion" and body["choices"][0]["finish_reason"] == "stop"
+    assert "189.4亿元" in content and "来源：" in content and body["sources"][0]["source"].startswith("001_")
+
+
+@ANSWER_CASSETTE
+@SHARED
+def test_v1_chat_completion_stream(retriever, llm_url):
+    client = make_client(retriever, model(llm_url))
+    with client.stream("POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}], "stream": True}) as response:
+        events = sse(response.read().decode())
+    assert events[-1][1] == "[DONE]"
+    chunks = [json.loads(data) for _, data in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert "189.4亿元" in text and chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["sources"]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [[], [{"role": "assistant", "content": "hi"}], [{"role": "user", "content": ""}], [{"role": "wizard", "content": "x"}]],
+)
+def test_v1_bad_messages_are_422(client, messages):
+    response = client.post("/v1/chat/completions", json={"messages": messages})
+    assert response.status_code == 422 and response.json()["error"]["message"]
+
+
+# --- a real server, the official client ------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(retriever) -> Iterator[str]:
+    """uvicorn on a free loopback port, with the extractive engine (no model traffic to replay)."""
+    import uvicorn
+
+    settings = retriever.settings.model_copy(update={"rate_limit": "", "warm_up": False, "api_keys": [SecretStr(KEY)]})
+    app = create_app(settings, engine=Engine(settings, retriever, None))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_official_openai_client_against_the_real_server(live_server):
+    import openai
+
+    client = openai.OpenAI(base_url=f"{live_server}/v1", api_key=KEY, max_retries=0)
+    assert [m.id for m in client.models.list()] == ["govrag"]
+    reply = client.chat.completions.create(model="govrag", messages=[{"role": "user", "content": QUESTION}])
+    assert "189.4亿元" in reply.choices[0].message.content
+    assert reply.model_extra and reply.model_extra["sources"]
+    pieces = [
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(
+            model="govrag", messages=[{"role": "user", "content": QUESTION}], stream=True
+        )
+        if chunk.choices
+    ]
+    assert len(pieces) >= 2 and "189.4亿元" in "".join(pieces)
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{live_server}/v1", api_key="wrong", max_retries=0).models.list()
+    assert httpx.get(f"{live_server}/healthz").status_code == 200
