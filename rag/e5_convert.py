@@ -32,7 +32,6 @@ Usage: ``python -m rag.e5_convert [--cache-dir DIR]`` prints the model folder.
 
 from __future__ import annotations
 
-import argparse
 import importlib.resources
 import importlib.util
 import json
@@ -40,7 +39,6 @@ import logging
 import os
 import shutil
 import struct
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -50,8 +48,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from rag.config import get_settings
-from rag.errors import ModelConversionError, RagError
+from rag.errors import ModelConversionError
 
 logger = logging.getLogger(__name__)
 
@@ -553,20 +550,10 @@ def ensure_e5_model(cache_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: make sure the converted model exists and print its folder; errors: one line, exit 1."""
-    parser = argparse.ArgumentParser(prog="python -m rag.e5_convert", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="cache root (default: $RAG_CACHE_DIR or ~/.cache/govrag)"
-    )
-    args = parser.parse_args(argv)
-    cache_dir: Path = args.cache_dir.expanduser() if args.cache_dir else get_settings().cache_dir
-    try:
-        path = ensure_e5_model(cache_dir)
-    except (RagError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(path)
-    return 0
+    """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
+    from rag.assets import asset_main
+
+    return asset_main(argv, "python -m rag.e5_convert", __doc__.splitlines()[0], lambda cache, quiet: ensure_e5_model(cache))
 
 
 if __name__ == "__main__":

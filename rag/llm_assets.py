@@ -15,7 +15,6 @@ Usage: ``python -m rag.llm_assets [--cache-dir DIR]`` prints the path of the GGU
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
@@ -33,8 +32,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from rag.config import get_settings
-from rag.errors import ModelConversionError, RagError
+from rag.errors import ModelConversionError
 
 logger = logging.getLogger(__name__)
 
@@ -196,20 +194,10 @@ def _check(tmp: Path, written: int, sha256: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: make sure the GGUF exists and print its path; errors go to stderr as one line (exit 1)."""
-    parser = argparse.ArgumentParser(prog="python -m rag.llm_assets", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="cache root (default: $RAG_CACHE_DIR or ~/.cache/govrag)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    cache_dir: Path = args.cache_dir.expanduser() if args.cache_dir else get_settings().cache_dir
-    try:
-        path = ensure_gguf(cache_dir, show_progress=not args.quiet)
-    except (RagError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(path)
-    return 0
+    """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
+    from rag.assets import asset_main
+
+    return asset_main(argv, "python -m rag.llm_assets", __doc__.splitlines()[0], lambda cache, quiet: ensure_gguf(cache, show_progress=not quiet))
 
 
 if __name__ == "__main__":
