@@ -51,7 +51,7 @@ run: index
 
 # Cassettes in tests/cassettes/ are replayed offline by `make test`; this records them all again
 # against a freshly started local model server (or the one RAG_LOCAL_URL names).
-CASSETTE_TESTS := tests/test_llm_cassettes.py tests/test_service.py
+CASSETTE_TESTS := tests/test_llm_cassettes.py tests/test_service.py tests/test_eval.py
 record: setup
 	rm -rf tests/cassettes
 	$(BIN)/python -m pytest $(CASSETTE_TESTS) --record-mode=once
@@ -59,6 +59,7 @@ record: setup
 bench: index
 	$(BIN)/python -m eval.bench_retrieval
 	$(BIN)/python -m eval.bench_answer
+	$(BIN)/python -m eval.bench_scale
 
 clean-index:
 	rm -rf index/

@@ -189,6 +189,42 @@ def ask(
             _print_answer(answer)
 
 
+@app.command("eval")
+def evaluate(
+    gold: Annotated[Optional[Path], typer.Option(help="Gold Q&A file (default: eval/gold.jsonl).")] = None,
+    out: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("eval/runs"),
+    name: Annotated[Optional[str], typer.Option(help="Run folder name (default: the start time).")] = None,
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Retrieval metrics only (no model).")] = False,
+    types: Annotated[Optional[str], typer.Option(help="Comma-separated question types, e.g. fact,unanswerable.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many questions per type.")] = None,
+    baseline_answers: Annotated[
+        bool, typer.Option("--baseline-answers", help="Also answer with the usual pipeline (twice the model time).")
+    ] = False,
+) -> None:
+    """Score retrieval (ours vs BM25-only, dense-only, the usual pipeline) and answers on the gold set."""
+    from eval.gold import GOLD
+    from eval.runner import EvalOptions, run_eval
+    from rag.llm import make_llm
+    from rag.retrieve import open_retriever
+
+    with user_errors():
+        current = settings()
+        retriever = open_retriever(current)
+        llm = None if retrieval_only else make_llm(current)
+        options = EvalOptions(
+            gold=gold or GOLD, out_dir=out, name=name, retrieval_only=retrieval_only,
+            types=types.split(",") if types else None, limit=limit, baseline_answers=baseline_answers,
+        )  # fmt: skip
+        try:
+            folder = run_eval(current, retriever, llm, options, progress=lambda line: typer.echo(line, err=True))
+        finally:
+            close = getattr(llm, "close", None)
+            if close:
+                close()
+    typer.echo((folder / "report.md").read_text(encoding="utf-8"))
+    typer.echo(f"written to {folder}/ (report.md, results.json, charts)")
+
+
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to bind (default: RAG_HOST, 127.0.0.1).")] = None,

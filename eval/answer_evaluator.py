@@ -1,0 +1,104 @@
+"""Answer metrics for one system over gold items.
+
+A system is a function ``item -> dict`` with ``answer`` (text with [n] markers), ``refused`` (bool),
+``passages`` (the numbered passages it was given: ``[{"n", "source", "text"}]``) and ``timings``
+(``retrieve_ms``, ``first_token_ms``, ``total_ms``; missing ones are skipped).
+
+- accuracy: answerable items answered (not refused) with every ``must_contain`` or an alias;
+- refusal precision / recall: on the unanswerable items; false refusals: answerable items refused;
+- unsupported-number rate: answers stating a number (with its unit) that none of their passages has;
+- citation validity: answered answerable items whose every [n] names a given passage that holds
+  evidence (and that cite at least one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from eval.gold import answer_is_correct, answerable, is_relevant
+from rag.verify import citations_in, figures, supported
+
+AnswerFn = Callable[[dict], dict]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def judge(item: dict, result: dict) -> dict:
+    """Per-question verdicts."""
+    text, refused = result["answer"], bool(result["refused"])
+    passages = {p["n"]: p for p in result["passages"]}
+    cited = citations_in(text)
+    unsupported = [] if refused else [f.text for f in figures(text) if not supported(f, [p["text"] for p in passages.values()])]
+    valid = (
+        bool(cited)
+        and all(n in passages for n in cited)
+        and all(is_relevant(item, passages[n].get("source"), passages[n]["text"]) for n in cited)
+    )
+    return {
+        "id": item["id"],
+        "type": item["type"],
+        "question": item["question"],
+        "answer": text,
+        "refused": refused,
+        "correct": (refused if not answerable(item) else (not refused and answer_is_correct(item, text))),
+        "citations_valid": valid if answerable(item) and not refused else None,
+        "unsupported": unsupported,
+        "timings": result.get("timings", {}),
+    }
+
+
+class AnswerEvaluator:
+    def __init__(self, items: list[dict]) -> None:
+        self.items = items
+
+    def __call__(self, answer: AnswerFn, *, progress: Callable[[dict], None] | None = None) -> dict:
+        rows = []
+        for item in self.items:
+            row = judge(item, answer(item))
+            rows.append(row)
+            if progress:
+                progress(row)
+        by_type: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_type[row["type"]].append(row)
+        return {
+            "metrics": metrics(rows),
+            "per_type": {kind: metrics(group) for kind, group in sorted(by_type.items())},
+            "latency": latency(rows),
+            "questions": rows,
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def metrics(rows: list[dict]) -> dict[str, float | int | None]:
+    answerable_rows = [r for r in rows if r["type"] != "unanswerable"]
+    unanswerable_rows = [r for r in rows if r["type"] == "unanswerable"]
+    refused = [r for r in rows if r["refused"]]
+    answered = [r for r in rows if not r["refused"]]
+    checked = [r for r in answerable_rows if r["citations_valid"] is not None]
+    return {
+        "questions": len(rows),
+        "accuracy": _share(sum(r["correct"] for r in answerable_rows), len(answerable_rows)),
+        "refusal_precision": _share(sum(r["type"] == "unanswerable" for r in refused), len(refused)),
+        "refusal_recall": _share(sum(r["refused"] for r in unanswerable_rows), len(unanswerable_rows)),
+        "false_refusals": _share(sum(r["refused"] for r in answerable_rows), len(answerable_rows)),
+        "unsupported_number_rate": _share(sum(bool(r["unsupported"]) for r in answered), len(answered)),
+        "citation_validity": _share(sum(bool(r["citations_valid"]) for r in checked), len(checked)),
+    }
+
+
+def latency(rows: list[dict]) -> dict[str, dict[str, float | None]]:
+    out = {}
+    for key in ("retrieve_ms", "first_token_ms", "total_ms"):
+        values = [float(r["timings"][key]) for r in rows if r["timings"].get(key) is not None]
+        out[key] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "n": len(values)}
+    return out

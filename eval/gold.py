@@ -1,0 +1,62 @@
+"""Reading the gold Q&A set (``eval/gold.jsonl``) and judging text against a gold item."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag.documents import squash
+from rag.errors import RagError
+
+GOLD = Path(__file__).with_name("gold.jsonl")
+REQUIRED = ("id", "question", "answer", "answer_aliases", "must_contain", "source", "evidence", "type", "region", "year", "history")
+
+
+def load_gold(path: Path = GOLD, *, types: list[str] | None = None, limit: int | None = None) -> list[dict]:
+    """The gold items (optionally only some types, and the first ``limit`` of each type)."""
+    if not path.is_file():
+        raise RagError(f"gold file {path} does not exist")
+    rows: list[dict] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+        missing = [key for key in REQUIRED if key not in row]
+        if missing:
+            raise RagError(f"{path}:{lineno}: missing {', '.join(missing)}")
+        rows.append(row)
+    if types:
+        rows = [r for r in rows if r["type"] in types]
+    if limit is not None:
+        per_type: dict[str, list[dict]] = {}
+        for row in rows:
+            per_type.setdefault(row["type"], []).append(row)
+        rows = [row for group in per_type.values() for row in group[:limit]]
+    return rows
+
+
+def answerable(item: dict) -> bool:
+    return item["type"] != "unanswerable"
+
+
+def sources(item: dict) -> set[str]:
+    return set(item.get("sources") or ([item["source"]] if item.get("source") else []))
+
+
+def is_relevant(item: dict, source: str | None, text: str) -> bool:
+    """A passage is relevant when it holds one of the item's evidence strings (whitespace ignored);
+    when the passage's report is known, it must also be the item's report."""
+    if source is not None and sources(item) and source not in sources(item):
+        return False
+    body = squash(text)
+    return any(squash(e) in body for e in item["evidence"])
+
+
+def answer_is_correct(item: dict, answer: str) -> bool:
+    """Contains every ``must_contain`` string, or one of the ``answer_aliases`` (whitespace ignored)."""
+    body = squash(answer)
+    must = [squash(m) for m in item["must_contain"]]
+    return (bool(must) and all(m in body for m in must)) or any(squash(a) in body for a in item["answer_aliases"])
