@@ -38,6 +38,7 @@ class Engine:
             logger.info("no index in %s/: building it from %s/", settings.index_dir, settings.seeds_dir)
             ingest(None, settings)
             retriever = open_retriever(settings)
+        retriever.search("预热", k=1)  # load the embedding model and jieba now, not on the first request
         return cls(settings, retriever, make_llm(settings))
 
     def admit(self) -> Ticket | None:
