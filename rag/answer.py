@@ -234,6 +234,9 @@ class Answerer:
 
     def _finish(self, question: str, standalone: str, text: str, chunks: Sequence[Chunk], degraded: bool) -> Answer:
         text = text.strip()
+        # the extractive marker is not part of any sentence: its words must not count as metric words
+        prefix = EXTRACTIVE_PREFIX if text.startswith(EXTRACTIVE_PREFIX) else ""
+        text = text.removeprefix(prefix)
         backend = self.backend
         if not text or is_refusal(text):
             return Answer(question, REFUSAL, True, [], [], backend, degraded, _if_changed(standalone, question))
@@ -260,7 +263,7 @@ class Answerer:
         if unsupported:
             text += f"\n（注意：{'、'.join(unsupported)} 未在报告原文中找到，请勿采信。）"
         citations = [Citation.of(n, chunks[n - 1]) for n in sorted(set(cited))]
-        return Answer(question, text, False, citations, unsupported, backend, degraded, _if_changed(standalone, question))
+        return Answer(question, prefix + text, False, citations, unsupported, backend, degraded, _if_changed(standalone, question))
 
 
 def _ms(start: float, end: float) -> float:
