@@ -17,13 +17,14 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAG_CACHE_DIR := $(CACHE)
 
-.PHONY: help setup test run index record bench clean-index
+.PHONY: help setup browser test run index record bench clean-index
 
 help:
 	@echo "make run    set everything up, build the index if needed, serve http://127.0.0.1:8000 (local model)"
 	@echo "make test   set everything up and run the whole test suite (incl. the live local-model test)"
 	@echo "make setup  (idempotent) virtualenv, torch $(TORCH), the project, the offline embedding model,"
 	@echo "            llama-cpp-python built for this CPU (GGML_NATIVE=OFF), the bundled GGUF"
+	@echo "make browser  Debian's Chromium for the widget's browser tests (make test runs it)"
 	@echo "make record re-record the LLM cassettes against a freshly started local model server"
 	@echo "make bench  retrieval and answer benchmarks (figures for docs/benchmarks.md)"
 
@@ -40,7 +41,15 @@ setup: $(STAMP)
 	PYTHON=$(BIN)/python bash scripts/build_llama.sh
 	$(BIN)/python -m rag.llm_assets --cache-dir "$(CACHE)" --quiet
 
-test: setup
+# The widget's browser tests drive Debian's Chromium through Playwright (no `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@test -x $(CHROMIUM) -a -d /usr/share/fonts/truetype/wqy || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+	@$(CHROMIUM) --version
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 index: setup
@@ -51,8 +60,8 @@ run: index
 
 # Cassettes in tests/cassettes/ are replayed offline by `make test`; this records them all again
 # against a freshly started local model server (or the one RAG_LOCAL_URL names).
-CASSETTE_TESTS := tests/test_llm_cassettes.py tests/test_service.py tests/test_eval.py
-record: setup
+CASSETTE_TESTS := tests/test_llm_cassettes.py tests/test_service.py tests/test_eval.py tests/test_widget.py
+record: setup browser
 	rm -rf tests/cassettes
 	$(BIN)/python -m pytest $(CASSETTE_TESTS) --record-mode=once
 

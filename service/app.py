@@ -16,7 +16,7 @@ from rag.config import Settings, get_settings
 from service import errors
 from service.engine import Engine
 from service.middleware import AccessLog, BodySizeLimit
-from service.routers import api, health, openai_compat
+from service.routers import api, health, openai_compat, widget
 from service.throttle import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -70,4 +70,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(openai_compat.router)
+    app.include_router(widget.router)
     return app

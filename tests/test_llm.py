@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
@@ -14,33 +10,6 @@ from rag.errors import LLMError
 from rag.llm import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
 
 MESSAGES = [{"role": "user", "content": "你好"}]
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A loopback server that accepts connections and never replies: a real timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
 
 
 def test_backend_is_chosen_by_settings(make_settings):

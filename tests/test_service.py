@@ -318,23 +318,10 @@ def test_v1_bad_messages_are_422(client, messages):
 
 
 @pytest.fixture
-def live_server(retriever) -> Iterator[str]:
+def live_server(retriever, serve_app) -> str:
     """uvicorn on a free loopback port, with the extractive engine (no model traffic to replay)."""
-    import uvicorn
-
     settings = retriever.settings.model_copy(update={"rate_limit": "", "warm_up": False, "api_keys": [SecretStr(KEY)]})
-    app = create_app(settings, engine=Engine(settings, retriever, None))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    return serve_app(create_app(settings, engine=Engine(settings, retriever, None)))
 
 
 def test_official_openai_client_against_the_real_server(live_server):

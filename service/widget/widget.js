@@ -1,0 +1,413 @@
+/*! govrag chat widget — embed with
+ *  <script src="https://HOST/widget.js" data-api="https://HOST" data-title="政府工作报告问答" async></script>
+ * No dependencies, no external requests but to data-api. Everything lives in a Shadow DOM; model and
+ * report text is only ever inserted as text nodes, never parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  var VERSION = "__VERSION__";
+  var script = document.currentScript || document.querySelector("script[src*='widget.js']");
+  if (!script || script.__govragMounted) return;
+  script.__govragMounted = true;
+
+  var TEXT = {
+    zh: {
+      title: "政府工作报告问答",
+      welcome: "您好！可以问我政府工作报告里的数字、目标和政策，例如「2023年太仓市一般公共预算收入是多少？」",
+      placeholder: "输入问题，Enter 发送，Shift+Enter 换行",
+      open: "打开问答助手", close: "关闭", send: "发送", stop: "停止", newChat: "新对话",
+      you: "我", bot: "助手", sources: "来源", thinking: "正在检索报告…", stopped: "（已停止）",
+      refused: "报告中未提及", degraded: "摘录回答：语言模型暂不可用，以下为报告原文摘录",
+      unsupported: "未能在来源中核实的数字：", retry: "重试", passage: "原文", closePassage: "收起原文",
+      citation: "查看来源", section: "章节",
+      e401: "需要有效的 API 密钥（401）。请联系网站管理员。",
+      e429: "请求过于频繁（429），请 {s} 秒后重试。",
+      e503: "服务繁忙（503），请 {s} 秒后重试。",
+      e4xx: "请求无效：{m}", e5xx: "服务出错（{c}），请稍后重试。",
+      network: "无法连接到问答服务，请检查网络后重试。", broken: "回答中断：{m}",
+      dialog: "问答对话", log: "对话记录", input: "问题",
+    },
+    en: {
+      title: "Government work report Q&A",
+      welcome: "Hello! Ask me about figures, targets and policies in the government work reports.",
+      placeholder: "Ask a question — Enter to send, Shift+Enter for a new line",
+      open: "Open the Q&A assistant", close: "Close", send: "Send", stop: "Stop", newChat: "New chat",
+      you: "You", bot: "Assistant", sources: "Sources", thinking: "Searching the reports…", stopped: "(stopped)",
+      refused: "Not in the reports", degraded: "Extractive answer: the language model is unavailable; quoting the reports",
+      unsupported: "Figures not found in the sources: ", retry: "Retry", passage: "Passage", closePassage: "Hide passage",
+      citation: "Show source", section: "Section",
+      e401: "A valid API key is required (401). Please contact the site administrator.",
+      e429: "Too many requests (429). Please retry in {s} seconds.",
+      e503: "The service is busy (503). Please retry in {s} seconds.",
+      e4xx: "Invalid request: {m}", e5xx: "Service error ({c}). Please retry later.",
+      network: "Cannot reach the Q&A service. Check the connection and retry.", broken: "The answer broke off: {m}",
+      dialog: "Q&A conversation", log: "Conversation", input: "Question",
+    },
+  };
+
+  var data = script.dataset || {};
+  var lang = data.lang === "en" ? "en" : "zh";
+  var t = TEXT[lang];
+  var cfg = {
+    api: (data.api || new URL(script.src, location.href).origin).replace(/\/+$/, ""),
+    title: data.title || t.title,
+    welcome: data.welcome || t.welcome,
+    placeholder: data.placeholder || t.placeholder,
+    color: /^#[0-9a-fA-F]{3,8}$|^[a-zA-Z]+$|^rgb\(/.test(data.color || "") ? data.color : "#c0392b",
+    position: data.position === "left" ? "left" : "right",
+    open: data.open === "true" || data.open === "",
+    apiKey: data.apiKey || "",
+  };
+  var MAX_TURNS = 20; // the service accepts at most 20 history turns
+  var storeKey = "govrag:" + cfg.api;
+
+  function fmt(s, values) {
+    return s.replace(/\{(\w)\}/g, function (_, k) { return values[k] == null ? "" : String(values[k]); });
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "class") node.className = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  var CSS = [
+    // !important in the shadow tree beats the host page's !important rules on our host element
+    ":host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;",
+    "position:fixed!important;z-index:2147483000!important;bottom:20px!important;" + cfg.position + ":20px!important;",
+    "font:14px/1.6 system-ui,-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif!important;color:#1f2328!important;--c:" + cfg.color + "}",
+    "*{box-sizing:border-box;font:inherit;color:inherit;margin:0}",
+    "button{cursor:pointer;border:0;background:none;padding:0}",
+    "button:focus-visible,textarea:focus-visible{outline:2px solid var(--c);outline-offset:2px}",
+    ".launcher{width:56px;height:56px;border-radius:50%;background:var(--c);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
+    ".launcher svg{width:28px;height:28px;fill:#fff}",
+    ".panel{position:absolute;bottom:68px;" + cfg.position + ":0;width:380px;height:560px;max-height:calc(100vh - 100px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}",
+    ".panel[hidden]{display:none}",
+    "header{display:flex;align-items:center;gap:8px;padding:10px 12px;background:var(--c);color:#fff}",
+    "header h2{flex:1;font-size:15px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    "header button{color:#fff;padding:4px 8px;border-radius:6px;font-size:13px}",
+    "header button:hover{background:rgba(255,255,255,.18)}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
+    ".msg{max-width:92%;padding:8px 11px;border-radius:10px;white-space:pre-wrap;word-break:break-word}",
+    ".user{align-self:flex-end;background:var(--c);color:#fff}",
+    ".bot{align-self:flex-start;background:#fff;border:1px solid #e3e5e8}",
+    ".msg.streaming .body::after{content:'▍';animation:b 1s steps(2) infinite}",
+    "@keyframes b{50%{opacity:0}}",
+    ".badge{display:inline-block;font-size:12px;padding:1px 7px;border-radius:9px;margin-bottom:4px}",
+    ".badge.refused{background:#eef1f5;color:#4a5568}",
+    ".badge.degraded{background:#fff4d6;color:#7a5200}",
+    ".badge.unsupported{background:#fde8e8;color:#9b1c1c;display:block}",
+    ".cite{display:inline;color:var(--c);font-weight:600;padding:0 1px;border-radius:3px;text-decoration:underline}",
+    ".sources{margin-top:6px;border-top:1px dashed #d0d4da;padding-top:4px;font-size:12px;color:#57606a;white-space:normal}",
+    ".sources ol{padding-left:18px}",
+    ".sources button{text-align:left;color:#57606a;text-decoration:underline}",
+    ".passage{margin-top:6px;padding:8px;background:#f6f7f9;border-left:3px solid var(--c);border-radius:4px;font-size:13px;white-space:pre-wrap}",
+    ".passage .meta{font-weight:600;margin-bottom:4px;white-space:normal}",
+    ".passage .close{float:right;font-size:12px;color:#57606a;text-decoration:underline}",
+    ".error{align-self:stretch;background:#fde8e8;color:#9b1c1c;border:1px solid #f5c2c2}",
+    ".error button{margin-left:8px;text-decoration:underline;color:#9b1c1c;font-weight:600}",
+    "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}",
+    "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #d0d4da;border-radius:8px;background:#fff}",
+    ".send,.stop{padding:0 14px;border-radius:8px;background:var(--c);color:#fff;font-weight:600}",
+    ".stop{background:#57606a}",
+    "[hidden]{display:none!important}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
+    "@media (max-width:480px){:host{bottom:12px!important;" + cfg.position + ":12px!important}",
+    ".panel{position:fixed;inset:0;width:100vw;height:100%;max-height:none;border-radius:0}}",
+  ].join("\n");
+
+  var host = el("govrag-widget", { "data-version": VERSION });
+  var root = host.attachShadow({ mode: "open" });
+  root.appendChild(el("style", { text: CSS }));
+
+  var panelId = "govrag-panel";
+  var launcher = el("button", { class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", "aria-controls": panelId });
+  var SVG = "http://www.w3.org/2000/svg", icon = document.createElementNS(SVG, "svg"), path = document.createElementNS(SVG, "path");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  icon.appendChild(path);
+  launcher.appendChild(icon);
+
+  var titleEl = el("h2", { id: "govrag-title", text: cfg.title });
+  var newBtn = el("button", { type: "button", class: "new", text: t.newChat, "aria-label": t.newChat });
+  var closeBtn = el("button", { type: "button", class: "close", text: "✕", "aria-label": t.close });
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.log, tabindex: "0" });
+  var input = el("textarea", { "aria-label": t.input, placeholder: cfg.placeholder, maxlength: "2000", rows: "2" });
+  var sendBtn = el("button", { type: "submit", class: "send", text: t.send });
+  var stopBtn = el("button", { type: "button", class: "stop", text: t.stop, hidden: "" });
+  var form = el("form", {}, [input, sendBtn, stopBtn]);
+  var panel = el("div", { class: "panel", id: panelId, role: "dialog", "aria-modal": "true", "aria-labelledby": "govrag-title", hidden: "" }, [
+    el("header", {}, [titleEl, newBtn, closeBtn]), log, form,
+  ]);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  var history = load();
+  var controller = null;
+
+  function load() {
+    try { return JSON.parse(sessionStorage.getItem(storeKey) || "[]").slice(-MAX_TURNS); } catch (e) { return []; }
+  }
+  function save() {
+    try { sessionStorage.setItem(storeKey, JSON.stringify(history.slice(-MAX_TURNS))); } catch (e) { /* private mode */ }
+  }
+
+  function scroll() { log.scrollTop = log.scrollHeight; }
+
+  function addMessage(kind, text) {
+    var node = el("div", { class: "msg " + kind }, [el("span", { class: "sr", text: (kind === "user" ? t.you : t.bot) + "：" }), el("div", { class: "body", text: text })]);
+    log.appendChild(node);
+    scroll();
+    return node;
+  }
+
+  function reset() {
+    if (controller) controller.abort();
+    history = [];
+    save();
+    log.textContent = "";
+    addMessage("bot welcome", cfg.welcome);
+  }
+
+  function replay() {
+    log.textContent = "";
+    addMessage("bot welcome", cfg.welcome);
+    history.forEach(function (turn) {
+      if (turn.role === "user") addMessage("user", turn.content);
+      else renderAnswer(addMessage("bot", ""), turn.answer || { answer: turn.content, citations: [] });
+    });
+  }
+
+  // --- rendering answers: text nodes only ----------------------------------------------------
+
+  function citationByN(citations, n) {
+    for (var i = 0; i < citations.length; i++) if (citations[i].n === n) return citations[i];
+    return null;
+  }
+
+  function describe(c) {
+    var parts = [c.region, c.year ? c.year + (lang === "zh" ? "年" : "") : null, c.report_title].filter(Boolean);
+    return "[" + c.n + "] " + parts.join(" · ") + (c.section ? "｜" + t.section + "：" + c.section : "");
+  }
+
+  function showPassage(msg, c) {
+    var old = msg.querySelector(".passage");
+    if (old && old.getAttribute("data-n") === String(c.n)) { old.remove(); return; }
+    if (old) old.remove();
+    var close = el("button", { type: "button", class: "close", text: t.closePassage });
+    var box = el("div", { class: "passage", "data-n": String(c.n), role: "region", "aria-label": t.passage + " " + c.n, tabindex: "-1" }, [
+      close, el("div", { class: "meta", text: describe(c) }), el("div", { class: "text", text: c.text || "" }),
+    ]);
+    close.addEventListener("click", function () { box.remove(); });
+    msg.appendChild(box);
+    box.focus();
+  }
+
+  function citeButton(msg, c) {
+    return el("button", {
+      type: "button", class: "cite", text: "[" + c.n + "]", "data-n": String(c.n),
+      "aria-label": t.citation + " " + c.n, title: describe(c),
+      onclick: function () { showPassage(msg, c); },
+    });
+  }
+
+  // "…189.4亿元[1][2]。" → text nodes and citation buttons; unknown [n] stay plain text
+  function fillText(msg, body, text, citations) {
+    body.textContent = "";
+    var re = /\[(\d{1,2})\]/g, last = 0, m;
+    while ((m = re.exec(text))) {
+      var c = citationByN(citations, Number(m[1]));
+      if (!c) continue;
+      if (m.index > last) body.appendChild(document.createTextNode(text.slice(last, m.index)));
+      body.appendChild(citeButton(msg, c));
+      last = re.lastIndex;
+    }
+    if (last < text.length) body.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function renderAnswer(msg, answer) {
+    msg.classList.remove("streaming");
+    Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources"), function (n) { n.remove(); });
+    var body = msg.querySelector(".body");
+    var citations = answer.citations || [];
+    if (answer.degraded) msg.insertBefore(el("div", { class: "badge degraded", text: t.degraded }), body);
+    else if (answer.refused) msg.insertBefore(el("div", { class: "badge refused", text: t.refused }), body);
+    msg.classList.toggle("refused", !!answer.refused);
+    msg.classList.toggle("degraded", !!answer.degraded);
+    fillText(msg, body, answer.answer || "", citations);
+    if (answer.unsupported_numbers && answer.unsupported_numbers.length) {
+      msg.appendChild(el("div", { class: "badge unsupported", text: t.unsupported + answer.unsupported_numbers.join("、") }));
+    }
+    if (citations.length && !answer.refused) {
+      var list = el("ol");
+      citations.forEach(function (c) {
+        list.appendChild(el("li", {}, [el("button", { type: "button", text: describe(c), onclick: function () { showPassage(msg, c); } })]));
+      });
+      msg.appendChild(el("div", { class: "sources" }, [el("div", { text: t.sources }), list]));
+    }
+    scroll();
+  }
+
+  function showError(message, retry) {
+    var box = el("div", { class: "msg error", role: "alert" }, [message]);
+    if (retry) {
+      box.appendChild(el("button", { type: "button", class: "retry", text: t.retry, onclick: function () { box.remove(); retry(); } }));
+    }
+    log.appendChild(box);
+    scroll();
+  }
+
+  // --- talking to /api/ask (SSE over fetch: EventSource cannot POST) --------------------------
+
+  function httpMessage(response, body) {
+    var wait = response.headers.get("Retry-After") || "60";
+    var detail = body && body.error && body.error.message ? body.error.message : response.statusText;
+    if (response.status === 401 || response.status === 403) return t.e401;
+    if (response.status === 429) return fmt(t.e429, { s: wait });
+    if (response.status === 503) return fmt(t.e503, { s: wait });
+    if (response.status < 500) return fmt(t.e4xx, { m: detail });
+    return fmt(t.e5xx, { c: response.status });
+  }
+
+  function parseSSE(buffer, onEvent) {
+    var blocks = buffer.split(/\r?\n\r?\n/);
+    var rest = blocks.pop();
+    blocks.forEach(function (block) {
+      var name = "message", lines = [];
+      block.split(/\r?\n/).forEach(function (line) {
+        if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+        else if (line.indexOf("data:") === 0) lines.push(line.slice(5).replace(/^ /, ""));
+      });
+      if (lines.length) onEvent(name, lines.join("\n"));
+    });
+    return rest;
+  }
+
+  function setBusy(busy) {
+    sendBtn.hidden = busy;
+    stopBtn.hidden = !busy;
+    input.readOnly = busy;
+    panel.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  function ask(question) {
+    var msg = addMessage("bot streaming", "");
+    var body = msg.querySelector(".body");
+    body.textContent = t.thinking;
+    var text = "", sources = [], done = null, failed = null;
+    var priorHistory = history.slice(-MAX_TURNS).map(function (turn) { return { role: turn.role, content: turn.content }; });
+    var headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+    if (cfg.apiKey) headers.Authorization = "Bearer " + cfg.apiKey;
+    controller = new AbortController();
+    setBusy(true);
+    var retry = function () { msg.remove(); ask(question); };
+
+    function onEvent(name, payload) {
+      var value;
+      try { value = JSON.parse(payload); } catch (e) { return; }
+      if (name === "sources") { sources = value || []; }
+      else if (name === "delta") { text += value.text || ""; fillText(msg, body, text, sources); scroll(); }
+      else if (name === "done") { done = value; }
+      else if (name === "error") { failed = value && value.message ? value.message : "error"; }
+    }
+
+    fetch(cfg.api + "/api/ask", {
+      method: "POST", headers: headers, signal: controller.signal,
+      body: JSON.stringify({ question: question, history: priorHistory, stream: true }),
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.json().catch(function () { return null; }).then(function (json) {
+          throw { shown: httpMessage(response, json) };
+        });
+      }
+      var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { parseSSE(buffer + "\n\n", onEvent); return; }
+          buffer = parseSSE(buffer + decoder.decode(chunk.value, { stream: true }), onEvent);
+          return pump();
+        });
+      }
+      return pump();
+    }).then(function () {
+      if (failed || !done) throw { shown: fmt(t.broken, { m: failed || "—" }) };
+      renderAnswer(msg, done);
+      history.push({ role: "user", content: question });
+      history.push({ role: "assistant", content: done.answer, answer: done });
+      save();
+    }).catch(function (err) {
+      if (err && err.name === "AbortError") {
+        msg.classList.remove("streaming");
+        body.appendChild(document.createTextNode(" " + t.stopped));
+        return;
+      }
+      msg.remove();
+      showError(err && err.shown ? err.shown : t.network, retry);
+    }).then(function () {
+      controller = null;
+      setBusy(false);
+      input.focus();
+    });
+  }
+
+  function submit(event) {
+    if (event) event.preventDefault();
+    var question = input.value.trim();
+    if (!question || controller) return;
+    input.value = "";
+    addMessage("user", question);
+    ask(question);
+  }
+
+  // --- opening, closing, keyboard -----------------------------------------------------------
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) input.focus();
+    else launcher.focus();
+  }
+
+  function focusables() {
+    return Array.prototype.filter.call(
+      panel.querySelectorAll("button, textarea, [tabindex]:not([tabindex='-1'])"),
+      function (n) { return !n.hidden && !n.disabled && n.offsetParent !== null; }
+    );
+  }
+
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); setOpen(false); return; }
+    if (event.key !== "Tab") return;
+    var items = focusables();
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1], active = root.activeElement;
+    if (event.shiftKey && (active === first || !panel.contains(active))) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && (active === last || !panel.contains(active))) { event.preventDefault(); first.focus(); }
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
+  });
+  form.addEventListener("submit", submit);
+  stopBtn.addEventListener("click", function () { if (controller) controller.abort(); });
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeBtn.addEventListener("click", function () { setOpen(false); });
+  newBtn.addEventListener("click", function () { reset(); input.focus(); });
+
+  replay();
+  function mount() {
+    document.body.appendChild(host);
+    if (cfg.open) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); }
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+
+  window.govrag = { version: VERSION, open: function () { setOpen(true); }, close: function () { setOpen(false); }, reset: reset };
+})();

@@ -1,0 +1,408 @@
+"""The chat widget in a real headless Chromium (Debian's, driven by Playwright), against the real
+service on a uvicorn loopback port.
+
+Host pages other than the demo are served by a second loopback server on an origin of their own
+(``http://localhost:<port>``), so the widget talks to the service cross-origin, through CORS, as it
+does when an internal site embeds it. Model traffic replays a cassette recorded against the real
+bundled model (``make record`` records it live). A screenshot of every scenario is saved in the
+test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from rag.llm import OpenAIClient, free_port
+from service.app import create_app
+from service.engine import Engine
+
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+#: What the machine's closed network needs: no sandbox as root, no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps",
+]
+QUESTION = "2023年太仓市一般公共预算收入是多少？"
+FOLLOWUP = "那税收收入呢？"  # needs the previous turn: 2023, 太仓市
+KEY = "sk-widget-test"
+OPEN = "打开问答助手"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.screenshot(path=str(tmp_path / f"{request.node.name}.png"))
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+class HostSite:
+    """Another site on the intranet (loopback, another origin) whose pages embed the widget."""
+
+    def __init__(self) -> None:
+        self.html = ""
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                body = site.html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://localhost:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[HostSite]:
+    site = HostSite()
+    yield site
+    site.close()
+
+
+def serve(serve_app, retriever, llm=None, site: HostSite | None = None, **overrides: object) -> str:
+    values: dict[str, object] = {"rate_limit": "", "warm_up": False, "cors_origins": [site.origin] if site else []}
+    values.update(overrides)
+    settings = retriever.settings.model_copy(update=values)
+    return serve_app(create_app(settings, engine=Engine(settings, retriever, llm)))
+
+
+def model(url: str, timeout: float = 120) -> OpenAIClient:
+    return OpenAIClient(base_url=url, api_key="sk-test-secret", model="local", timeout=timeout, max_retries=0)
+
+
+def host_page(page: Page, site: HostSite, api: str, body: str = "", head: str = "", **options: str) -> None:
+    """Open a page of another site that embeds the widget with one tag."""
+    attrs = "".join(f' data-{name.replace("_", "-")}="{value}"' for name, value in options.items())
+    site.html = (
+        f"<!doctype html><html><head><meta charset='utf-8'>{head}</head><body>{body}"
+        f"<script src='{api}/widget.js' data-api='{api}'{attrs} async></script></body></html>"
+    )
+    page.goto(f"{site.origin}/page.html")
+    expect(widget(page, ".launcher")).to_be_visible()
+
+
+def widget(page: Page, selector: str):
+    """A node inside the widget's (open) shadow root; Playwright's CSS engine pierces it."""
+    return page.locator(f"govrag-widget {selector}")
+
+
+def ask(page: Page, question: str) -> None:
+    box = widget(page, "textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def last_answer(page: Page):
+    return widget(page, ".msg.bot:not(.welcome)").last
+
+
+def wait_answered(page: Page):
+    answer = last_answer(page)
+    expect(answer).not_to_have_class("msg bot streaming", timeout=180_000)
+    expect(widget(page, "button.send")).to_be_visible(timeout=180_000)
+    return answer
+
+
+def record_stream(page: Page) -> None:
+    """Remember every text the answer being written shows, to see it grow delta by delta."""
+    page.evaluate(
+        """() => {
+        const root = document.querySelector('govrag-widget').shadowRoot;
+        window.__seen = [];
+        new MutationObserver(() => {
+            const msg = [...root.querySelectorAll('.msg.bot.streaming .body')].pop();
+            if (msg) window.__seen.push(msg.textContent);
+        }).observe(root, {subtree: true, childList: true, characterData: true});
+    }"""
+    )
+
+
+# --- the demo page with the real model (cassette) -----------------------------------------------
+
+
+@pytest.mark.vcr
+def test_demo_page_streams_a_cited_answer_and_a_followup(page, serve_app, retriever, llm_url, tmp_path):
+    api = serve(serve_app, retriever, model(llm_url))
+    page.goto(api + "/")
+    expect(page).to_have_title("政府工作报告问答 · 演示")
+    launcher = page.get_by_role("button", name=OPEN)
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("dialog", name="政府工作报告问答")).to_be_visible()
+    expect(widget(page, ".welcome")).to_contain_text("您好")
+
+    record_stream(page)
+    with page.expect_request(lambda r: r.url.endswith("/api/ask")) as sent:
+        ask(page, QUESTION)
+    assert json.loads(sent.value.post_data or "{}") == {"question": QUESTION, "history": [], "stream": True}
+    answer = wait_answered(page)
+    expect(answer).to_contain_text("189.4亿元")
+    seen = [text for text in page.evaluate("window.__seen") if text and "检索" not in text]
+    assert len(set(seen)) >= 3, f"the answer did not arrive in pieces: {seen}"
+
+    # citations are buttons; one click shows the passage with its report and section
+    cite = answer.locator("button.cite").first
+    expect(cite).to_have_text("[1]")
+    cite.click()
+    passage = answer.locator(".passage")
+    expect(passage).to_be_visible()
+    expect(passage.locator(".meta")).to_contain_text("太仓市")
+    expect(passage.locator(".meta")).to_contain_text("2024")
+    expect(passage.locator(".text")).to_contain_text("189.4")
+    expect(answer.locator(".sources li")).not_to_have_count(0)
+    page.screenshot(path=str(tmp_path / "cited-answer.png"))
+
+    # a follow-up carries the previous turn and is answered from it (税收收入160.3亿元)
+    with page.expect_request(lambda r: r.url.endswith("/api/ask")) as sent:
+        ask(page, FOLLOWUP)
+    history = json.loads(sent.value.post_data or "{}")["history"]
+    assert [turn["role"] for turn in history] == ["user", "assistant"] and history[0]["content"] == QUESTION
+    followup = wait_answered(page)
+    expect(followup).to_contain_text("160.3亿元")
+    expect(followup.locator("button.cite")).not_to_have_count(0)
+
+    # the conversation survives a reload (session storage); "new chat" clears it
+    page.reload()
+    page.get_by_role("button", name=OPEN).click()
+    expect(widget(page, ".msg.user")).to_have_count(2)
+    page.get_by_role("button", name="新对话").click()
+    expect(widget(page, ".msg.user")).to_have_count(0)
+
+
+# --- safety and isolation -----------------------------------------------------------------------
+
+HOSTILE = """政府工作报告
+
+——2024年1月8日在无害市第一届人民代表大会第一次会议上
+
+市长 张无害
+
+各位代表：现在，我代表无害市人民政府，向大会报告工作。
+
+一、2023年工作回顾
+
+全年无害市一般公共预算收入达到12.5亿元<script>window.pwned = "script"</script>，比上年增长3%。
+无害市新建公园<img src=x onerror="window.pwned = 'img'">五个，绿地面积增加800亩。
+"""
+
+def test_hostile_passage_stays_inert_text(page, site, serve_app, make_settings, embedder, tmp_path):
+    from rag.ingest import ingest
+    from rag.retrieve import Retriever
+
+    report = tmp_path / "reports" / "hostile.txt"
+    report.parent.mkdir()
+    report.write_text(HOSTILE, encoding="utf-8")
+    settings = make_settings(seeds_dir=report.parent)
+    retriever = Retriever(ingest([report.parent], settings, embedder=embedder).index, embedder, settings)
+    api = serve(serve_app, retriever, site=site)
+    assert "<img" in httpx.post(f"{api}/api/search", json={"query": "无害市新建公园"}).text
+
+    host_page(page, site, api, open="true")
+    ask(page, "无害市新建了几个公园？")
+    answer = wait_answered(page)
+    answer.locator("button.cite").first.click()
+    text = answer.locator(".passage .text")
+    expect(text).to_contain_text("<img src=x onerror=")  # shown, literally, as text
+    expect(answer.locator(".badge.unsupported")).to_have_count(0)  # quoted figures are supported
+    ask(page, "无害市一般公共预算收入是多少？")
+    second = wait_answered(page)
+    second.locator("button.cite").first.click()
+    expect(second.locator(".passage .text")).to_contain_text("<script>")
+    assert page.evaluate("window.pwned") is None
+    assert page.evaluate("document.querySelector('govrag-widget').shadowRoot.querySelectorAll('img, script').length") == 0
+
+
+AGGRESSIVE_CSS = """<style>
+  * { font-size: 40px !important; color: lime !important; background: black !important;
+      line-height: 3 !important; letter-spacing: 9px !important; box-sizing: content-box !important; }
+  div, button, textarea { display: none !important; }
+  govrag-widget, [data-version] { visibility: hidden !important; opacity: 0 !important; left: -9999px !important; }
+  body { filter: none; }
+</style>"""
+
+
+def test_host_page_css_and_widget_css_do_not_leak(page, site, serve_app, retriever):
+    api = serve(serve_app, retriever, site=site)
+    host_page(page, site, api, head=AGGRESSIVE_CSS, body="<button id='host-button'>host</button>", lang="en", color="#0a5")
+    launcher = page.get_by_role("button", name="Open the Q&A assistant")
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert box and box["width"] == 56 and box["height"] == 56 and box["x"] > 1000
+    launcher.click()
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer).to_contain_text("189.4亿元")
+    style = answer.evaluate("n => getComputedStyle(n.querySelector('.body'))")
+    assert style["fontSize"] == "14px" and style["letterSpacing"] == "normal"
+    assert answer.evaluate("n => getComputedStyle(n).color") == "rgb(31, 35, 40)"
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    # and nothing of the widget's stylesheet reaches the host page's own elements
+    assert page.evaluate("getComputedStyle(document.getElementById('host-button')).display") == "none"
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "40px"
+
+
+# --- what the user sees when things go wrong, or are not in the reports --------------------------
+
+
+def test_refusal_and_degraded_answers_are_marked(page, site, serve_app, retriever, tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: the model is down
+    api = serve(serve_app, retriever, model(closed, timeout=5), site=site)
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    degraded = wait_answered(page)
+    expect(degraded.locator(".badge.degraded")).to_contain_text("语言模型暂不可用")
+    expect(degraded).to_contain_text("189.4亿元")
+    ask(page, "2023年北京市地区生产总值是多少？")
+    refused = wait_answered(page)
+    expect(refused.locator(".badge.refused")).to_have_text("报告中未提及")
+    page.screenshot(path=str(tmp_path / "marked.png"))
+
+
+def test_missing_key_rate_limit_and_network_errors_are_readable(page, site, serve_app, retriever):
+    api = serve(serve_app, retriever, site=site, api_keys=[SecretStr(KEY)], rate_limit="1/minute")
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    error = widget(page, ".msg.error")
+    expect(error).to_contain_text("API 密钥")
+    expect(error).to_have_attribute("role", "alert")
+    expect(error.get_by_role("button", name="重试")).to_be_visible()
+
+    host_page(page, site, api, open="true", api_key=KEY)
+    ask(page, QUESTION)
+    expect(wait_answered(page)).to_contain_text("189.4亿元")
+    ask(page, QUESTION)  # the second request in a minute for this key
+    expect(widget(page, ".msg.error")).to_contain_text("请求过于频繁（429）")
+    expect(widget(page, ".msg.error")).to_contain_text("秒后重试")
+
+    # the network fails once the page has loaded the widget
+    host_page(page, site, api, open="true", api_key=KEY)
+    page.route(f"{api}/api/**", lambda route: route.abort("connectionrefused"))
+    ask(page, QUESTION)
+    error = widget(page, ".msg.error")
+    expect(error).to_contain_text("无法连接到问答服务")
+    error.get_by_role("button", name="重试").click()  # retried, and still down: still readable
+    expect(widget(page, ".msg.error")).to_have_count(1)
+    expect(widget(page, ".msg.error")).to_contain_text("无法连接到问答服务")
+
+
+def test_stop_button_ends_a_slow_answer(page, site, serve_app, retriever, silent_server):
+    api = serve(serve_app, retriever, model(silent_server, timeout=60), site=site)
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    stop = page.get_by_role("button", name="停止")
+    expect(stop).to_be_visible()
+    stop.click()
+    expect(last_answer(page)).to_contain_text("（已停止）")
+    expect(page.get_by_role("button", name="发送")).to_be_visible()
+    expect(page.get_by_role("textbox", name="问题")).to_be_editable()
+
+
+# --- keyboard, screen readers, phones -----------------------------------------------------------
+
+
+def focused(page: Page) -> str:
+    """What has focus inside the widget (its class), or what has it outside."""
+    return page.evaluate(
+        """() => {
+        const host = document.querySelector('govrag-widget');
+        if (document.activeElement !== host) return 'outside:' + document.activeElement.tagName;
+        const el = host.shadowRoot.activeElement;
+        return el ? (el.className || el.tagName.toLowerCase()) : 'none';
+    }"""
+    )
+
+
+def test_keyboard_only_use_on_a_phone(browser, site, serve_app, retriever, tmp_path):
+    api = serve(serve_app, retriever, site=site)
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        viewport = "<meta name='viewport' content='width=device-width, initial-scale=1'>"  # a mobile-ready site
+        host_page(page, site, api, head=viewport, body="<a href='#'>host link</a>")
+        page.keyboard.press("Tab")  # the host page's link
+        page.keyboard.press("Tab")
+        assert focused(page) == "launcher"
+        page.keyboard.press("Enter")
+        assert focused(page) == "textarea"
+        panel = page.get_by_role("dialog")
+        expect(panel).to_have_attribute("aria-modal", "true")
+        box = panel.bounding_box()
+        assert box and box["width"] <= 375 and box["x"] >= 0
+        expect(widget(page, "[role=log]")).to_have_attribute("aria-live", "polite")
+
+        # Tab never leaves the open panel
+        seen = set()
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            seen.add(focused(page))
+        assert not any(name.startswith("outside") for name in seen), seen
+        assert {"new", "close", "textarea"} <= seen
+
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        expect(wait_answered(page)).to_contain_text("189.4亿元")
+        page.screenshot(path=str(tmp_path / "phone.png"))
+
+        page.keyboard.press("Escape")
+        expect(panel).to_be_hidden()
+        assert focused(page) == "launcher"
+    finally:
+        context.close()
+
+
+# --- how the script is served -------------------------------------------------------------------
+
+
+def test_widget_script_is_versioned_and_cacheable(serve_app, retriever):
+    api = serve(serve_app, retriever)
+    demo = httpx.get(api + "/")
+    assert "default-src 'self'" in demo.headers["content-security-policy"]
+    version = demo.text.split("/widget.js?v=")[1].split('"')[0]
+    script = httpx.get(f"{api}/widget.js")
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert script.headers["etag"] == f'"{version}"' and "max-age=3600" in script.headers["cache-control"]
+    assert f'VERSION = "{version}"' in script.text and "__VERSION__" not in script.text
+    assert httpx.get(f"{api}/widget.js", headers={"If-None-Match": script.headers["etag"]}).status_code == 304
+    assert "immutable" in httpx.get(f"{api}/widget.js?v={version}").headers["cache-control"]
+    assert "innerHTML" not in script.text  # text nodes only; see test_hostile_passage_stays_inert_text
