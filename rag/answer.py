@@ -247,10 +247,10 @@ class Answerer:
         unsupported: list[str] = []
         places = self._place_names()
         for figure in figures(text):
-            if any(attributed(text, figure, chunks[n - 1].text, places) for n in cited):
+            if any(attributed(text, figure, chunks[n - 1].text, places, standalone) for n in cited):
                 continue
             # repair: cite the retrieved passage that does state the figure, for the same metric
-            source = next((n for n, c in enumerate(chunks, 1) if attributed(text, figure, c.text, places)), None)
+            source = next((n for n, c in enumerate(chunks, 1) if attributed(text, figure, c.text, places, standalone)), None)
             if source is not None:
                 cited.append(source)
                 text = cite_figure(text, figure, source)

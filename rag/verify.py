@@ -121,6 +121,7 @@ _GENERIC = frozenset(
 #: Same metric, different words: rewritten before comparing answer and passage.
 _SYNONYMS = (("地区生产总值", "gdp"), ("生产总值", "gdp"), ("规模以上", "规上"), ("百分之", "%"))
 _BOUNDARY_RE = re.compile(r"[。！？；\n]")
+_CLAUSE_RE = re.compile(r"[。！？；\n，,：:]")
 
 
 def _metric_terms(context: str, ignore: Collection[str]) -> set[str]:
@@ -135,29 +136,43 @@ def _metric_terms(context: str, ignore: Collection[str]) -> set[str]:
     }  # fmt: skip
 
 
-def _lead_in(text: str, end: int) -> str:
+def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> str:
     """The sentence up to ``end``: what the figure at ``end`` is said to measure."""
-    start = max((m.end() for m in _BOUNDARY_RE.finditer(text, 0, end)), default=0)
+    start = max((m.end() for m in boundary.finditer(text, 0, end)), default=0)
     return text[start:end]
 
 
-def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = ()) -> bool:
+def _measured(passage: str, end: int, ignore: Collection[str]) -> set[str]:
+    """What a passage's figure at ``end`` measures: its own clause's metric words (「地区生产总值增长5%以上，
+    一般公共预算收入同口径增长4%以上」 keeps the two apart), or the sentence's when the clause names none
+    (「…189.4亿元，同比分别增长6.5%」)."""
+    return _metric_terms(_lead_in(passage, end, _CLAUSE_RE), ignore) or _metric_terms(_lead_in(passage, end), ignore)
+
+
+#: Words that make a question a question, not what it asks about.
+_ASKING = frozenset("多少 是 什么 哪些 几个 怎样 如何 情况 目标 计划 预期 主要 有关 关于 报告 提到 提出".split())
+
+
+def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:
     """Whether ``passage`` states ``figure`` *for the same thing* the answer says it measures.
 
     「城镇居民人均可支配收入是155.2亿元」 against 「一般公共预算收入155.2亿元」 is not attributed: at least
     half of the answer's metric words (region names, years and words like 增长/同比 aside) must lead up
-    to the figure in the passage's sentence too.
+    to the figure in the passage's sentence too. A bare answer (「5%以上[1]」) names no metric: the
+    ``question``'s words stand for it, so the GDP target cannot answer a question about revenue.
     """
     clean = normalize_inline(strip_citations(answer)).replace(",", "")
     at = re.search(rf"(?<![\d.]){re.escape(figure.number)}", clean)
     wanted = _metric_terms(_lead_in(clean, at.start()), ignore) if at else set()
+    if not wanted and question:
+        wanted = _metric_terms(question, ignore) - _ASKING
     if not wanted:
         return supported(figure, [passage])
     body = squash(passage).replace(",", "").replace("％", "%")
     for match in re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body):
         if figure.unit and not body.startswith(figure.unit, match.end()):
             continue
-        found = _metric_terms(_lead_in(body, match.start()), ignore)
+        found = _measured(body, match.start(), ignore)
         if len(wanted & found) * 2 >= len(wanted):
             return True
     return False

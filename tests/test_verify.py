@@ -130,3 +130,23 @@ PLACES = ("相城区", "相城", "苏州市", "苏州")
 def test_attributed_checks_what_a_figure_measures(answer, passage, expected):
     figure = figures(answer)[-1]
     assert attributed(answer, figure, passage, PLACES) is expected
+
+
+TARGETS = "全市经济社会发展的主要预期目标：地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上，全社会固定资产投资增长5%左右"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        # a bare answer names no metric: the question's words must lead up to the figure, in its clause
+        ("2024年相城区一般公共预算收入的增长目标是多少？", "5%以上[1]", False),
+        ("2024年相城区一般公共预算收入的增长目标是多少？", "4%以上[1]", True),
+        ("2024年相城区地区生产总值增长目标是多少？", "5%以上[1]", True),
+        ("2024年相城区固定资产投资计划增长多少？", "5%左右[1]", True),
+        # the answer's own words decide when it has them, clause by clause
+        ("", "一般公共预算收入增长5%以上", False),
+        ("", "全社会固定资产投资增长5%左右", True),
+    ],
+)
+def test_bare_figures_are_checked_against_the_question(question, answer, expected):
+    assert attributed(answer, figures(answer)[0], TARGETS, PLACES, question) is expected
