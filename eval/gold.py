@@ -55,6 +55,13 @@ def is_relevant(item: dict, source: str | None, text: str) -> bool:
     return any(squash(e) in body for e in item["evidence"])
 
 
+def evidence_recall(item: dict, passages: list[tuple[str | None, str]]) -> float:
+    """The share of the item's evidence strings that some passage holds (a comparison needs both sides)."""
+    bodies = [squash(text) for source, text in passages if source is None or not sources(item) or source in sources(item)]
+    found = sum(any(squash(e) in body for body in bodies) for e in item["evidence"])
+    return found / len(item["evidence"]) if item["evidence"] else 0.0
+
+
 def answer_is_correct(item: dict, answer: str) -> bool:
     """Contains every ``must_contain`` string, or one of the ``answer_aliases`` (whitespace ignored)."""
     body = squash(answer)

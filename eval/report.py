@@ -12,7 +12,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10")
+RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@5")
 ANSWER_COLUMNS = (
     "accuracy", "refusal_precision", "refusal_recall", "false_refusals", "unsupported_number_rate", "citation_validity",
 )  # fmt: skip
@@ -31,9 +31,10 @@ def markdown(run: dict) -> str:
     for name, result in run["retrieval"].items():
         lines.append(f"| {name} | " + " | ".join(_fmt(result["metrics"][c]) for c in RETRIEVAL_COLUMNS) + " |")
     types = sorted({t for r in run["retrieval"].values() for t in r["per_type"]})
-    lines += ["", "hit@5 per question type:", "", "| system | " + " | ".join(types) + " |", "|---" * (len(types) + 1) + "|"]
-    for name, result in run["retrieval"].items():
-        lines.append(f"| {name} | " + " | ".join(_fmt(result["per_type"].get(t, {}).get("hit@5")) for t in types) + " |")
+    for metric in ("hit@5", "recall@5"):
+        lines += ["", f"{metric} per question type:", "", "| system | " + " | ".join(types) + " |", "|---" * (len(types) + 1) + "|"]
+        for name, result in run["retrieval"].items():
+            lines.append(f"| {name} | " + " | ".join(_fmt(result["per_type"].get(t, {}).get(metric)) for t in types) + " |")
     for name, result in run["answers"].items():
         lines += ["", f"## Answers — {name}", "", "| type | n | " + " | ".join(ANSWER_COLUMNS) + " |",
                   "|---" * (len(ANSWER_COLUMNS) + 2) + "|"]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Retrieval metrics for one system over gold items: hit@1/3/5, MRR@10 and nDCG@10.
+"""Retrieval metrics for one system over gold items: hit@1/3/5, MRR@10, nDCG@10 and recall@5 (the
+share of a question's evidence strings found in the first five passages: both sides of a comparison).
 
 A system is a function ``item -> [(source, text), …]`` (ranked passages); relevance is
 :func:`eval.gold.is_relevant`. Items without evidence (unanswerable) are skipped.
@@ -11,12 +12,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from eval.gold import is_relevant
+from eval.gold import evidence_recall, is_relevant
 
 Passages = list[tuple[str | None, str]]
 SearchFn = Callable[[dict], Passages]
 
 DEPTH = 10
+RECALL_AT = 5
 
 
 class RetrievalEvaluator:
@@ -31,7 +33,10 @@ class RetrievalEvaluator:
             passages = search(item)[:DEPTH]
             ms = (time.perf_counter() - started) * 1000
             relevant = [is_relevant(item, source, text) for source, text in passages]
-            per_question.append({"id": item["id"], "type": item["type"], "relevant": relevant, "ms": round(ms, 1)})
+            recall = evidence_recall(item, passages[:RECALL_AT])
+            per_question.append(
+                {"id": item["id"], "type": item["type"], "relevant": relevant, "recall": recall, "ms": round(ms, 1)}
+            )
         by_type: dict[str, list[dict]] = defaultdict(list)
         for row in per_question:
             by_type[row["type"]].append(row)
@@ -49,6 +54,7 @@ class RetrievalEvaluator:
         out = {f"hit@{k}": sum(any(r["relevant"][:k]) for r in rows) / n for k in self.ks}
         out["mrr@10"] = sum(1 / (r["relevant"].index(True) + 1) for r in rows if any(r["relevant"])) / n
         out["ndcg@10"] = sum(ndcg(r["relevant"]) for r in rows) / n
+        out[f"recall@{RECALL_AT}"] = sum(r["recall"] for r in rows) / n
         out["questions"] = len(rows)
         return out
 

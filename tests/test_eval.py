@@ -9,7 +9,7 @@ import math
 import pytest
 
 from eval.answer_evaluator import AnswerEvaluator, judge
-from eval.gold import answer_is_correct, is_relevant, load_gold
+from eval.gold import answer_is_correct, evidence_recall, is_relevant, load_gold
 from eval.retrieval_evaluator import RetrievalEvaluator, ndcg
 from eval.runner import BM25, DENSE, OURS, USUAL, EvalOptions, run_eval
 from rag.errors import RagError
@@ -44,6 +44,13 @@ def test_retrieval_metrics():
     assert m["ndcg@10"] == pytest.approx((1 / math.log2(3) + 1) / 3)
     assert result["per_type"]["paraphrase"]["hit@5"] == 0 and [q["rank"] for q in result["questions"]] == [2, 1, None]
     assert ndcg([True, True]) == 1.0 and ndcg([False]) == 0.0
+
+
+def test_recall_counts_each_side_of_a_comparison():
+    item = {**ITEM, "evidence": ["收入189.4亿元", "收入155.2亿元"], "sources": ["a.txt", "b.txt"]}
+    assert evidence_recall(item, [("a.txt", "完成一般公共预算收入189.4亿元")]) == 0.5
+    assert evidence_recall(item, [("a.txt", "收入189.4亿元"), ("b.txt", "收入155.2亿元")]) == 1.0
+    assert evidence_recall(item, [("c.txt", "收入189.4亿元")]) == 0.0  # the right figure from another report
 
 
 def test_answer_verdicts():
