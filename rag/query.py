@@ -64,6 +64,39 @@ def find_region(text: str, regions: Iterable[RegionName]) -> str | None:
     return best[2] if best else None
 
 
+def find_regions(text: str, regions: Iterable[RegionName]) -> list[str]:
+    """Every known region the text names, in order of mention (「太仓和相城区…」 → 太仓市, 相城区); a city
+    named only as part of its district's full name (「苏州市相城区」) does not count on its own."""
+    regions = list(regions)
+    found: dict[str, int] = {}
+    for region in regions:
+        at = [text.find(alias) for alias in region.aliases if alias in text]
+        if at:
+            found[region.name] = min(at)
+    for region in regions:
+        if region.parent in found and region.name in found:
+            parent = next((r.aliases for r in regions if r.name == region.parent), (region.parent,))
+            rest = text
+            for full in sorted((p + c for p in parent for c in region.aliases), key=len, reverse=True):
+                rest = rest.replace(full, "")
+            if not any(alias in rest for alias in parent):
+                del found[region.parent]
+    return sorted(found, key=found.get)  # type: ignore[arg-type]
+
+
+def find_years(text: str) -> list[tuple[int, str | None]]:
+    """The years the text names explicitly, in order, each with the period its part of the text asks
+    about: 「2023年研发投入强度是多少？2024年目标又是多少？」 → [(2023, None), (2024, "plan")]."""
+    marks = list(re.finditer(r"((?:19|20)\d{2})\s*年", text))
+    years: dict[int, str | None] = {}
+    for i, mark in enumerate(marks):
+        part = text[mark.start() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
+        year = int(mark.group(1))
+        if year not in years or _PLAN_WORDS.search(part):
+            years[year] = "plan" if _PLAN_WORDS.search(part) else None
+    return list(years.items())
+
+
 #: Cities people ask about by their bare name; any 「…市/县/省」 the corpus lacks is caught by the pattern.
 OTHER_PLACES = (
     "北京 上海 天津 重庆 南京 杭州 广州 深圳 武汉 成都 西安 无锡 常州 南通 扬州 镇江 泰州 徐州 盐城 淮安 "

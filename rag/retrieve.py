@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import zip_longest
 from typing import Literal
 
 import faiss
@@ -20,7 +21,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import QueryError
 from rag.index import Index
-from rag.query import QueryIntent, RegionName, parse_query
+from rag.query import QueryIntent, RegionName, find_regions, find_years, parse_query
 
 logger = logging.getLogger(__name__)
 
@@ -148,21 +149,43 @@ class Retriever:
         else:
             intent = QueryIntent(intent.text, region, year, None)
 
-        chunks = self.index.chunks
-        allowed = [i for i, c in enumerate(chunks) if intent.region is None or c.region == intent.region]
-        tiers = self._tiers(allowed, intent)
         qvec = self.embedder.embed_query(intent.text) if mode != "bm25" else None
         bm25 = self.index.lexical.scores(intent.text) if mode != "dense" else None
-
-        hits: list[Hit] = []
-        for tier in tiers:
-            for idx, score in self._rank(tier, qvec, bm25, mode):
-                hits.append(Hit(chunks[idx], score, len(hits) + 1))
-                if len(hits) >= k:
-                    return SearchResult(query, intent, hits)
+        parts = self._compared(query, intent) if use_metadata and region is None and year is None else [intent]
+        if len(parts) == 1:
+            ranked = self._ranked(intent, qvec, bm25, mode, k)
+        else:  # a comparison: each side's best passages, taken in turn
+            sides = [self._ranked(part, qvec, bm25, mode, k) for part in parts]
+            ranked = list(dict.fromkeys(r for group in zip_longest(*sides) for r in group if r is not None))
+        chunks = self.index.chunks
+        hits = [Hit(chunks[idx], score, rank) for rank, (idx, score) in enumerate(ranked[:k], 1)]
         return SearchResult(query, intent, hits)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _compared(self, query: str, intent: QueryIntent) -> list[QueryIntent]:
+        """The sides of a comparison: 「太仓和相城区…」 one intent per region, 「2024年…比2023年…」 one per
+        year (a target when that part of the question asks for one); otherwise just ``intent``."""
+        regions = find_regions(query, self.regions)
+        if len(regions) >= 2:
+            return [replace(intent, region=name) for name in regions]
+        years = find_years(query)
+        if len(years) >= 2:
+            return [replace(intent, year=y, period=period) for y, period in years]
+        return [intent]
+
+    def _ranked(
+        self, intent: QueryIntent, qvec: np.ndarray | None, bm25: np.ndarray | None, mode: Mode, k: int
+    ) -> list[tuple[int, float]]:
+        """The best ``k`` (chunk index, score) pairs for ``intent``: tier by tier, fused within a tier."""
+        chunks = self.index.chunks
+        allowed = [i for i, c in enumerate(chunks) if intent.region is None or c.region == intent.region]
+        ranked: list[tuple[int, float]] = []
+        for tier in self._tiers(allowed, intent):
+            ranked.extend(self._rank(tier, qvec, bm25, mode))
+            if len(ranked) >= k:
+                break
+        return ranked[:k]
 
     def _tiers(self, allowed: list[int], intent: QueryIntent) -> list[list[int]]:
         """Candidate groups in priority order: the asked year (its plan sections first when the question

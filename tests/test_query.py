@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import QueryError
-from rag.query import RegionName, find_region, foreign_region, parse_query
+from rag.query import RegionName, find_region, find_regions, find_years, foreign_region, parse_query
 
 REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
 REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}
@@ -66,3 +66,23 @@ def test_bad_queries(text: str):
 def test_places_outside_the_corpus(text: str, place: str | None):
     regions = [RegionName("太仓市", "苏州市"), RegionName("苏州市"), RegionName("玉山镇", "昆山市"), RegionName("相城区", "苏州市")]
     assert foreign_region(text, regions) == place
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("2023年太仓和相城区的社会消费品零售总额哪个更高？", ["太仓市", "相城区"]),
+        ("苏州市相城区2023年地区生产总值", ["相城区"]),  # the city only as part of its district's name
+        ("苏州相城区2023年地区生产总值", ["相城区"]),
+        ("苏州和相城区的目标谁高", ["苏州市", "相城区"]),
+        ("2023年太仓市一般公共预算收入", ["太仓市"]),
+    ],
+)
+def test_every_region_a_comparison_names(text: str, regions: list[str]):
+    assert find_regions(text, REGIONS) == regions
+
+
+def test_each_year_keeps_the_period_its_part_asks_about():
+    assert find_years("太仓2023年研发投入强度是多少？2024年目标又是多少？") == [(2023, None), (2024, "plan")]
+    assert find_years("相城区2024年计划建的比2023年实际建成的多多少？") == [(2024, "plan"), (2023, None)]
+    assert find_years("2023年太仓市一般公共预算收入") == [(2023, None)]

@@ -76,3 +76,19 @@ def test_every_mode_returns_k_ranked_hits(retriever, mode: str):
     assert len(hits) == 7
     assert [h.rank for h in hits] == list(range(1, 8))
     assert len({h.chunk.chunk_id for h in hits}) == 7
+
+
+@pytest.mark.parametrize(
+    ("question", "needed"),
+    [
+        # two regions: each side's figure, not only the region the search likes best
+        ("2023年太仓和相城区的社会消费品零售总额哪个更高？", ["548.1亿元", "603亿元"]),
+        ("2023年太仓和相城的一般公共预算收入分别是多少？谁更多？", ["189.4亿元", "155.2亿元"]),
+        # two years, one of them a target (2023 built, 2024 planned; 2022 actual, 2023 target)
+        ("相城区2024年计划建的高标准农田比2023年实际建成的多多少亩？", ["6100亩", "8000亩"]),
+        ("苏州2022年新增就业人数和2023年的城镇新增就业目标比，哪个大？", ["新增就业21.6万人", "城镇新增就业20万人"]),
+    ],
+)
+def test_comparisons_retrieve_both_sides(retriever, question: str, needed: list[str]):
+    top = "".join(hit.chunk.text for hit in retriever.search(question, k=4).hits)
+    assert all(figure in top for figure in needed), [f for f in needed if f not in top]
