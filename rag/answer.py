@@ -30,6 +30,7 @@ from rag.verify import (
     figures,
     has_refusal,
     is_refusal,
+    states_asked_figure,
     strip_refusal,
     tidy_citations,
 )
@@ -193,6 +194,12 @@ class Answerer:
                 if close:
                     close()
             usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
+        if text and not degraded and is_refusal(text.strip()):
+            # a small model sometimes refuses with the answer in front of it: quote the report instead
+            quoted = self._quoted(standalone, chunks, result.intent)
+            if quoted:
+                logger.info("model refused although passage states it; quoting: %s", quoted)
+                text = EXTRACTIVE_PREFIX + quoted
         if self.llm is None or degraded or not chunks:
             text = self._extractive(standalone, chunks)
             if text != REFUSAL:
@@ -227,6 +234,20 @@ class Answerer:
         """Region names and aliases, ignored when comparing what an answer and a passage measure."""
         names = {alias for r in self.retriever.regions for alias in r.aliases}
         return names | {a for r in self.retriever.regions if r.parent for a in RegionName(r.parent).aliases}
+
+    def _quoted(self, question: str, chunks: Sequence[Chunk], intent: QueryIntent) -> str | None:
+        """The first sentence of a passage of the asked region, year and period that states a figure and
+        names everything the question asks about, cited; ``None`` when there is none."""
+        places = self._place_names()
+        for n, chunk in enumerate(chunks, start=1):
+            if (intent.region and chunk.region != intent.region) or (intent.year and chunk.year != intent.year):
+                continue
+            if intent.period == "plan" and chunk.period != "plan":
+                continue
+            for sentence in sentences(chunk.text):
+                if states_asked_figure(sentence, question, places):
+                    return f"{sentence}[{n}]"
+        return None
 
     def _extractive(self, question: str, chunks: Sequence[Chunk]) -> str:
         text, _ = extractive_answer(question, chunks)

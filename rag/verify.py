@@ -143,7 +143,7 @@ def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> s
 
 
 def _measured(passage: str, end: int, ignore: Collection[str]) -> set[str]:
-    """What a passage's figure at ``end`` measures: its own clause's metric words (「地区生产总值增长5%以上，
+    """What the figure at ``end`` of an answer or passage measures: its own clause's metric words (「地区生产总值增长5%以上，
     一般公共预算收入同口径增长4%以上」 keeps the two apart), or the sentence's when the clause names none
     (「…189.4亿元，同比分别增长6.5%」)."""
     return _metric_terms(_lead_in(passage, end, _CLAUSE_RE), ignore) or _metric_terms(_lead_in(passage, end), ignore)
@@ -151,6 +151,17 @@ def _measured(passage: str, end: int, ignore: Collection[str]) -> set[str]:
 
 #: Words that make a question a question, not what it asks about.
 _ASKING = frozenset("多少 是 什么 哪些 几个 怎样 如何 情况 目标 计划 预期 主要 有关 关于 报告 提到 提出".split())
+
+
+def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
+    """What a question asks about, as metric words: 「2023年太仓城镇新增就业多少人？」 → 城镇, 新增, 就业."""
+    return _metric_terms(question, ignore) - _ASKING
+
+
+def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
+    """Whether a report sentence states a figure and names everything the question asks about."""
+    wanted = asked_terms(question, ignore)
+    return len(wanted) >= 2 and bool(figures(sentence)) and wanted <= _metric_terms(sentence, ignore)
 
 
 def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:
@@ -163,9 +174,9 @@ def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str
     """
     clean = normalize_inline(strip_citations(answer)).replace(",", "")
     at = re.search(rf"(?<![\d.]){re.escape(figure.number)}", clean)
-    wanted = _metric_terms(_lead_in(clean, at.start()), ignore) if at else set()
+    wanted = _measured(clean, at.start(), ignore) if at else set()
     if not wanted and question:
-        wanted = _metric_terms(question, ignore) - _ASKING
+        wanted = asked_terms(question, ignore)
     if not wanted:
         return supported(figure, [passage])
     body = squash(passage).replace(",", "").replace("％", "%")

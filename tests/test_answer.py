@@ -90,6 +90,30 @@ def test_refusal_is_normalised(retriever):
     assert result.refused and result.answer == REFUSAL and result.citations == []
 
 
+def test_refusal_with_the_answer_in_a_passage_quotes_the_report(retriever):
+    ans, _ = answerer(retriever, REFUSAL)
+    result = ans.ask("2023年太仓城镇新增就业多少人？")
+    assert not result.refused and result.answer.startswith(EXTRACTIVE_PREFIX)
+    assert "城镇新增就业1.3万人" in result.answer and result.unsupported_numbers == []
+    assert any("1.3万人" in c.text and c.year == 2023 for c in result.citations)
+    target = answerer(retriever, REFUSAL)[0].ask("2024年太仓城镇新增就业的目标是多少人？")
+    assert "力争城镇新增就业1.7万人" in target.answer  # the plan passage, not the 2023 result
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2023年太仓市的失业率是多少？",  # one asked word: too vague to quote for
+        "2023年相城区城镇新增就业目标是多少人？",  # a target: no plan passage for 2023 (only its results)
+        "2019年苏州市城镇新增就业多少人？",  # no passage of that year
+    ],
+)
+def test_refusal_stands_when_no_passage_states_what_was_asked(retriever, question):
+    ans, _ = answerer(retriever, REFUSAL)
+    result = ans.ask(question)
+    assert result.refused and result.answer == REFUSAL
+
+
 def test_llm_down_falls_back_to_extractive_and_is_marked(retriever):
     ans, _ = answerer(retriever, LLMError("the language model is unreachable"))
     result = ans.ask(QUESTION)
