@@ -194,18 +194,19 @@ class Answerer:
                 if close:
                     close()
             usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
-        if text and not degraded and is_refusal(text.strip()):
-            # a small model sometimes refuses with the answer in front of it: quote the report instead
-            quoted = self._quoted(standalone, chunks, result.intent)
-            if quoted:
-                logger.info("model refused although passage states it; quoting: %s", quoted)
-                text = EXTRACTIVE_PREFIX + quoted
         if self.llm is None or degraded or not chunks:
             text = self._extractive(standalone, chunks)
             if text != REFUSAL:
                 text = EXTRACTIVE_PREFIX + text
             yield Event("delta", text)
         answer = self._finish(question, standalone, text, chunks, degraded)
+        if answer.refused and text and not degraded:
+            # a small model sometimes refuses, or gives a figure for another metric, with the answer in
+            # front of it: quote the report sentence that states it instead
+            quoted = self._quoted(standalone, chunks, result.intent)
+            if quoted:
+                logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
+                answer = self._finish(question, standalone, EXTRACTIVE_PREFIX + quoted, chunks, degraded)
         answer.timings = {**timings, "total_ms": _ms(started, time.perf_counter())}
         answer.usage = usage
         yield Event("done", answer)
