@@ -253,6 +253,29 @@ def test_hostile_passage_stays_inert_text(page, site, serve_app, make_settings, 
     assert page.evaluate("document.querySelector('govrag-widget').shadowRoot.querySelectorAll('img, script').length") == 0
 
 
+def test_hostile_model_output_renders_as_text(page, site, serve_app, retriever):
+    """Whatever a model says (markup included) is text; only **bold** and known [n] become elements."""
+    api = serve(serve_app, retriever, site=site)
+    citation = {"n": 1, "chunk_id": "x#1", "source": "x.txt", "region": "太仓市", "year": 2023, "section": "一、回顾",
+                "text": "收入12.5亿元。", "report_title": "太仓市2024年政府工作报告"}
+    said = "收入**12.5亿元**<img src=x onerror=\"window.pwned='model'\">[1][7]<b>粗</b>"
+    done = {"question": "q", "answer": said, "refused": False, "citations": [citation], "unsupported_numbers": [],
+            "backend": "openai", "degraded": False}
+    events = [("sources", [citation]), ("delta", {"text": said[:9]}), ("delta", {"text": said[9:]}), ("done", done)]
+    stream = "".join(f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n" for name, data in events)
+    page.route(f"{api}/api/ask", lambda route: route.fulfill(
+        status=200, body=stream.encode(), headers={"Content-Type": "text/event-stream", "Access-Control-Allow-Origin": "*"}))
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator("strong")).to_have_text("12.5亿元")
+    expect(answer.locator("button.cite")).to_have_count(1)  # [7] names no passage: left as text
+    expect(answer.locator(".body")).to_contain_text("<img src=x onerror=")
+    expect(answer.locator(".body")).to_contain_text("[7]<b>粗</b>")
+    assert page.evaluate("window.pwned") is None
+    assert answer.evaluate("n => n.querySelectorAll('img, b, script').length") == 0
+
+
 AGGRESSIVE_CSS = """<style>
   * { font-size: 40px !important; color: lime !important; background: black !important;
       line-height: 3 !important; letter-spacing: 9px !important; box-sizing: content-box !important; }

@@ -91,6 +91,7 @@
     ".panel{position:absolute;bottom:68px;" + cfg.position + ":0;width:380px;height:560px;max-height:calc(100vh - 100px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}",
     ".panel[hidden]{display:none}",
     "header{display:flex;align-items:center;gap:8px;padding:10px 12px;background:var(--c);color:#fff}",
+    "strong{font-weight:700}",
     "header h2{flex:1;font-size:15px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
     "header button{color:#fff;padding:4px 8px;border-radius:6px;font-size:13px}",
     "header button:hover{background:rgba(255,255,255,.18)}",
@@ -219,15 +220,20 @@
     });
   }
 
-  // "…189.4亿元[1][2]。" → text nodes and citation buttons; unknown [n] stay plain text
+  // "…**189.4亿元**[1][2]。" → text nodes, <strong> for **bold** (the one Markdown mark models use
+  // here) and citation buttons; unknown [n] and everything else stay plain text
   function fillText(msg, body, text, citations) {
     body.textContent = "";
-    var re = /\[(\d{1,2})\]/g, last = 0, m;
+    var re = /\*\*([^*\n]{1,200})\*\*|\[(\d{1,2})\]/g, last = 0, m, node;
     while ((m = re.exec(text))) {
-      var c = citationByN(citations, Number(m[1]));
-      if (!c) continue;
+      if (m[1] !== undefined) node = el("strong", { text: m[1] });
+      else {
+        var c = citationByN(citations, Number(m[2]));
+        if (!c) continue;
+        node = citeButton(msg, c);
+      }
       if (m.index > last) body.appendChild(document.createTextNode(text.slice(last, m.index)));
-      body.appendChild(citeButton(msg, c));
+      body.appendChild(node);
       last = re.lastIndex;
     }
     if (last < text.length) body.appendChild(document.createTextNode(text.slice(last)));
