@@ -66,7 +66,7 @@ def charts(run: dict, folder: Path) -> list[str]:
         ax.set_xticks([g + width * (len(series) - 1) / 2 for g in range(len(groups))], groups, rotation=20)
         ax.set_ylim(0, 1.05)
         ax.set_title(title)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         fig.savefig(folder / path, dpi=110)
         plt.close(fig)
