@@ -122,11 +122,12 @@ def extractive_answer(question: str, chunks: Sequence[Chunk], max_sentences: int
     for n, chunk in enumerate(chunks, start=1):
         for i, sentence in enumerate(sentences(chunk.text)):
             overlap = len(wanted & set(tokenize(sentence)))
-            if overlap:
-                scored.append((overlap - 0.01 * n, n, i, sentence))
-    best = sorted(scored, key=lambda s: -s[0])[:max_sentences]
-    if not best or best[0][0] < min(2, len(wanted)) - 0.5:
+            if overlap:  # a sentence that states a figure beats a preamble with the same words
+                scored.append((overlap + (1.0 if figures(sentence) else 0.0) - 0.01 * n, n, i, sentence))
+    ranked = sorted(scored, key=lambda s: -s[0])
+    if not ranked or ranked[0][0] < min(2, len(wanted)) - 0.5:
         return "", []
+    best = [s for s in ranked[:max_sentences] if s[0] >= ranked[0][0] - 1.5]  # only close runners-up
     best.sort(key=lambda s: (s[1], s[2]))
     return "".join(f"{sentence}[{n}]" for _, n, _, sentence in best), sorted({n for _, n, _, _ in best})
 
