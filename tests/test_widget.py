@@ -402,8 +402,13 @@ def test_keyboard_only_use_on_a_phone(browser, site, serve_app, retriever, tmp_p
         assert not any(name.startswith("outside") for name in seen), seen
         assert {"new", "close", "textarea"} <= seen
 
+        for _ in range(6):  # on round to the input box
+            if focused(page) == "textarea":
+                break
+            page.keyboard.press("Tab")
         page.keyboard.type(QUESTION)
         page.keyboard.press("Enter")
+        expect(widget(page, ".msg.user")).to_have_text(f"我：{QUESTION}")
         expect(wait_answered(page)).to_contain_text("189.4亿元")
         page.screenshot(path=str(tmp_path / "phone.png"))
 

@@ -107,7 +107,7 @@
     ".badge.unsupported{background:#fde8e8;color:#9b1c1c;display:block}",
     ".cite{display:inline;color:var(--c);font-weight:600;padding:0 1px;border-radius:3px;text-decoration:underline}",
     ".sources{margin-top:6px;border-top:1px dashed #d0d4da;padding-top:4px;font-size:12px;color:#57606a;white-space:normal}",
-    ".sources ol{padding-left:18px}",
+    ".sources ol{list-style:none;padding-left:0}",
     ".sources button{text-align:left;color:#57606a;text-decoration:underline}",
     ".passage{margin-top:6px;padding:8px;background:#f6f7f9;border-left:3px solid var(--c);border-radius:4px;font-size:13px;white-space:pre-wrap}",
     ".passage .meta{font-weight:600;margin-bottom:4px;white-space:normal}",
