@@ -432,5 +432,6 @@ def test_widget_script_is_versioned_and_cacheable(serve_app, retriever):
     assert script.headers["etag"] == f'"{version}"' and "max-age=3600" in script.headers["cache-control"]
     assert f'VERSION = "{version}"' in script.text and "__VERSION__" not in script.text
     assert httpx.get(f"{api}/widget.js", headers={"If-None-Match": script.headers["etag"]}).status_code == 304
+    assert httpx.head(f"{api}/widget.js").headers["etag"] == script.headers["etag"]
     assert "immutable" in httpx.get(f"{api}/widget.js?v={version}").headers["cache-control"]
     assert "innerHTML" not in script.text  # text nodes only; see test_hostile_passage_stays_inert_text

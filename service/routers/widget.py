@@ -40,7 +40,7 @@ def widget_script() -> tuple[str, str]:
     return source.replace("__VERSION__", version), version
 
 
-@router.get("/widget.js")
+@router.api_route("/widget.js", methods=["GET", "HEAD"])
 def widget(request: Request, v: str | None = None) -> Response:
     body, version = widget_script()
     etag = f'"{version}"'
@@ -51,7 +51,7 @@ def widget(request: Request, v: str | None = None) -> Response:
     return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def demo(request: Request, engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """A plain host page that embeds the widget exactly as another site would."""
     documents = engine.documents()
