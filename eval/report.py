@@ -35,6 +35,13 @@ def markdown(run: dict) -> str:
         lines += ["", f"{metric} per question type:", "", "| system | " + " | ".join(types) + " |", "|---" * (len(types) + 1) + "|"]
         for name, result in run["retrieval"].items():
             lines.append(f"| {name} | " + " | ".join(_fmt(result["per_type"].get(t, {}).get(metric)) for t in types) + " |")
+    if run["answers"]:
+        lines += ["", "## Answers — side by side", "", "| system | n | " + " | ".join(ANSWER_COLUMNS) + " | total p50 ms |",
+                  "|---" * (len(ANSWER_COLUMNS) + 3) + "|"]  # fmt: skip
+        for name, result in run["answers"].items():
+            m, total = result["metrics"], result["latency"].get("total_ms", {})
+            lines.append(f"| {name} | {m['questions']} | " + " | ".join(_fmt(m[c]) for c in ANSWER_COLUMNS)
+                         + f" | {_fmt(total.get('p50'))} |")  # fmt: skip
     for name, result in run["answers"].items():
         lines += ["", f"## Answers — {name}", "", "| type | n | " + " | ".join(ANSWER_COLUMNS) + " |",
                   "|---" * (len(ANSWER_COLUMNS) + 2) + "|"]  # fmt: skip

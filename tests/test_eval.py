@@ -115,4 +115,7 @@ def test_answer_run_replayed_from_cassettes(retriever, llm_url, tmp_path):
     assert ours["metrics"]["accuracy"] is not None and ours["latency"]["total_ms"]["n"] == 3
     fact = next(q for q in ours["questions"] if q["type"] == "fact")
     assert fact["correct"] and fact["citations_valid"]
-    assert (folder / "answers_by_type.png").is_file() and "## Answers — ours" in (folder / "report.md").read_text(encoding="utf-8")
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert (folder / "answers_by_type.png").is_file() and "## Answers — ours" in report
+    side_by_side = report.split("## Answers — side by side")[1].split("##")[0]
+    assert "| ours | 3 |" in side_by_side and "| usual-pipeline | 3 |" in side_by_side
