@@ -41,6 +41,7 @@ EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 MAX_HISTORY_TURNS = 20
 _FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|呢[？?]?$")
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年?")
+_NOTE_NUMBER_RE = re.compile(r"^\s*\d+\s*[.．、]\s*(?:P\d+)?")
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class Answerer:
         if answer.refused and text and not degraded:
             # a small model sometimes refuses, or gives a figure for another metric, with the answer in
             # front of it: quote the report sentence that states it instead
-            quoted = self._quoted(standalone, chunks, result.intent)
+            quoted = self._quoted(standalone, chunks, result.sides or [result.intent])
             if quoted:
                 logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
                 answer = self._finish(question, standalone, EXTRACTIVE_PREFIX + quoted, chunks, degraded)
@@ -237,19 +238,36 @@ class Answerer:
         names = {alias for r in self.retriever.regions for alias in r.aliases}
         return names | {a for r in self.retriever.regions if r.parent for a in RegionName(r.parent).aliases}
 
-    def _quoted(self, question: str, chunks: Sequence[Chunk], intent: QueryIntent) -> str | None:
-        """The first sentence of a passage of the asked region, year and period that states a figure and
-        names everything the question asks about, cited; ``None`` when there is none."""
-        places = self._place_names()
+    def _quoted(self, question: str, chunks: Sequence[Chunk], sides: Sequence[QueryIntent]) -> str | None:
+        """What the report says, quoted and cited, when the model would not: the glossary entry a
+        question names (「“六个不发生”具体是哪六个？」), or for each side of the question (one, or both
+        regions or years of a comparison) the first sentence of a passage of that region, year and
+        period (targets only when targets are asked for) that states a figure and names everything
+        asked. ``None`` unless every side is found."""
         for n, chunk in enumerate(chunks, start=1):
-            if (intent.region and chunk.region != intent.region) or (intent.year and chunk.year != intent.year):
-                continue
-            if intent.period == "plan" and chunk.period != "plan":
-                continue
-            for sentence in sentences(chunk.text):
-                if states_asked_figure(sentence, question, places):
-                    return f"{sentence}[{n}]"
-        return None
+            term = chunk.section.rsplit(" > ", 1)[-1].strip("“”\"「」 ")
+            if chunk.period == "glossary" and len(term) >= 2 and term in question:
+                return f"{_NOTE_NUMBER_RE.sub('', chunk.text)}[{n}]"  # without its 「13.P22」 note/page number
+        places = self._place_names()
+        quotes: list[str] = []
+        for side in sides:
+            quote = next(
+                (
+                    f"{sentence}[{n}]"
+                    for n, chunk in enumerate(chunks, start=1)
+                    if not (side.region and chunk.region != side.region)
+                    and not (side.year and chunk.year != side.year)
+                    and (side.period == "plan") == (chunk.period == "plan")  # a target answers only for targets
+                    for sentence in sentences(chunk.text)
+                    if states_asked_figure(sentence, question, places)
+                ),
+                None,
+            )
+            if quote is None:
+                return None
+            if quote not in quotes:
+                quotes.append(quote)
+        return "".join(quotes) or None
 
     def _extractive(self, question: str, chunks: Sequence[Chunk]) -> str:
         text, _ = extractive_answer(question, chunks)

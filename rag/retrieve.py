@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Literal
 
@@ -54,6 +54,8 @@ class SearchResult:
     query: str
     intent: QueryIntent
     hits: list[Hit]
+    #: The sides of a comparison (one intent per region or year it names); just ``[intent]`` otherwise.
+    sides: list[QueryIntent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -159,7 +161,7 @@ class Retriever:
             ranked = list(dict.fromkeys(r for group in zip_longest(*sides) for r in group if r is not None))
         chunks = self.index.chunks
         hits = [Hit(chunks[idx], score, rank) for rank, (idx, score) in enumerate(ranked[:k], 1)]
-        return SearchResult(query, intent, hits)
+        return SearchResult(query, intent, hits, parts)
 
     # -- internals --------------------------------------------------------------------------
 

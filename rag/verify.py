@@ -116,7 +116,9 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
 #: Words that say how a figure changed, not what it measures.
 _GENERIC = frozenset(
     "完成 实现 达到 增长 增加 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
-    "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比".split()
+    "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
+    # and words that say whether it is a target or a result
+    "目标 计划 预期 力争 定为 确定 实际 主要 预计".split()
 )
 #: Same metric, different words: rewritten before comparing answer and passage.
 _SYNONYMS = (("地区生产总值", "gdp"), ("生产总值", "gdp"), ("规模以上", "规上"), ("百分之", "%"))
@@ -150,7 +152,9 @@ def _measured(passage: str, end: int, ignore: Collection[str]) -> set[str]:
 
 
 #: Words that make a question a question, not what it asks about.
-_ASKING = frozenset("多少 是 什么 哪些 几个 怎样 如何 情况 目标 计划 预期 主要 有关 关于 报告 提到 提出".split())
+_ASKING = frozenset(
+    "多少 是 什么 哪些 几个 怎样 如何 情况 有关 关于 报告 提到 提出 还是 哪个 更高 更多 更少 谁 具体 多多少 高多少".split()
+)
 
 
 def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
@@ -161,7 +165,7 @@ def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
 def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
     """Whether a report sentence states a figure and names everything the question asks about."""
     wanted = asked_terms(question, ignore)
-    return len(wanted) >= 2 and bool(figures(sentence)) and wanted <= _metric_terms(sentence, ignore)
+    return bool(wanted) and bool(figures(sentence)) and wanted <= _metric_terms(sentence, ignore)
 
 
 def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:

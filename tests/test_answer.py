@@ -110,7 +110,8 @@ def test_refusal_with_the_answer_in_a_passage_quotes_the_report(retriever):
 @pytest.mark.parametrize(
     "question",
     [
-        "2023年太仓市的失业率是多少？",  # one asked word: too vague to quote for
+        "2023年太仓市的失业率是多少？",  # no 太仓 passage names 失业率
+        "2024年太仓一般公共预算收入实际完成了多少亿元？",  # only the 2024 target is stated: not a result
         "2023年相城区城镇新增就业目标是多少人？",  # a target: no plan passage for 2023 (only its results)
         "2019年苏州市城镇新增就业多少人？",  # no passage of that year
     ],
@@ -119,6 +120,15 @@ def test_refusal_stands_when_no_passage_states_what_was_asked(retriever, questio
     ans, _ = answerer(retriever, REFUSAL)
     result = ans.ask(question)
     assert result.refused and result.answer == REFUSAL
+
+
+def test_comparison_and_glossary_refusals_quote_each_side_or_the_entry(retriever):
+    ans, _ = answerer(retriever, REFUSAL)
+    both = ans.ask("相城区2024年计划建的高标准农田比2023年实际建成的多多少亩？")
+    assert not both.refused and "8000亩" in both.answer and "6100亩" in both.answer and len(both.citations) == 2
+    term = ans.ask("“六个不发生”具体是哪六个？")
+    assert not term.refused and "坚决不能发生重大舆情事件" in term.answer and not term.unsupported_numbers
+    assert "P22" not in term.answer  # the note's page number is not part of the entry
 
 
 def test_llm_down_falls_back_to_extractive_and_is_marked(retriever):
