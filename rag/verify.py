@@ -126,16 +126,21 @@ _BOUNDARY_RE = re.compile(r"[。！？；\n]")
 _CLAUSE_RE = re.compile(r"[。！？；\n，,：:]")
 
 
-def _metric_terms(context: str, ignore: Collection[str]) -> set[str]:
+def _metric_words(context: str, ignore: Collection[str]) -> list[str]:
+    """The words of ``context`` that can name what a figure measures, in order."""
     from rag.lexical import tokenize
 
     text = context.lower()
     for old, new in _SYNONYMS:
         text = text.replace(old, new)
-    return {
+    return [
         t for t in tokenize(text)
         if len(t) >= 2 and t not in _GENERIC and not any(c.isdigit() for c in t) and not any(t in name for name in ignore)
-    }  # fmt: skip
+    ]  # fmt: skip
+
+
+def _metric_terms(context: str, ignore: Collection[str]) -> set[str]:
+    return set(_metric_words(context, ignore))
 
 
 def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> str:
@@ -163,9 +168,21 @@ def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
 
 
 def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
-    """Whether a report sentence states a figure and names everything the question asks about."""
+    """Whether a report sentence names everything the question asks about and states a figure *of*
+    it: the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值
+    比重接近4%」 does not answer a question about 地区生产总值."""
     wanted = asked_terms(question, ignore)
-    return bool(wanted) and bool(figures(sentence)) and wanted <= _metric_terms(sentence, ignore)
+    if not wanted or not wanted <= _metric_terms(sentence, ignore):
+        return False
+    body = normalize_inline(sentence).replace(",", "")
+    for figure in figures(sentence):
+        for match in re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body):
+            words = _metric_words(_lead_in(body, match.start(), _CLAUSE_RE), ignore) or _metric_words(
+                _lead_in(body, match.start()), ignore
+            )
+            if words and words[-1] in wanted:
+                return True
+    return False
 
 
 def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:

@@ -9,6 +9,7 @@ from rag.verify import (
     citations_in,
     figures,
     is_refusal,
+    states_asked_figure,
     strip_citations,
     strip_refusal,
     supported,
@@ -150,3 +151,18 @@ TARGETS = "全市经济社会发展的主要预期目标：地区生产总值增
 )
 def test_bare_figures_are_checked_against_the_question(question, answer, expected):
     assert attributed(answer, figures(answer)[0], TARGETS, PLACES, question) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("全市地区生产总值达到2.4万亿元，增长2%。", "苏州市2022年地区生产总值是多少", True),
+        # GDP is named, but the figure measures a share of it
+        ("全社会研发投入占地区生产总值比重接近4%。", "苏州市2022年地区生产总值是多少", False),
+        ("多渠道促进就业，发放就业惠企资金超8000万元，城镇新增就业1.3万人。", "2023年相城区城镇新增就业多少人？", True),
+        ("城镇新增就业工作扎实推进。", "2023年相城区城镇新增就业多少人？", False),  # no figure
+        ("完成社会消费品零售总额603亿元、增长6.5%。", "相城区2023年城镇居民人均可支配收入是多少？", False),
+    ],
+)
+def test_a_quoted_sentence_must_state_a_figure_of_what_was_asked(sentence, question, expected):
+    assert states_asked_figure(sentence, question, PLACES) is expected
