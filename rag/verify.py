@@ -197,7 +197,10 @@ def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str
     at = re.search(rf"(?<![\d.]){re.escape(figure.number)}", clean)
     wanted = _measured(clean, at.start(), ignore) if at else set()
     if not wanted and question:
-        wanted = asked_terms(question, ignore)
+        asked = asked_terms(question, ignore)
+        # judge by the question only where the passage names all it asks (a paraphrase such as
+        # 「财政收入」 for 「一般公共预算收入」 cannot be judged: the number alone decides then)
+        wanted = asked if asked <= _metric_terms(passage, ignore) else set()
     if not wanted:
         return supported(figure, [passage])
     body = squash(passage).replace(",", "").replace("％", "%")

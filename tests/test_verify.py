@@ -153,6 +153,12 @@ def test_bare_figures_are_checked_against_the_question(question, answer, expecte
     assert attributed(answer, figures(answer)[0], TARGETS, PLACES, question) is expected
 
 
+def test_a_paraphrased_question_leaves_a_bare_figure_to_the_number_check():
+    passage = "完成一般公共预算收入189.4亿元、其中税收收入160.3亿元。"
+    answer = "189.4亿元中的160.3亿元是税收收入[1]。"
+    assert attributed(answer, figures(answer)[0], passage, PLACES, "太仓2023年财政收入里光税收就有多少？")
+
+
 @pytest.mark.parametrize(
     ("sentence", "question", "expected"),
     [
