@@ -118,7 +118,9 @@ _GENERIC = frozenset(
     "完成 实现 达到 增长 增加 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
     "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
     # and words that say whether it is a target or a result
-    "目标 计划 预期 力争 定为 确定 实际 主要 预计".split()
+    "目标 计划 预期 力争 定为 确定 实际 主要 预计 "
+    # and qualifiers between a metric and its figure
+    "同口径 口径 接近 超过 突破 保持 稳定 分别为".split()
 )
 #: Same metric, different words: rewritten before comparing answer and passage.
 _SYNONYMS = (("地区生产总值", "gdp"), ("生产总值", "gdp"), ("规模以上", "规上"), ("百分之", "%"))
