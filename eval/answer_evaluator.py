@@ -80,15 +80,15 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def metrics(rows: list[dict]) -> dict[str, float | int | None]:
-    answerable_rows = [r for r in rows if r["type"] != "unanswerable"]
-    unanswerable_rows = [r for r in rows if r["type"] == "unanswerable"]
+    answerable_rows = [r for r in rows if answerable(r)]
+    unanswerable_rows = [r for r in rows if not answerable(r)]
     refused = [r for r in rows if r["refused"]]
     answered = [r for r in rows if not r["refused"]]
     checked = [r for r in answerable_rows if r["citations_valid"] is not None]
     return {
         "questions": len(rows),
         "accuracy": _share(sum(r["correct"] for r in answerable_rows), len(answerable_rows)),
-        "refusal_precision": _share(sum(r["type"] == "unanswerable" for r in refused), len(refused)),
+        "refusal_precision": _share(sum(not answerable(r) for r in refused), len(refused)),
         "refusal_recall": _share(sum(r["refused"] for r in unanswerable_rows), len(unanswerable_rows)),
         "false_refusals": _share(sum(r["refused"] for r in answerable_rows), len(answerable_rows)),
         "unsupported_number_rate": _share(sum(bool(r["unsupported"]) for r in answered), len(answered)),

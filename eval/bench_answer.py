@@ -26,7 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 
-from eval.bench_retrieval import machine, percentile  # noqa: E402
+from eval.answer_evaluator import percentile  # noqa: E402
+from eval.bench_retrieval import machine  # noqa: E402
 from rag.answer import Answer, Answerer  # noqa: E402
 from rag.config import get_settings  # noqa: E402
 from rag.documents import squash  # noqa: E402

@@ -19,28 +19,19 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from eval.answer_evaluator import percentile  # noqa: E402
+from eval.gold import is_relevant  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.documents import squash  # noqa: E402
 from rag.embedding import load_embedder  # noqa: E402
 from rag.ingest import ingest  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def rank_of(hits, item: dict) -> int | None:
     """Rank of the first passage from the right report holding an evidence string (whitespace ignored)."""
     evidence = item["evidence"] if isinstance(item["evidence"], list) else [item["evidence"]]
-    sources = set(item.get("sources") or [item["source"]])
-    keys = [squash(e) for e in evidence]
-    for n, hit in enumerate(hits, start=1):
-        text = squash(hit.chunk.text)
-        if hit.chunk.source in sources and any(k in text for k in keys):
-            return n
-    return None
+    judged = {**item, "evidence": evidence}
+    return next((n for n, hit in enumerate(hits, start=1) if is_relevant(judged, hit.chunk.source, hit.chunk.text)), None)
 
 
 def load_questions(path: Path) -> list[dict]:

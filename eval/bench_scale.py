@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.bench_retrieval import machine, percentile
+from eval.answer_evaluator import percentile
+from eval.bench_retrieval import machine
 from rag.config import get_settings
 from rag.index import Index, build_dense, save_index
 from rag.lexical import LexicalIndex

@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from eval.bench_retrieval import machine, percentile
+from eval.answer_evaluator import percentile
+from eval.bench_retrieval import machine
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",

@@ -46,10 +46,16 @@ def sources(item: dict) -> set[str]:
     return set(item.get("sources") or ([item["source"]] if item.get("source") else []))
 
 
+def from_its_report(item: dict, source: str | None) -> bool:
+    """Whether a passage of ``source`` may hold the item's evidence: an unknown report may, a known
+    one must be the item's (when the item names its reports)."""
+    return source is None or not sources(item) or source in sources(item)
+
+
 def is_relevant(item: dict, source: str | None, text: str) -> bool:
     """A passage is relevant when it holds one of the item's evidence strings (whitespace ignored);
     when the passage's report is known, it must also be the item's report."""
-    if source is not None and sources(item) and source not in sources(item):
+    if not from_its_report(item, source):
         return False
     body = squash(text)
     return any(squash(e) in body for e in item["evidence"])
@@ -57,7 +63,7 @@ def is_relevant(item: dict, source: str | None, text: str) -> bool:
 
 def evidence_recall(item: dict, passages: list[tuple[str | None, str]]) -> float:
     """The share of the item's evidence strings that some passage holds (a comparison needs both sides)."""
-    bodies = [squash(text) for source, text in passages if source is None or not sources(item) or source in sources(item)]
+    bodies = [squash(text) for source, text in passages if from_its_report(item, source)]
     found = sum(any(squash(e) in body for body in bodies) for e in item["evidence"])
     return found / len(item["evidence"]) if item["evidence"] else 0.0
 
