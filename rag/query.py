@@ -91,9 +91,9 @@ def find_years(text: str) -> list[tuple[int, str | None]]:
     years: dict[int, str | None] = {}
     for i, mark in enumerate(marks):
         part = text[mark.start() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
-        year = int(mark.group(1))
-        if year not in years or _PLAN_WORDS.search(part):
-            years[year] = "plan" if _PLAN_WORDS.search(part) else None
+        year, plan = int(mark.group(1)), bool(_PLAN_WORDS.search(part))
+        if year not in years or plan:
+            years[year] = "plan" if plan else None
     return list(years.items())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.documents import normalize_inline, squash
@@ -91,11 +91,21 @@ def figures(text: str) -> list[Figure]:
     return found
 
 
+def _comparable(passage: str) -> str:
+    """A passage as figures are looked up in it: no whitespace, no thousands separators, ASCII %."""
+    return squash(passage).replace(",", "").replace("％", "%")
+
+
+def _occurrences(figure: Figure, body: str) -> Iterator[re.Match[str]]:
+    """Where ``body`` states the figure's number (not as part of a longer number)."""
+    return re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body)
+
+
 def supported(figure: Figure, passages: Sequence[str]) -> bool:
     """Whether some passage states this number (with the same unit, when the answer gives one)."""
     for passage in passages:
-        body = squash(passage).replace(",", "").replace("％", "%")
-        for match in re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body):
+        body = _comparable(passage)
+        for match in _occurrences(figure, body):
             if not figure.unit or body.startswith(figure.unit, match.end()):
                 return True
     return False
@@ -151,11 +161,11 @@ def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> s
     return text[start:end]
 
 
-def _measured(passage: str, end: int, ignore: Collection[str]) -> set[str]:
-    """What the figure at ``end`` of an answer or passage measures: its own clause's metric words (「地区生产总值增长5%以上，
-    一般公共预算收入同口径增长4%以上」 keeps the two apart), or the sentence's when the clause names none
-    (「…189.4亿元，同比分别增长6.5%」)."""
-    return _metric_terms(_lead_in(passage, end, _CLAUSE_RE), ignore) or _metric_terms(_lead_in(passage, end), ignore)
+def _measured(text: str, end: int, ignore: Collection[str]) -> list[str]:
+    """What the figure at ``end`` of an answer or passage measures, in order: its own clause's metric
+    words (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps the two apart), or the
+    sentence's when the clause names none (「…189.4亿元，同比分别增长6.5%」)."""
+    return _metric_words(_lead_in(text, end, _CLAUSE_RE), ignore) or _metric_words(_lead_in(text, end), ignore)
 
 
 #: Words that make a question a question, not what it asks about.
@@ -178,10 +188,8 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
         return False
     body = normalize_inline(sentence).replace(",", "")
     for figure in figures(sentence):
-        for match in re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body):
-            words = _metric_words(_lead_in(body, match.start(), _CLAUSE_RE), ignore) or _metric_words(
-                _lead_in(body, match.start()), ignore
-            )
+        for match in _occurrences(figure, body):
+            words = _measured(body, match.start(), ignore)
             if words and words[-1] in wanted:
                 return True
     return False
@@ -197,7 +205,7 @@ def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str
     """
     clean = normalize_inline(strip_citations(answer)).replace(",", "")
     at = re.search(rf"(?<![\d.]){re.escape(figure.number)}", clean)
-    wanted = _measured(clean, at.start(), ignore) if at else set()
+    wanted = set(_measured(clean, at.start(), ignore)) if at else set()
     if not wanted and question:
         asked = asked_terms(question, ignore)
         # judge by the question only where the passage names all it asks (a paraphrase such as
@@ -205,11 +213,11 @@ def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str
         wanted = asked if asked <= _metric_terms(passage, ignore) else set()
     if not wanted:
         return supported(figure, [passage])
-    body = squash(passage).replace(",", "").replace("％", "%")
-    for match in re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body):
+    body = _comparable(passage)
+    for match in _occurrences(figure, body):
         if figure.unit and not body.startswith(figure.unit, match.end()):
             continue
-        found = _measured(body, match.start(), ignore)
+        found = set(_measured(body, match.start(), ignore))
         if len(wanted & found) * 2 >= len(wanted):
             return True
     return False
