@@ -174,8 +174,7 @@
     if (controller) controller.abort();
     history = [];
     save();
-    log.textContent = "";
-    addMessage("bot welcome", cfg.welcome);
+    replay();
   }
 
   function replay() {
