@@ -2,11 +2,13 @@
 
 A system is a function ``item -> dict`` with ``answer`` (text with [n] markers), ``refused`` (bool),
 ``passages`` (the numbered passages it was given: ``[{"n", "source", "text"}]``) and ``timings``
-(``retrieve_ms``, ``first_token_ms``, ``total_ms``; missing ones are skipped).
+(``retrieve_ms``, ``first_token_ms``, ``total_ms``; missing ones are skipped), and optionally ``mode``
+(how the answer was made: quote, model, refused…) and ``marked`` (figures the answer itself flags).
 
 - accuracy: answerable items answered (not refused) with every ``must_contain`` or an alias;
 - refusal precision / recall: on the unanswerable items; false refusals: answerable items refused;
 - unsupported-number rate: answers stating a number (with its unit) that none of their passages has;
+  unmarked: the same, not counting figures the answer itself marks as not found;
 - citation validity: answered answerable items whose every [n] names a given passage that holds
   evidence (and that cite at least one).
 """
@@ -35,6 +37,7 @@ def judge(item: dict, result: dict) -> dict:
     passages = {p["n"]: p for p in result["passages"]}
     cited = citations_in(text)
     unsupported = [] if refused else [f.text for f in figures(text) if not supported(f, [p["text"] for p in passages.values()])]
+    marked = set(result.get("marked") or [])
     valid = (
         bool(cited)
         and all(n in passages for n in cited)
@@ -49,6 +52,9 @@ def judge(item: dict, result: dict) -> dict:
         "correct": (refused if not answerable(item) else (not refused and answer_is_correct(item, text))),
         "citations_valid": valid if answerable(item) and not refused else None,
         "unsupported": unsupported,
+        "unmarked": [f for f in unsupported if f not in marked],
+        "split": item.get("split"),
+        "mode": result.get("mode"),
         "timings": result.get("timings", {}),
     }
 
@@ -64,15 +70,26 @@ class AnswerEvaluator:
             rows.append(row)
             if progress:
                 progress(row)
-        by_type: dict[str, list[dict]] = defaultdict(list)
-        for row in rows:
-            by_type[row["type"]].append(row)
         return {
             "metrics": metrics(rows),
-            "per_type": {kind: metrics(group) for kind, group in sorted(by_type.items())},
+            "per_type": {kind: metrics(group) for kind, group in grouped(rows, "type").items()},
+            "per_split": {split: metrics(group) for split, group in grouped(rows, "split").items() if split},
+            "per_mode": {mode: modes(group) for mode, group in grouped(rows, "mode").items() if mode},
             "latency": latency(rows),
             "questions": rows,
         }
+
+
+def grouped(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row.get(key) or ""].append(row)
+    return dict(sorted(groups.items()))
+
+
+def modes(rows: list[dict]) -> dict[str, float | int | None]:
+    """How the answers of one mode fared: how many, and how many were right (refusals: of unanswerable ones)."""
+    return {"questions": len(rows), "correct": _share(sum(r["correct"] for r in rows), len(rows))}
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -92,13 +109,14 @@ def metrics(rows: list[dict]) -> dict[str, float | int | None]:
         "refusal_recall": _share(sum(r["refused"] for r in unanswerable_rows), len(unanswerable_rows)),
         "false_refusals": _share(sum(r["refused"] for r in answerable_rows), len(answerable_rows)),
         "unsupported_number_rate": _share(sum(bool(r["unsupported"]) for r in answered), len(answered)),
+        "unmarked_unsupported_rate": _share(sum(bool(r.get("unmarked")) for r in answered), len(answered)),
         "citation_validity": _share(sum(bool(r["citations_valid"]) for r in checked), len(checked)),
     }
 
 
 def latency(rows: list[dict]) -> dict[str, dict[str, float | None]]:
     out = {}
-    for key in ("retrieve_ms", "first_token_ms", "total_ms"):
+    for key in ("retrieve_ms", "first_text_ms", "first_token_ms", "total_ms"):
         values = [float(r["timings"][key]) for r in rows if r["timings"].get(key) is not None]
         out[key] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "n": len(values)}
     return out

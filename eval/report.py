@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@5")
 ANSWER_COLUMNS = (
-    "accuracy", "refusal_precision", "refusal_recall", "false_refusals", "unsupported_number_rate", "citation_validity",
+    "accuracy", "refusal_precision", "refusal_recall", "false_refusals", "unsupported_number_rate",
+    "unmarked_unsupported_rate", "citation_validity",
 )  # fmt: skip
 
 
@@ -40,13 +41,23 @@ def markdown(run: dict) -> str:
                   "|---" * (len(ANSWER_COLUMNS) + 3) + "|"]  # fmt: skip
         for name, result in run["answers"].items():
             m, total = result["metrics"], result["latency"].get("total_ms", {})
-            lines.append(f"| {name} | {m['questions']} | " + " | ".join(_fmt(m[c]) for c in ANSWER_COLUMNS)
+            lines.append(f"| {name} | {m['questions']} | " + " | ".join(_fmt(m.get(c)) for c in ANSWER_COLUMNS)
                          + f" | {_fmt(total.get('p50'))} |")  # fmt: skip
     for name, result in run["answers"].items():
         lines += ["", f"## Answers — {name}", "", "| type | n | " + " | ".join(ANSWER_COLUMNS) + " |",
                   "|---" * (len(ANSWER_COLUMNS) + 2) + "|"]  # fmt: skip
-        for kind, m in [("all", result["metrics"]), *result["per_type"].items()]:
-            lines.append(f"| {kind} | {m['questions']} | " + " | ".join(_fmt(m[c]) for c in ANSWER_COLUMNS) + " |")
+        groups = [("all", result["metrics"]), *((f"split {k}", m) for k, m in result.get("per_split", {}).items()),
+                  *result["per_type"].items()]  # fmt: skip
+        for kind, m in groups:
+            lines.append(f"| {kind} | {m['questions']} | " + " | ".join(_fmt(m.get(c)) for c in ANSWER_COLUMNS) + " |")
+        if result.get("versus_model_only"):
+            lines += ["", "The same questions answered by the model alone (model-only path):", "",
+                      "| answered by | n | correct (ours) | correct (model only) |", "|---|---|---|---|"]  # fmt: skip
+            lines += [f"| {mode} | {m['questions']} | {_fmt(m['ours_correct'])} | {_fmt(m['model_only_correct'])} |"
+                      for mode, m in result["versus_model_only"].items()]  # fmt: skip
+        elif result.get("per_mode"):
+            lines += ["", "| answered by | n | correct |", "|---|---|---|"]
+            lines += [f"| {mode} | {m['questions']} | {_fmt(m['correct'])} |" for mode, m in result["per_mode"].items()]
         lat = result["latency"]
         lines += ["", "| latency | p50 ms | p95 ms |", "|---|---|---|"]
         lines += [f"| {k} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for k, v in lat.items()]

@@ -24,6 +24,7 @@ OURS = "ours"
 BM25 = "bm25-only"
 DENSE = "dense-only"
 USUAL = "usual-pipeline"
+MODEL_ONLY = "model-only"
 
 
 @dataclass
@@ -34,14 +35,52 @@ class EvalOptions:
     retrieval_only: bool = False
     types: list[str] | None = None
     limit: int | None = None
+    #: ``dev`` (tune on it), ``test`` (frozen, report only) or ``None`` for the whole set.
+    split: str | None = None
     #: Also answer with the usual pipeline (doubles the model time).
     baseline_answers: bool = False
+    #: Also answer every question with the model (``answer_mode=model``): the path quotes must not
+    #: be less accurate than, on the same questions.
+    model_only: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
 def standalone(item: dict) -> str:
     """What retrieval sees: follow-ups are made standalone by the same rule the answerer uses."""
     return rewrite_followup(item["question"], item["history"], None) if item["history"] else item["question"]
+
+
+def answering(answerer: Answerer) -> Callable[[dict], dict]:
+    """A gold item → what :class:`AnswerEvaluator` judges, from the answerer's events."""
+
+    def answer(item: dict) -> dict:
+        sources: list[dict] = []
+        for event in answerer.stream(item["question"], item["history"]):
+            if event.kind == "sources":
+                sources = event.data  # type: ignore[assignment]
+            elif event.kind == "done":
+                done = event.data
+        return {
+            "answer": done.answer, "refused": done.refused, "passages": sources, "timings": done.timings,
+            "mode": done.mode, "marked": done.unsupported_numbers,
+        }  # fmt: skip
+
+    return answer
+
+
+def versus(ours: dict, model_only: dict) -> dict[str, dict[str, float | int | None]]:
+    """Per way of answering (quote, model, refused…): how ours and the model-only path did on the same
+    questions — quotes must not be less accurate than the model would have been."""
+    theirs = {row["id"]: row for row in model_only["questions"]}
+    table: dict[str, dict[str, float | int | None]] = {}
+    for mode in sorted({row["mode"] for row in ours["questions"]}):
+        rows = [row for row in ours["questions"] if row["mode"] == mode]
+        table[mode] = {
+            "questions": len(rows),
+            "ours_correct": sum(r["correct"] for r in rows) / len(rows),
+            "model_only_correct": sum(theirs[r["id"]]["correct"] for r in rows) / len(rows),
+        }
+    return table
 
 
 def report_paths(retriever: Retriever, settings: Settings) -> list[Path]:
@@ -58,7 +97,7 @@ def run_eval(
     progress: Callable[[str], None] = lambda line: None,
 ) -> Path:
     started = time.strftime("%Y%m%d-%H%M%S")
-    items = load_gold(options.gold, types=options.types, limit=options.limit)
+    items = load_gold(options.gold, types=options.types, limit=options.limit, split=options.split)
     queries = {item["id"]: standalone(item) for item in items}
     naive = NaivePipeline(report_paths(retriever, settings), retriever.embedder)
 
@@ -83,28 +122,22 @@ def run_eval(
 
     answers: dict[str, dict] = {}
     if not options.retrieval_only:
-        answerer = Answerer(retriever, llm, settings)
-
-        def ours(item: dict) -> dict:
-            sources: list[dict] = []
-            for event in answerer.stream(item["question"], item["history"]):
-                if event.kind == "sources":
-                    sources = event.data  # type: ignore[assignment]
-                elif event.kind == "done":
-                    answer = event.data
-            return {"answer": answer.answer, "refused": answer.refused, "passages": sources, "timings": answer.timings}  # type: ignore[attr-defined]
 
         def tick(row: dict) -> None:
-            progress(f"  {row['id']} {'ok ' if row['correct'] else 'BAD'} {row['answer'][:70]!r}")
+            progress(f"  {row['id']} {row['mode'] or '':<10} {'ok ' if row['correct'] else 'BAD'} {row['answer'][:70]!r}")
 
-        answers[OURS] = AnswerEvaluator(items)(ours, progress=tick)
+        answers[OURS] = AnswerEvaluator(items)(answering(Answerer(retriever, llm, settings)), progress=tick)
+        if options.model_only and llm is not None:
+            model_settings = settings.model_copy(update={"answer_mode": "model"})
+            answers[MODEL_ONLY] = AnswerEvaluator(items)(answering(Answerer(retriever, llm, model_settings)), progress=tick)
+            answers[OURS]["versus_model_only"] = versus(answers[OURS], answers[MODEL_ONLY])
         if options.baseline_answers and llm is not None:
             answers[USUAL] = AnswerEvaluator(items)(lambda item: naive.answer(queries[item["id"]], llm), progress=tick)
 
     run = {
         "run": options.name or started,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "gold": str(options.gold),
+        "gold": str(options.gold) + (f" ({options.split} split)" if options.split else ""),
         "questions": len(items),
         "backend": (llm.backend + ":" + llm.model) if llm is not None else ("none" if not options.retrieval_only else None),
         "settings": {
@@ -113,6 +146,7 @@ def run_eval(
             "fusion": settings.fusion,
             "answer_passages": settings.answer_passages,
             "answer_context_chars": settings.answer_context_chars,
+            "answer_mode": settings.answer_mode,
         },
         "baseline": {"chunks": len(naive.passages), "chunk_size": 500, "overlap": 50, "k": naive.k},
         "retrieval": retrieval,

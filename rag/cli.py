@@ -197,8 +197,14 @@ def evaluate(
     retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Retrieval metrics only (no model).")] = False,
     types: Annotated[Optional[str], typer.Option(help="Comma-separated question types, e.g. fact,unanswerable.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many questions per type.")] = None,
+    split: Annotated[
+        Optional[str], typer.Option(help="dev (tune on it) or test (frozen, report only); default: the whole set.")
+    ] = None,
     baseline_answers: Annotated[
         bool, typer.Option("--baseline-answers", help="Also answer with the usual pipeline (twice the model time).")
+    ] = False,
+    model_only: Annotated[
+        bool, typer.Option("--model-only", help="Also answer every question with the model alone (compare the paths).")
     ] = False,
 ) -> None:
     """Score retrieval (ours vs BM25-only, dense-only, the usual pipeline) and answers on the gold set."""
@@ -213,7 +219,8 @@ def evaluate(
         llm = None if retrieval_only else make_llm(current)
         options = EvalOptions(
             gold=gold or GOLD, out_dir=out, name=name, retrieval_only=retrieval_only,
-            types=types.split(",") if types else None, limit=limit, baseline_answers=baseline_answers,
+            types=types.split(",") if types else None, limit=limit, split=split, baseline_answers=baseline_answers,
+            model_only=model_only,
         )  # fmt: skip
         try:
             folder = run_eval(current, retriever, llm, options, progress=lambda line: typer.echo(line, err=True))

@@ -29,6 +29,7 @@ REQUIRED_KEYS = {
     "region",
     "year",
     "history",
+    "split",
 }
 OPTIONAL_KEYS = {"sources"}
 TYPES = {"fact", "cross_year", "target", "glossary", "comparison", "paraphrase", "followup", "unanswerable"}
@@ -186,3 +187,26 @@ def test_unanswerable_rows_are_empty(row: dict):
     assert row["source"] is None
     assert row["year"] is None
     assert "sources" not in row
+
+
+#: The frozen test split: its question ids, hashed. Tuning happens on dev; changing the test split
+#: (or answers tuned on it) must be a deliberate, visible change of this value.
+FROZEN_TEST_IDS = "8a9db0b99ba085f0"
+
+
+def test_the_test_split_is_frozen():
+    import hashlib
+
+    test_ids = ",".join(row["id"] for row in ROWS if row["split"] == "test")
+    assert hashlib.sha256(test_ids.encode()).hexdigest()[:16] == FROZEN_TEST_IDS
+
+
+def test_splits_are_by_report_and_cover_every_type():
+    from eval.gold import SPLITS
+
+    assert {row["split"] for row in ROWS} == set(SPLITS)
+    test_reports = {row["source"] for row in ROWS if row["split"] == "test" and row["type"] not in ("unanswerable", "glossary")}
+    dev_reports = {row["source"] for row in ROWS if row["split"] == "dev" and row["type"] not in ("unanswerable", "glossary")}
+    assert test_reports and not test_reports & dev_reports  # whole reports are held out
+    for split in SPLITS:
+        assert {row["type"] for row in ROWS if row["split"] == split} == TYPES, split
