@@ -1,0 +1,146 @@
+"""What a figure measures: the metric words of questions, answers and report clauses, and how well two
+sets of them agree.
+
+Reports and readers name one metric in several ways. Three general rules cover most of it:
+- an abbreviation keeps characters of the full term in order, starting with its first one
+  (「规上」 ⊂ 「规模以上」, 「社零」 ⊂ 「社会消费品零售总额」, 「固投」 ⊂ 「固定资产投资」);
+- a word contains, or is contained in, the other (「进出口」 / 「进出口总额」);
+- a small documented table of government-report synonyms (:data:`SYNONYMS`) for what neither rule sees
+  (「GDP」 = 「地区生产总值」).
+Everything that says how a figure changed (增长, 同比, 目标…) or how a question asks (多少, 是什么…) is
+no metric word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+
+import jieba
+
+from rag.lexical import STOPWORDS
+from rag.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
+
+#: Same metric, different words: the left side is rewritten to the right before comparing.
+SYNONYMS: tuple[tuple[str, str], ...] = (
+    ("地区生产总值", "gdp"),
+    ("生产总值", "gdp"),
+    ("经济总量", "gdp"),
+    ("规模以上", "规上"),
+    ("百分之", "%"),
+    ("财政收入", "一般公共预算收入"),
+    ("外贸", "进出口"),
+)
+
+#: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
+GENERIC = frozenset(
+    "完成 实现 达到 增长 增加 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
+    "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
+    "目标 计划 预期 力争 定为 确定 实际 主要 "
+    "同口径 口径 接近 超过 突破 保持 稳定 分别为 "
+    # and words that say how something is counted, not what
+    "总量 总数 数量 人数 个数 规模 "
+    # and who acts: every report speaks for its government
+    "政府".split()
+)
+
+#: Words that make a question a question, not what it asks about.
+ASKING = frozenset(
+    "多少 是 什么 哪些 几个 怎样 如何 情况 有关 关于 报告 提到 提出 还是 哪个 更高 更多 更少 谁 具体 多多少 高多少 "
+    "大概 一共 总共 有 几 多大 多久 多长".split()
+)
+
+_DIGIT_RE = re.compile(r"\d")
+_YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年")
+
+
+def metric_words(context: str, ignore: Collection[str] = ()) -> list[str]:
+    """The words of ``context`` that can name what a figure measures, in order (places in ``ignore``
+    and any word inside one of them left out)."""
+    text = _YEAR_RE.sub("，", context.lower())
+    # places and years are cut out before segmenting: 「2019年玉山镇高新…」 must not yield 「年玉」
+    for name in sorted(ignore, key=len, reverse=True):
+        text = text.replace(name.lower(), "，")
+    for old, new in SYNONYMS:
+        text = text.replace(old, new)
+    return [
+        t for t in _words(text)
+        if len(t) >= 2 and t not in GENERIC and not _DIGIT_RE.search(t) and not is_unit(t)
+        and not any(t in name for name in ignore)
+    ]  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    """Search-mode words, lower-case, with jieba's guesses for words it does not know (「社零」, but also
+    junk such as 「比要」 from 「占比要提高」: :func:`agreement` does not insist on those)."""
+    words = (w.strip().lower() for w in jieba.lcut_for_search(text))
+    return [w for w in words if w and w not in STOPWORDS]
+
+
+def known(word: str) -> bool:
+    """A word of jieba's dictionary (or one of ours), not a guess."""
+    return bool(jieba.dt.FREQ.get(word)) or word in _OURS
+
+
+_OURS = frozenset(new for _, new in SYNONYMS)
+
+
+def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
+    """What a question asks about: 「2023年太仓城镇新增就业多少人？」 → 城镇, 新增, 就业."""
+    return set(metric_words(question, ignore)) - ASKING
+
+
+#: How far an abbreviation's characters may spread in the full term (「社会消费品零售总额」 is 9).
+_ABBREVIATION_SPAN = 10
+
+
+def abbreviates(short: str, full: str) -> bool:
+    """「社零」 abbreviates 「社会消费品零售总额」: same first character, the rest in order, nearby."""
+    if len(short) < 2 or len(short) >= len(full) or short[0] != full[0]:
+        return False
+    rest = iter(full[1:_ABBREVIATION_SPAN])
+    return all(c in rest for c in short[1:])
+
+
+def abbreviated_in(short: str, phrase: str) -> bool:
+    """Whether ``short`` abbreviates a term that starts somewhere in ``phrase`` (「固投」 in 「全社会固定资产投资」)."""
+    return any(phrase[k] == short[0] and abbreviates(short, phrase[k:]) for k in range(len(phrase) - 1))
+
+
+def same_term(a: str, b: str) -> bool:
+    """Whether two metric words name the same thing by one of the module's rules."""
+    return a == b or a in b or b in a or abbreviates(a, b) or abbreviates(b, a)
+
+
+def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = False) -> float:
+    """The share of ``wanted`` metric words that some ``found`` word names too, or that abbreviate a
+    term of the found words run together (1.0 when nothing is wanted). ``lenient`` (for a question's
+    words): a word jieba only guessed counts when it matches, and is not held against the rest when
+    it does not."""
+    wanted, found = set(wanted), list(found)
+    phrase = "".join(dict.fromkeys(found))
+    matched = {w for w in wanted if any(same_term(w, f) for f in found) or abbreviated_in(w, phrase)}
+    counted = [w for w in wanted if w in matched or known(w) or not lenient]
+    return len(matched) / len(counted) if counted else 1.0
+
+
+#: Question cues for the kind of unit an answer needs (see :data:`rag.numbers.UNIT_KINDS`).
+UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
+    (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),
+    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次"), "people"),
+    (re.compile(r"多少(?:万)?(?:户|家)|几家"), "households"),
+    (re.compile(r"多少(?:万)?(?:亩|公顷|平方)|面积"), "area"),
+    (re.compile(r"多少(?:万)?(?:吨|斤)|产量"), "weight"),
+    (re.compile(r"多少(?:万)?(?:辆|艘)|多少.{0,2}车"), "vehicles"),
+    (re.compile(r"多久|多长时间|几(?:个)?小时|几天"), "time"),
+)
+
+
+def asked_unit_kind(question: str) -> str | None:
+    """The kind of unit the question's answer carries: 「多少件」 → 件, 「一年平均能拿到手的钱」 → money."""
+    measure = ASKED_MEASURE_RE.search(question)
+    if measure and measure.group(1) != "个":  # 「几个冠军」: 个 counts anything, the cues say what
+        return unit_kind(measure.group(1))
+    cued = next((kind for pattern, kind in UNIT_CUES if pattern.search(question)), None)
+    return cued or (unit_kind(measure.group(1)) if measure else None)

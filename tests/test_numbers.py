@@ -1,0 +1,102 @@
+"""Figures in Arabic and Chinese numerals, units with measure words, and what a metric word matches."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.numbers import Figure, arabize, comparable, figures_in, states, unit_kind
+from rag.terms import abbreviates, agreement, asked_unit_kind, same_term
+from rag.verify import attributed, figures, supported
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("居全省第三", "居全省第3"),
+        ("建成三座桥", "建成3座桥"),
+        ("增长百分之五", "增长5%"),
+        ("收入十二点五亿元", "收入12.5亿元"),
+        ("一百零五个项目", "105个项目"),
+        ("两万人次", "2万人次"),
+        # words that merely contain numeral characters stay as they are
+        ("一般公共预算", "一般公共预算"),
+        ("十四五规划", "十四五规划"),
+        ("一批项目", "一批项目"),
+        ("五六个", "五六个"),
+        ("3万人", "3万人"),
+    ],
+)
+def test_chinese_numerals_become_arabic_only_where_they_are_figures(text: str, expected: str):
+    assert arabize(text) == expected
+
+
+def test_units_with_multipliers_and_measure_words():
+    found = figures_in(comparable("新增3.5万千瓦，粮食1.2亿斤，4.5万个，接待游客750万人次，803.9万标箱，1,265家"))
+    assert [f.text for f in found] == ["3.5万千瓦", "1.2亿斤", "4.5万个", "750万人次", "803.9万标箱", "1265家"]
+
+
+def test_a_chinese_numeral_figure_supports_its_arabic_form_and_back():
+    assert supported(Figure("3", "座"), ["新建三座污水处理厂。"])
+    assert supported(Figure("5", "%"), ["增长百分之五。"])
+    assert [f.text for f in figures("建成三座[1]")] == ["3座"]
+    assert states(Figure("3", ""), comparable("经济总量居全省第三"))
+
+
+def test_a_unit_must_match_when_the_answer_gives_one():
+    assert not states(Figure("3.5", "亿元"), comparable("装机3.5万千瓦"))
+    assert states(Figure("3.5", "万千瓦"), comparable("装机3.5万千瓦"))
+
+
+@pytest.mark.parametrize(
+    ("unit", "kind"), [("亿元", "money"), ("万美元", "money"), ("%", "share"), ("万人次", "people"), ("万亩", "area"), ("座", "座"), ("万件", "件"), ("", None)]
+)
+def test_unit_kinds(unit: str, kind: str | None):
+    assert unit_kind(unit) == kind
+
+
+@pytest.mark.parametrize(
+    ("short", "full", "expected"),
+    [("社零", "社会消费品零售总额", True), ("规上", "规模以上", True), ("固投", "固定资产投资", True), ("零售", "社会消费品零售总额", False), ("投资", "固定资产投资", False)],
+)
+def test_abbreviations_keep_the_first_character_and_the_order(short: str, full: str, expected: bool):
+    assert abbreviates(short, full) is expected
+
+
+def test_metric_words_agree_through_abbreviations_and_containment():
+    assert same_term("进出口", "进出口总额")
+    assert agreement({"社零"}, ["社会消费品零售总额"]) == 1.0
+    assert agreement({"城镇", "居民", "收入"}, ["一般", "公共", "预算", "收入"]) == pytest.approx(1 / 3)
+    assert agreement(set(), ["任何"]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "passage", "expected"),
+    [
+        # the model writes the abbreviation, the report the full term: the figure is verified
+        ("太仓社零548.1亿元[1]", "完成社会消费品零售总额548.1亿元，同比增长7.3%。", True),
+        ("固投增长5%左右[1]", "全社会固定资产投资增长5%左右。", True),
+        # and still: another metric's figure is not attributed
+        ("社零155.2亿元[1]", "完成一般公共预算收入155.2亿元。", False),
+    ],
+)
+def test_abbreviated_metrics_are_attributed(answer: str, passage: str, expected: bool):
+    assert attributed(answer, figures(answer)[0], passage) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("农民一年能挣多少钱？", "money"),
+        ("财政支出里有多大比例花在教育上？", "share"),
+        ("有几个人获得表彰？", "people"),
+        ("建了几个公园？", "个"),
+        ("造林多少亩？", "area"),
+        ("全县一共有多少辆公交车？", "vehicles"),
+        ("办个营业执照要多久？", "time"),
+        ("办理了多少件人大代表建议？", "件"),
+        ("新建了几座桥？", "座"),
+        ("六个不发生是什么？", None),
+    ],
+)
+def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):
+    assert asked_unit_kind(question) == kind
