@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import cn2an
+
 from rag.errors import QueryError
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 
@@ -14,6 +19,15 @@ _YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?")
 _RELATIVE = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 0}
 #: Words that ask for what a report plans, not what happened.
 _PLAN_WORDS = re.compile(r"目标|计划|预期|力争|打算|任务|安排|部署|将要|要实现|准备|拟|明年|今年要")
+#: A year as digits or Chinese numerals (「2021」「二〇二一」).
+_YEAR_NUM = r"(?:(?:19|20)\d{2}|[〇零一二三四五六七八九]{4})"
+_RANGE_SEP = r"\s*(?:到|至|—+|–|-|~|～|－)\s*"
+#: 「2021到2023年」「2021年至2023年」「2021—2023年」 (a year mark after at least one end).
+_YEAR_RANGE_RE = re.compile(
+    rf"({_YEAR_NUM})\s*年{_RANGE_SEP}({_YEAR_NUM})\s*年?|({_YEAR_NUM}){_RANGE_SEP}({_YEAR_NUM})\s*年"
+)
+#: 「近三年」「过去五年」「最近2年」: the last N years up to the reference year.
+_RECENT_YEARS_RE = re.compile(r"(?:最近|近|过去|这)\s*([0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*个?\s*年")
 _SUFFIXES = ("自治区", "街道", "省", "市", "区", "县", "镇", "乡")
 
 
@@ -40,6 +54,9 @@ class QueryIntent:
     region: str | None = None
     year: int | None = None
     period: str | None = None  # "plan" when the question asks for targets/tasks
+    #: A span of years the question asks about (「2021到2023年」「近三年」), first and last; ``year`` is
+    #: then ``None``.
+    years: tuple[int, int] | None = None
 
 
 def validate_query(text: str) -> str:
@@ -97,39 +114,29 @@ def find_years(text: str) -> list[tuple[int, str | None]]:
     return list(years.items())
 
 
-#: Cities people ask about by their bare name; any 「…市/县/省」 the corpus lacks is caught by the pattern.
-OTHER_PLACES = (
-    "北京 上海 天津 重庆 南京 杭州 广州 深圳 武汉 成都 西安 无锡 常州 南通 扬州 镇江 泰州 徐州 盐城 淮安 "
-    "宿迁 连云港 宁波 温州 嘉兴 合肥 济南 青岛 郑州 长沙 福州 厦门 昆山 常熟 张家港 江阴 吴江 吴中 姑苏 "
-    "昆明 贵阳 南宁 海口 石家庄 太原 沈阳 大连 长春 哈尔滨 南昌 兰州 西宁 银川 乌鲁木齐 拉萨 呼和浩特"
-).split()
-_PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?:市|县|省)")
-_NOT_PLACES = (
-    "城市", "都市", "全市", "本市", "该市", "各市", "县级", "地级", "省级", "全省", "全县", "上市", "超市", "夜市", "强县", "强市",
-)
-_LEADING_WORDS = "年的在和与及对比同去今明前是"
+def _number(text: str) -> int | None:
+    """「2021」「二〇二一」「三」「两」 → an int, else ``None``."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, TypeError):
+        logger.debug("not a number: %r", text)
+        return None
 
 
-def foreign_region(text: str, regions: Iterable[RegionName]) -> str | None:
-    """A place the question names that no indexed report covers (「南京市」, 「杭州」), else ``None``.
-
-    A parent of an indexed region counts as covered only next to it: 「昆山市玉山镇」 is 玉山镇, while
-    「昆山市」 alone asks about a city whose own report is not indexed.
-    """
-    regions = list(regions)
-    known = {alias for r in regions for alias in r.aliases}
-    known |= {
-        a for r in regions if r.parent and any(alias in text for alias in r.aliases) for a in RegionName(r.parent).aliases
-    }
-    for match in _PLACE_RE.finditer(text):
-        name = match.group(0).lstrip(_LEADING_WORDS)
-        if len(name) < 3 or any(bad in text[max(0, match.start() - 2) : match.end()] for bad in _NOT_PLACES):
-            continue
-        if not any(k in name or name in k for k in known):
-            return name
-    for place in OTHER_PLACES:
-        if place in text and not any(place in k or k in place for k in known):
-            return place
+def find_year_range(text: str, reference_year: int | None = None) -> tuple[int, int] | None:
+    """The span of years a question asks about, first and last: 「2021到2023年」「2021年至2023年」
+    「2021—2023年」 → (2021, 2023); 「近三年」「过去五年」 end at ``reference_year`` (``None`` without
+    one). A single year is no span."""
+    if match := _YEAR_RANGE_RE.search(text):
+        first, last = (_number(group) for group in match.groups() if group)
+        if first is not None and last is not None and first != last:
+            return min(first, last), max(first, last)
+    if reference_year is not None and (match := _RECENT_YEARS_RE.search(text)):
+        count = _number(match.group(1))
+        if count is not None and 2 <= count <= 30:
+            return reference_year - count + 1, reference_year
     return None
 
 
@@ -140,22 +147,22 @@ def parse_query(
     reference_year: int | None = None,
     reference_years: dict[str, int] | None = None,
 ) -> QueryIntent:
-    """Region, year and period of a question.
+    """Region, year (or span of years) and period of a question.
 
     Relative years (去年, 今年, 明年) count from the newest report of the named region
     (``reference_years[region]``) or of the corpus (``reference_year``): 「去年」 is the year that
-    report reviews, 「今年/明年的目标」 the year it plans for.
+    report reviews, 「今年/明年的目标」 the year it plans for; 「近三年」 ends at that report's year.
+    A question about a span (「2021到2023年」) has ``years`` and no single ``year``.
     """
     text = validate_query(text)
     region = find_region(text, list(regions))
+    ref = (reference_years or {}).get(region or "", reference_year)
+    years = find_year_range(text, ref)
     year: int | None = None
-    if match := _YEAR_RE.search(text):
-        year = int(match.group(1))
-    else:
-        ref = (reference_years or {}).get(region or "", reference_year)
-        for word, offset in _RELATIVE.items():
-            if word in text and ref is not None:
-                year = ref + offset
-                break
+    if years is None:
+        if match := _YEAR_RE.search(text):
+            year = int(match.group(1))
+        elif ref is not None:
+            year = next((ref + offset for word, offset in _RELATIVE.items() if word in text), None)
     period = "plan" if _PLAN_WORDS.search(text) else None
-    return QueryIntent(text=text, region=region, year=year, period=period)
+    return QueryIntent(text=text, region=region, year=year, period=period, years=years)

@@ -147,7 +147,7 @@ class Retriever:
             query, self.regions, reference_year=self.reference_years.get(""), reference_years=self.reference_years
         )
         if use_metadata:
-            intent = QueryIntent(intent.text, region or intent.region, year or intent.year, intent.period)
+            intent = replace(intent, region=region or intent.region, year=year or intent.year)
         else:
             intent = QueryIntent(intent.text, region, year, None)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import QueryError
-from rag.query import RegionName, find_region, find_regions, find_years, foreign_region, parse_query
+from rag.coverage import foreign_place
+from rag.query import RegionName, find_region, find_regions, find_years, parse_query
 
 REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
 REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}
@@ -35,11 +36,24 @@ def test_region(text: str, region: str | None):
         ("相城区明年的主要任务", 2024, "plan"),
         ("玉山镇去年完成了多少地区生产总值", 2019, None),
         ("什么是五大行动", None, None),
+        ("2021到2023年太仓一共认定了多少套保障性租赁住房？", None, None),  # a span, not its first year
     ],
 )
 def test_year_and_period(text: str, year: int | None, period: str | None):
     intent = parse_query(text, REGIONS, reference_year=REFS[""], reference_years=REFS)
     assert (intent.year, intent.period) == (year, period)
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2021到2023年太仓一共认定了多少套保障性租赁住房？", (2021, 2023)),
+        ("相城区近三年的地区生产总值", (2022, 2024)),  # ends at 相城区's newest report
+        ("2023年太仓市一般公共预算收入", None),
+    ],
+)
+def test_span_of_years(text: str, years: tuple[int, int] | None):
+    assert parse_query(text, REGIONS, reference_year=REFS[""], reference_years=REFS).years == years
 
 
 @pytest.mark.parametrize("text", ["", "   ", "问" * 2001])
@@ -61,11 +75,13 @@ def test_bad_queries(text: str):
         ("昆山市玉山镇2019年", None),
         ("昆山市2019年地区生产总值是多少？", "昆山市"),
         ("昆山2019年的GDP", "昆山"),
+        ("2023年太仓和南京的GDP哪个高", None),  # an indexed region is named: 南京 is what it is compared with
+        ("新增市场主体多少户", None),
     ],
 )
 def test_places_outside_the_corpus(text: str, place: str | None):
     regions = [RegionName("太仓市", "苏州市"), RegionName("苏州市"), RegionName("玉山镇", "昆山市"), RegionName("相城区", "苏州市")]
-    assert foreign_region(text, regions) == place
+    assert foreign_place(text, regions) == place
 
 
 @pytest.mark.parametrize(
