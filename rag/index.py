@@ -183,10 +183,10 @@ def load_index(index_dir: Path) -> Index:
 
 def check_compatible(manifest: dict[str, object], settings: Settings, *, check_files: bool = True) -> None:
     """Raise :class:`IndexMismatchError` when the index was built differently from what settings say."""
-    if manifest.get("model") != settings.embedding_model:
+    if manifest.get("model") != settings.embedding_identity:  # "<model>#int8" when quantised
         raise IndexMismatchError(
             f"index was built with embedding model {manifest.get('model')!r} but the settings say "
-            f"{settings.embedding_model!r}; run `rag ingest` to rebuild"
+            f"{settings.embedding_identity!r}; run `rag ingest` to rebuild"
         )
     if manifest.get("chunking") != chunking_settings(settings):
         raise IndexMismatchError(

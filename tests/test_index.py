@@ -54,7 +54,7 @@ def test_ingest_writes_a_complete_index(make_settings, warm, corpus: Path):
     result = ingest([corpus], settings, embedder=warm)
     index = load_index(settings.index_dir)
     manifest = index.manifest
-    assert manifest["model"] == settings.embedding_model
+    assert manifest["model"] == settings.embedding_identity
     assert manifest["dimension"] == 384
     assert manifest["chunking"] == {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
     assert [s["source"] for s in manifest["sources"]] == ["001_b45d8ecc868d26b7.txt", "004_f99c609a9d7be82b.txt"]
