@@ -1,70 +1,34 @@
-"""Answer benchmark with a real model: accuracy (fact / unanswerable), time to first token, total time,
-prompt tokens per question.
+"""Prompt budget benchmark: prompt tokens and accuracy of the model path for several passage budgets.
 
-    python -m eval.bench_answer [--per-type 8] [--types fact,unanswerable] [--out answers.jsonl]
+    python -m eval.bench_answer [--split dev] [--budgets 300,600,900] [--accuracy-budgets 400,600]
 
-Uses the settings' LLM backend (default: the bundled local model, started on demand; set
-``RAG_LOCAL_URL`` to attach to one already running) and the index in ``settings.index_dir`` (built if
-missing). Prints a Markdown section for docs/benchmarks.md.
-
-A fact answer is correct when it is not refused and contains every ``must_contain`` figure (spaces
-ignored); it is *cited right* when a citation points at the gold report. An unanswerable question is
-correct when it is refused.
+Every prompt token is waiting time on a CPU (the bundled model reads ~58 tokens/s on these 2 cores),
+so the passage budget (``answer_context_chars``, characters of passage text in the prompt, trimmed to
+the sentences nearest the question) is chosen by measurement: for each budget, the prompt tokens of
+the questions that go to the model (p50/p95, counted by the model server's tokenizer), and for some
+budgets the accuracy of the model path on them. Uses the settings' model (``RAG_LOCAL_URL`` to attach
+to a running server) and the current index. Prints a Markdown section for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import time
-from collections import defaultdict
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 
-from eval.answer_evaluator import percentile  # noqa: E402
+from eval.answer_evaluator import AnswerEvaluator, percentile  # noqa: E402
 from eval.bench_retrieval import machine  # noqa: E402
-from rag.answer import Answer, Answerer  # noqa: E402
+from eval.gold import load_gold  # noqa: E402
+from eval.runner import answering  # noqa: E402
+from rag.answer import Answerer  # noqa: E402
 from rag.config import get_settings  # noqa: E402
-from rag.documents import squash  # noqa: E402
-from rag.ingest import index_is_current, ingest  # noqa: E402
 from rag.llm import LocalClient, make_llm  # noqa: E402
 from rag.prompts import build_messages  # noqa: E402
 from rag.retrieve import open_retriever  # noqa: E402
-
-GOLD = Path(__file__).with_name("gold.jsonl")
-
-
-def pick(path: Path, types: list[str], per_type: int) -> list[dict]:
-    """The first ``per_type`` single-turn questions of each type, spread over the file's regions."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    chosen: list[dict] = []
-    for kind in types:
-        pool = [r for r in rows if r["type"] == kind and not r.get("history")]
-        by_region: dict[str | None, list[dict]] = defaultdict(list)
-        for row in pool:
-            by_region[row.get("region")].append(row)
-        spread: list[dict] = []
-        while len(spread) < min(per_type, len(pool)):
-            for group in by_region.values():
-                if group and len(spread) < per_type:
-                    spread.append(group.pop(0))
-        chosen.extend(spread)
-    return chosen
-
-
-def judge(row: dict, answer: Answer) -> tuple[bool, bool]:
-    """(correct, cited the gold report)."""
-    if row["type"] == "unanswerable":
-        return answer.refused, answer.refused
-    text = squash(answer.answer)
-    correct = not answer.refused and all(squash(m) in text for m in row.get("must_contain", []))
-    sources = set(row.get("sources") or [row.get("source")])
-    return correct, any(c.source in sources for c in answer.citations)
 
 
 def chatml_tokens(base_url: str, messages: list[dict[str, str]]) -> int | None:
@@ -80,62 +44,45 @@ def chatml_tokens(base_url: str, messages: list[dict[str, str]]) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", type=Path, default=GOLD)
-    parser.add_argument("--types", default="fact,unanswerable")
-    parser.add_argument("--per-type", type=int, default=8)
-    parser.add_argument("--out", type=Path, help="write every answer as JSON Lines here")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--budgets", default="300,450,600,900")
+    parser.add_argument("--accuracy-budgets", default="400,600")
     args = parser.parse_args()
 
     settings = get_settings()
-    if not index_is_current(None, settings):
-        ingest(None, settings)
     retriever = open_retriever(settings)
     llm = make_llm(settings)
-    answerer = Answerer(retriever, llm, settings)
-    retriever.search("预热")  # the first query loads jieba; keep it out of the timings
-    if isinstance(llm, LocalClient):
-        started = time.perf_counter()
-        llm.server.ensure()
-        print(f"local server start: {time.perf_counter() - started:.1f} s")
-
-    rows = pick(args.gold, args.types.split(","), args.per_type)
-    results: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    ttft: list[float] = []
-    total: list[float] = []
-    tokens: list[int] = []
-    out = args.out.open("w", encoding="utf-8") if args.out else None
-    for row in rows:
-        answer = answerer.ask(row["question"])
-        correct, cited = judge(row, answer)
-        results[row["type"]].append((correct, cited))
-        if answer.timings.get("first_token_ms") is not None:
-            ttft.append(answer.timings["first_token_ms"])  # type: ignore[arg-type]
-            total.append(answer.timings["total_ms"])  # type: ignore[arg-type]
-            chunks = [h.chunk for h in retriever.search(row["question"], k=settings.answer_passages).hits]
-            count = chatml_tokens(getattr(llm, "base_url", "") or "", build_messages(row["question"], chunks, settings.answer_context_chars))
-            if count:
-                tokens.append(count)
-        print(f"{row['id']} {'OK ' if correct else 'BAD'} {answer.timings.get('total_ms')} ms  {row['question']} → {answer.answer[:80]!r}", flush=True)
-        if out:
-            out.write(json.dumps({"id": row["id"], "correct": correct, "cited": cited, **answer.to_dict()}, ensure_ascii=False) + "\n")
-    if out:
-        out.close()
-
-    model = getattr(llm, "model", "none")
-    print(f"\n### Answers — {answerer.backend} ({model}), {len(rows)} gold questions\n")
-    print(f"{machine()}; {settings.answer_passages} passages, {settings.answer_context_chars} characters of context, "
-          f"max {settings.llm_max_tokens} new tokens.\n")
-    print("| type | questions | correct | cited the right report |\n|---|---|---|---|")
-    for kind, marks in results.items():
-        n = len(marks)
-        print(f"| {kind} | {n} | {sum(c for c, _ in marks) / n:.2f} | {sum(r for _, r in marks) / n:.2f} |")
-    if ttft:
-        print("\n| measure | p50 | p95 |\n|---|---|---|")
-        print(f"| time to first token (incl. retrieval) | {percentile(ttft, .5) / 1000:.1f} s | {percentile(ttft, .95) / 1000:.1f} s |")
-        print(f"| total time | {percentile(total, .5) / 1000:.1f} s | {percentile(total, .95) / 1000:.1f} s |")
-    if tokens:
-        print(f"| prompt tokens | {percentile(tokens, .5):.0f} | {percentile(tokens, .95):.0f} |")
-        print(f"\nmean prompt tokens {statistics.mean(tokens):.0f} over {len(tokens)} generated answers")
+    if llm is None:
+        raise SystemExit("bench_answer needs a model (RAG_LLM_BACKEND local or openai)")
+    url = llm.server.ensure() if isinstance(llm, LocalClient) else str(getattr(llm, "base_url", ""))
+    quote_first = Answerer(retriever, None, settings.model_copy(update={"answer_mode": "quote-first", "answer_cache": False}))
+    items = [i for i in load_gold(split=args.split) if not i["history"]]
+    # the questions quote-first sends to the model: no quote, no early refusal, no metadata answer
+    drafts = {i["id"]: quote_first.draft(i["question"]) for i in items}
+    to_model = [i for i in items if drafts[i["id"]].answer is None or drafts[i["id"]].answer.mode == "extractive"]
+    print(f"### Prompt budget — {len(to_model)} of {len(items)} {args.split} questions go to the model\n")
+    print(f"{machine()}; {time.strftime('%Y-%m-%d')}; tokens counted by the model server's tokenizer.\n")
+    print("| passage budget (chars) | prompt tokens p50 | p95 | model-path accuracy | first token p50 |")
+    print("|---|---|---|---|---|")
+    accuracy_budgets = {int(b) for b in args.accuracy_budgets.split(",") if b}
+    try:
+        for budget in [int(b) for b in args.budgets.split(",")]:
+            tokens = [
+                n for i in to_model
+                if (n := chatml_tokens(url, build_messages(i["question"], drafts[i["id"]].chunks, budget))) is not None
+            ]  # fmt: skip
+            accuracy, ttft = "–", "–"
+            if budget in accuracy_budgets:
+                current = settings.model_copy(update={"answer_mode": "model", "answer_context_chars": budget, "answer_cache": False})
+                result = AnswerEvaluator(to_model)(answering(Answerer(retriever, llm, current)))
+                accuracy = f"{result['metrics']['accuracy']:.2f}"
+                p50 = result["latency"]["first_token_ms"]["p50"]
+                ttft = f"{p50 / 1000:.1f} s" if p50 is not None else "–"
+            print(f"| {budget} | {percentile(tokens, .5) or '–'} | {percentile(tokens, .95) or '–'} | {accuracy} | {ttft} |", flush=True)
+    finally:
+        close = getattr(llm, "close", None)
+        if close:
+            close()
 
 
 if __name__ == "__main__":

@@ -1,25 +1,30 @@
-"""Bounded load test of a running service: N concurrent clients against /api/search and /api/ask.
+"""Bounded load test of a running service: N concurrent clients against /api/search and /api/ask,
+then U users each streaming a few different gold questions.
 
     rag serve &                       # or make run
     python -m eval.bench_service [--url http://127.0.0.1:8000] [--clients 4] [--requests 20]
-                                 [--ask-clients 3] [--ask-requests 1] [--key KEY]
+                                 [--ask-clients 3] [--ask-requests 1] [--users 10] [--per-user 4] [--key KEY]
 
 Reports throughput, latency p50/p95 and status counts per endpoint as Markdown for
-docs/benchmarks.md. Asks go through the model queue: with more clients than the queue holds, the
-surplus is answered 503 immediately, which is the behaviour being measured.
+docs/benchmarks.md. Only answers that need the model go through its queue: with more of them than the
+queue holds, the surplus is answered 503 with Retry-After at once; a user (like the widget) retries
+such a 503 once after Retry-After. For users: time to the first answer text (the first ``delta``
+event) and to ``done``, by how the answer was made.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
+from eval.gold import load_gold
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -55,6 +60,49 @@ def run(url: str, path: str, bodies: list[dict], clients: int, headers: dict[str
     }
 
 
+def stream_ask(url: str, question: str, headers: dict[str, str], timeout: float) -> dict:
+    """One streamed ask, retried once after Retry-After on 503: statuses, first-text and done times, mode."""
+    statuses: list[int] = []
+    for _attempt in range(2):
+        started = time.perf_counter()
+        first = done = None
+        mode = None
+        try:
+            with httpx.stream("POST", url + "/api/ask", json={"question": question, "stream": True},
+                              headers=headers, timeout=timeout) as response:  # fmt: skip
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    retry = response.headers.get("retry-after")
+                    statuses[-1] = 503 if retry else 599  # a 503 without Retry-After is a defect
+                    time.sleep(min(30.0, float(retry or 1)))
+                    continue
+                event = None
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:") and event == "delta" and first is None:
+                        first = time.perf_counter() - started
+                    elif line.startswith("data:") and event == "done":
+                        done = time.perf_counter() - started
+                        mode = json.loads(line[5:])["mode"]
+        except httpx.HTTPError:
+            statuses.append(0)
+        break
+    return {"statuses": statuses, "first": first, "done": done, "mode": mode}
+
+
+def users(url: str, count: int, per_user: int, headers: dict[str, str], timeout: float) -> list[dict]:
+    """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn."""
+    questions = [item["question"] for item in load_gold() if not item["history"]]
+    plan = [[questions[(u + count * k) % len(questions)] for k in range(per_user)] for u in range(count)]
+
+    def user(mine: list[str]) -> list[dict]:
+        return [stream_ask(url, q, headers, timeout) for q in mine]
+
+    with ThreadPoolExecutor(count) as pool:
+        return [r for rows in pool.map(user, plan) for r in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -62,6 +110,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="search requests per client")
     parser.add_argument("--ask-clients", type=int, default=3)
     parser.add_argument("--ask-requests", type=int, default=1, help="ask requests per client")
+    parser.add_argument("--users", type=int, default=10, help="concurrent users streaming gold questions")
+    parser.add_argument("--per-user", type=int, default=4, help="questions each user asks in turn")
     parser.add_argument("--key", help="API key, when the service requires one")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
@@ -82,6 +132,26 @@ def main() -> None:
         p50 = f"{r['p50'] * 1000:.0f} ms" if r["p50"] is not None else "–"
         p95 = f"{r['p95'] * 1000:.0f} ms" if r["p95"] is not None else "–"
         print(f"| {r['path']} | {r['clients']} | {r['requests']} | {statuses} | {r['throughput']:.2f} | {p50} | {p95} |")
+    if args.users:
+        started = time.perf_counter()
+        rows_u = users(args.url, args.users, args.per_user, headers, args.timeout)
+        wall = time.perf_counter() - started
+        statuses = Counter(s for r in rows_u for s in r["statuses"])
+        print(f"\n{args.users} users × {args.per_user} streamed gold questions in {wall:.0f} s; every status seen "
+              f"(a 503 is retried once after Retry-After): " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())))
+        by_mode: dict[str, list[dict]] = defaultdict(list)
+        for r in rows_u:
+            by_mode[r["mode"] or "no answer"].append(r)
+        print("\n| answered by | n | first text p50 | p95 | done p50 | p95 |\n|---|---|---|---|---|---|")
+
+        def ms(values: list[float], q: float) -> str:
+            value = percentile(values, q)
+            return f"{value * 1000:.0f} ms" if value is not None else "–"
+
+        for mode, group in [("all", rows_u), *sorted(by_mode.items())]:
+            firsts = [r["first"] for r in group if r["first"] is not None]
+            dones = [r["done"] for r in group if r["done"] is not None]
+            print(f"| {mode} | {len(group)} | {ms(firsts, .5)} | {ms(firsts, .95)} | {ms(dones, .5)} | {ms(dones, .95)} |")
 
 
 if __name__ == "__main__":

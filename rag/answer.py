@@ -1,9 +1,19 @@
 """Retrieved passages → a grounded answer with verified citations (or an honest refusal).
 
-:meth:`Answerer.stream` yields events for the HTTP layer — ``sources`` first, then ``delta`` text
-pieces, then ``done`` with the final :class:`Answer`; :meth:`Answerer.ask` returns that final answer.
-When there is no model, or the model fails or times out, the answer is extractive (the best-matching
-report sentences, cited) and, for a failure, marked ``degraded``.
+The answer stage runs in named steps, each a method a reader can follow:
+
+1. :meth:`Answerer.draft` — validate, make a follow-up standalone, look in the answer cache, answer
+   questions about the reports themselves from their metadata, retrieve, refuse early what no report
+   covers, and quote the report when a sentence surely states what was asked (``mode="quote"``).
+   Everything here is fast and needs no model; a draft without an answer needs the model.
+2. :meth:`Answerer.events` — the streaming events of a draft: ``sources`` first, then ``delta`` text
+   pieces (a ``replace`` when the checked text differs from what was streamed), then ``done`` with the
+   final :class:`Answer`. For a draft that needs it: :meth:`_generate` (the model), :meth:`_verify`
+   (every figure against the cited passages), and :meth:`_fall_back` (quote the report when the model
+   refused although a passage states the answer).
+
+When there is no model the answer is extractive (the best-matching report sentences, cited); when
+the model fails or times out, that extractive answer is marked ``degraded``.
 """
 
 from __future__ import annotations
@@ -15,33 +25,43 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from rag.about import answer_about_reports, is_about_reports
+from rag.cache import AnswerCache, settings_fingerprint
 from rag.chunking import Chunk
 from rag.config import Settings
+from rag.coverage import coverage_gap, covered_years, gazetteer
 from rag.errors import LLMError, QueryError
-from rag.lexical import tokenize
 from rag.llm import LLMClient
-from rag.prompts import REFUSAL, build_messages, build_rewrite_messages, sentences
-from rag.query import QueryIntent, RegionName, foreign_region, validate_query
+from rag.numbers import Figure
+from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
+from rag.query import QueryIntent, RegionName, validate_query
+from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
 from rag.verify import (
-    attributed,
+    MISATTRIBUTED,
+    VERIFIED,
+    attribution,
     cite_figure,
     citations_in,
     figures,
     has_refusal,
     is_refusal,
-    states_asked_figure,
     strip_refusal,
+    supported,
     tidy_citations,
 )
 
 logger = logging.getLogger(__name__)
 
+#: Marks report text given verbatim (a quote, or the extractive answer): no model wrote it.
 EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 MAX_HISTORY_TURNS = 20
 _FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|呢[？?]?$")
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年?")
-_NOTE_NUMBER_RE = re.compile(r"^\s*\d+\s*[.．、]\s*(?:P\d+)?")
+
+#: How an answer was made: the report quoted, the model's checked wording, a refusal, the extractive
+#: answer without a model (``extractive``) or after a model failure (``degraded``), or report metadata.
+Mode = Literal["quote", "model", "refused", "degraded", "extractive", "about"]
 
 
 @dataclass(frozen=True)
@@ -70,21 +90,58 @@ class Answer:
     backend: str
     degraded: bool = False
     standalone_question: str | None = None
-    #: Why the engine refused without asking the model (a region or year no report covers).
+    #: Why the engine refused (a region or year no report covers; figures no passage states).
     reason: str | None = None
     timings: dict[str, float | None] = field(default_factory=dict)
     usage: dict[str, int | None] = field(default_factory=dict)
+    mode: Mode = "model"
+    cached: bool = False
+    #: Figures a cited passage states, but for a metric worded unlike the answer's (kept, marked).
+    doubtful_numbers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Answer:
+        values = dict(data)
+        values["citations"] = [Citation(**c) for c in values.get("citations", [])]  # type: ignore[arg-type, attr-defined]
+        return cls(**values)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Event:
-    """One streaming event: ``sources`` (list of citation dicts), ``delta`` (str) or ``done`` (Answer)."""
+    """One streaming event: ``sources`` (list of citation dicts), ``delta`` (str), ``replace`` (the
+    whole text so far, when the checked answer differs from what was streamed) or ``done`` (Answer)."""
 
-    kind: Literal["sources", "delta", "done"]
+    kind: Literal["sources", "delta", "replace", "done"]
     data: object
+
+
+@dataclass
+class Draft:
+    """What the engine knows before any model call; ``answer`` is set unless the model is needed."""
+
+    question: str
+    standalone: str
+    started: float
+    chunks: list[Chunk] = field(default_factory=list)
+    sides: list[QueryIntent] = field(default_factory=list)
+    answer: Answer | None = None
+    #: A sure quote kept for ``quote-then-model`` (shown first) and as the fallback of a refusal.
+    quote: str | None = None
+    cache_key: str | None = None
+    timings: dict[str, float | None] = field(default_factory=dict)
+    #: The numbered passages as the ``sources`` event gives them (a cached answer brings its own).
+    sources: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.answer is None
+
+    def use(self, chunks: Sequence[Chunk]) -> None:
+        self.chunks = list(chunks)
+        self.sources = [asdict(Citation.of(n, c)) for n, c in enumerate(self.chunks, start=1)]
 
 
 def validate_history(history: Sequence[dict[str, str]] | None) -> list[dict[str, str]]:
@@ -116,200 +173,277 @@ def rewrite_followup(question: str, history: Sequence[dict[str, str]], llm: LLMC
     return f"{previous} {question}"
 
 
-def extractive_answer(question: str, chunks: Sequence[Chunk], max_sentences: int = 2) -> tuple[str, list[int]]:
-    """The report sentences that best match the question, each cited; ``("", [])`` if nothing matches."""
-    wanted = set(tokenize(question))
-    scored: list[tuple[float, int, int, str]] = []  # (score, passage n, sentence i, sentence)
-    for n, chunk in enumerate(chunks, start=1):
-        for i, sentence in enumerate(sentences(chunk.text)):
-            overlap = len(wanted & set(tokenize(sentence)))
-            if overlap:  # a sentence that states a figure beats a preamble with the same words
-                scored.append((overlap + (1.0 if figures(sentence) else 0.0) - 0.01 * n, n, i, sentence))
-    ranked = sorted(scored, key=lambda s: -s[0])
-    if not ranked or ranked[0][0] < min(2, len(wanted)) - 0.5:
-        return "", []
-    best = [s for s in ranked[:max_sentences] if s[0] >= ranked[0][0] - 1.5]  # only close runners-up
-    best.sort(key=lambda s: (s[1], s[2]))
-    return "".join(f"{sentence}[{n}]" for _, n, _, sentence in best), sorted({n for _, n, _, _ in best})
+def final(events: Iterator[Event]) -> Answer:
+    """The answer a stream of events ends with."""
+    answer: Answer | None = None
+    for event in events:
+        if event.kind == "done":
+            answer = event.data  # type: ignore[assignment]
+    assert answer is not None, "an answer stream ends with a done event"
+    return answer
 
 
 class Answerer:
-    """Retrieves, prompts the model, then checks and repairs what it says."""
+    """Drafts an answer without the model where the report states it, else asks the model and checks it."""
 
     def __init__(self, retriever: Retriever, llm: LLMClient | None, settings: Settings) -> None:
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
+        self.cache = AnswerCache(settings.answer_cache_file) if settings.answer_cache else None
+        self.generation = retriever.index.path.name if retriever.index.path else str(retriever.index.manifest.get("created", ""))
+        self.fingerprint = settings_fingerprint({**settings.answer_fingerprint(), "backend": self.backend})
+        if self.cache is not None:
+            self.cache.drop_other_generations(self.generation)
+        self.years_by_region = covered_years(retriever.index.chunks)
+        gazetteer()  # loaded now (about a second), not on the first question
+        self.places = self._place_names()
 
     @property
     def backend(self) -> str:
         return self.llm.backend if self.llm else "none"
 
+    # -- entry points ---------------------------------------------------------------------------
+
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:
-        answer: Answer | None = None
-        for event in self.stream(question, history):
-            if event.kind == "done":
-                answer = event.data  # type: ignore[assignment]
-        assert answer is not None
-        return answer
+        return final(self.stream(question, history))
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Iterator[Event]:
+        yield from self.events(self.draft(question, history))
+
+    # -- step 1: everything that needs no model ------------------------------------------------------
+
+    def draft(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Draft:
+        """Validate, rewrite, then the first of: cached answer, metadata answer, early refusal, quote."""
         started = time.perf_counter()
         question = validate_query(question)
         turns = validate_history(history)
         standalone = rewrite_followup(question, turns, self.llm) if turns else question
+        draft = Draft(question, standalone, started)
+        if self._cached(draft) or self._about_reports(draft):
+            return draft
         result = self.retriever.search(standalone, k=self.settings.answer_passages)
-        chunks = [hit.chunk for hit in result.hits]
-        retrieved = time.perf_counter()
-        yield Event("sources", [asdict(Citation.of(n, c)) for n, c in enumerate(chunks, start=1)])
+        draft.use([hit.chunk for hit in result.hits])
+        draft.sides = result.sides or [result.intent]
+        draft.timings["retrieve_ms"] = _ms(started, time.perf_counter())
+        if self._refuse_early(draft, result.intent):
+            return draft
+        draft.quote = sure_quote(standalone, draft.chunks, draft.sides, self.places) if draft.chunks else None
+        if draft.quote and self.settings.answer_mode == "quote-first":
+            draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
+        elif self.llm is None or not draft.chunks:
+            draft.answer = self._extractive(draft, degraded=False)
+        return draft
 
-        timings: dict[str, float | None] = {"retrieve_ms": _ms(started, retrieved), "first_token_ms": None}
-        usage: dict[str, int | None] = {}
-        degraded = False
-        text = ""
-        reason = self.coverage_gap(result.intent)
-        if reason is not None:
-            answer = Answer(question, REFUSAL, True, [], [], self.backend, False, _if_changed(standalone, question), reason)
-            answer.timings = {**timings, "total_ms": _ms(started, time.perf_counter())}
-            yield Event("delta", REFUSAL)
-            yield Event("done", answer)
-            return
-        if chunks and self.llm is not None:
-            messages = build_messages(standalone, chunks, self.settings.answer_context_chars)
-            deadline = started + self.settings.answer_timeout
-            generation = self.llm.stream(messages)
-            try:
-                for delta in generation:
-                    if timings["first_token_ms"] is None:
-                        timings["first_token_ms"] = _ms(started, time.perf_counter())
-                    text += delta
-                    yield Event("delta", delta)
-                    if time.perf_counter() > deadline:
-                        raise LLMError(f"generation exceeded {self.settings.answer_timeout:.0f}s")
-                if not text.strip():  # e.g. llama_cpp.server failing after it sent 200: an empty stream
-                    raise LLMError("the language model returned an empty answer")
-            except LLMError as exc:
-                logger.warning("falling back to an extractive answer: %s", exc)
-                degraded, text = True, ""
-            finally:
-                close = getattr(generation, "close", None)
-                if close:
-                    close()
-            usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
-        if self.llm is None or degraded or not chunks:
-            text = self._extractive(standalone, chunks)
-            if text != REFUSAL:
-                text = EXTRACTIVE_PREFIX + text
-            yield Event("delta", text)
-        answer = self._finish(question, standalone, text, chunks, degraded)
-        if answer.refused and text and not degraded:
-            # a small model sometimes refuses, or gives a figure for another metric, with the answer in
-            # front of it: quote the report sentence that states it instead
-            quoted = self._quoted(standalone, chunks, result.sides or [result.intent])
-            if quoted:
-                logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
-                answer = self._finish(question, standalone, EXTRACTIVE_PREFIX + quoted, chunks, degraded)
-        answer.timings = {**timings, "total_ms": _ms(started, time.perf_counter())}
-        answer.usage = usage
+    def _cached(self, draft: Draft) -> bool:
+        if self.cache is None:
+            return False
+        draft.cache_key = self.cache.key(draft.standalone, self.generation, self.fingerprint)
+        stored = self.cache.get(draft.cache_key)
+        if stored is None:
+            return False
+        draft.answer = Answer.from_dict(stored["answer"])  # type: ignore[arg-type]
+        draft.answer.question, draft.answer.cached, draft.answer.timings = draft.question, True, {}
+        draft.sources = stored["sources"]  # type: ignore[assignment]
+        return True
+
+    def _about_reports(self, draft: Draft) -> bool:
+        """Questions about the collection itself (which reports, their dates and speakers)."""
+        if not is_about_reports(draft.standalone):
+            return False
+        found = answer_about_reports(draft.standalone, self.retriever.index.sources, self.retriever.index.chunks, self.retriever.regions)
+        if found is None:
+            return False
+        text, chunks = found
+        draft.use(chunks)
+        citations = [Citation.of(n, c) for n, c in enumerate(chunks, start=1)]
+        draft.answer = Answer(draft.question, text, False, citations, [], self.backend, mode="about",
+                              standalone_question=_if_changed(draft))  # fmt: skip
+        return True
+
+    def _refuse_early(self, draft: Draft, intent: QueryIntent) -> bool:
+        """Refuse before generation when the question is about a place or year no report covers."""
+        reason = coverage_gap(intent, self.retriever.regions, self.years_by_region)
+        if reason is None:
+            return False
+        draft.answer = self._refusal(draft, reason=reason)
+        return True
+
+    # -- step 2: the events, with the model where the draft needs it ---------------------------------
+
+    def events(self, draft: Draft) -> Iterator[Event]:
+        """``sources``, the answer text (``delta``/``replace``), ``done``; timings: ``first_text_ms``
+        (when the first answer text left), ``first_token_ms`` (the model's first token), ``total_ms``."""
+        yield Event("sources", draft.sources)
+        answer = yield from self._text(draft)
+        answer.timings = {"first_token_ms": None, **draft.timings, "total_ms": _ms(draft.started, time.perf_counter())}
+        if self.cache is not None and draft.cache_key and not answer.cached and not answer.degraded:
+            self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)
 
-    def coverage_gap(self, intent: QueryIntent) -> str | None:
-        """A reason to refuse before generation: the question is about a place or year no report covers."""
-        place = foreign_region(intent.text, self.retriever.regions)
-        if place is not None:
-            return f"no indexed report covers {place}"
-        if intent.year is not None and intent.region is not None:
-            years = {
-                y
-                for c in self.retriever.index.chunks
-                if c.region == intent.region
-                for y in (c.year, c.report_year)
-                if y is not None
-            }
-            if intent.year not in years:
-                covered = "、".join(str(y) for y in sorted(years))
-                return f"the {intent.region} reports cover {covered}, not {intent.year}"
-        return None
+    def _text(self, draft: Draft) -> Iterator[Event]:
+        """The answer's text events (the draft's answer, or the model's), stamping the first one."""
+        if draft.answer is not None:
+            draft.timings["first_text_ms"] = _ms(draft.started, time.perf_counter())
+            yield Event("delta", draft.answer.answer)
+            return draft.answer
+        stream = self._with_model(draft)
+        try:
+            while True:
+                try:
+                    event = next(stream)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                draft.timings.setdefault("first_text_ms", _ms(draft.started, time.perf_counter()))
+                yield event
+        finally:
+            stream.close()  # a client that went away stops the generation too
 
-    # -- internals --------------------------------------------------------------------------
+    def _with_model(self, draft: Draft) -> Iterator[Event]:
+        """Generate (streamed, or silently behind a quote already shown), check, fall back."""
+        shown = ""
+        if draft.quote and self.settings.answer_mode == "quote-then-model":
+            shown = EXTRACTIVE_PREFIX + draft.quote
+            yield Event("delta", shown)
+        messages = build_messages(draft.standalone, draft.chunks, self.settings.answer_context_chars)
+        text = ""
+        try:
+            for delta in self._generate(draft, messages):
+                text += delta
+                if not draft.quote or self.settings.answer_mode != "quote-then-model":
+                    shown += delta
+                    yield Event("delta", delta)
+        except LLMError as exc:
+            logger.warning("falling back to an extractive answer: %s", exc)
+            answer = self._extractive(draft, degraded=True)
+        else:
+            answer = self._fall_back(draft, self._verify(draft, text, mode="model"))
+        answer.usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
+        if answer.answer != shown:
+            if shown and answer.mode == "quote" and shown.startswith(answer.answer):
+                answer.answer = shown  # the quote shown first stands
+            else:
+                yield Event("replace" if shown else "delta", answer.answer)
+        return answer
 
-    def _place_names(self) -> set[str]:
-        """Region names and aliases, ignored when comparing what an answer and a passage measure."""
-        names = {alias for r in self.retriever.regions for alias in r.aliases}
-        return names | {a for r in self.retriever.regions if r.parent for a in RegionName(r.parent).aliases}
+    def _generate(self, draft: Draft, messages: list[dict[str, str]]) -> Iterator[str]:
+        """The model's text, piece by piece; :class:`LLMError` on failure, timeout or an empty answer."""
+        assert self.llm is not None
+        deadline = draft.started + self.settings.answer_timeout
+        generation = self.llm.stream(messages)
+        got = False
+        try:
+            for delta in generation:
+                if draft.timings.get("first_token_ms") is None:
+                    draft.timings["first_token_ms"] = _ms(draft.started, time.perf_counter())
+                got = got or bool(delta.strip())
+                yield delta
+                if time.perf_counter() > deadline:
+                    raise LLMError(f"generation exceeded {self.settings.answer_timeout:.0f}s")
+            if not got:  # e.g. llama_cpp.server failing after it sent 200: an empty stream
+                raise LLMError("the language model returned an empty answer")
+        finally:
+            close = getattr(generation, "close", None)
+            if close:
+                close()
 
-    def _quoted(self, question: str, chunks: Sequence[Chunk], sides: Sequence[QueryIntent]) -> str | None:
-        """What the report says, quoted and cited, when the model would not: the glossary entry a
-        question names (「“六个不发生”具体是哪六个？」), or for each side of the question (one, or both
-        regions or years of a comparison) the first sentence of a passage of that region, year and
-        period (targets only when targets are asked for) that states a figure and names everything
-        asked. ``None`` unless every side is found."""
-        for n, chunk in enumerate(chunks, start=1):
-            term = chunk.section.rsplit(" > ", 1)[-1].strip("“”\"「」 ")
-            if chunk.period == "glossary" and len(term) >= 2 and term in question:
-                return f"{_NOTE_NUMBER_RE.sub('', chunk.text)}[{n}]"  # without its 「13.P22」 note/page number
-        places = self._place_names()
-        quotes: list[str] = []
-        for side in sides:
-            quote = next(
-                (
-                    f"{sentence}[{n}]"
-                    for n, chunk in enumerate(chunks, start=1)
-                    if not (side.region and chunk.region != side.region)
-                    and not (side.year and chunk.year != side.year)
-                    and (side.period == "plan") == (chunk.period == "plan")  # a target answers only for targets
-                    for sentence in sentences(chunk.text)
-                    if states_asked_figure(sentence, question, places)
-                ),
-                None,
-            )
-            if quote is None:
-                return None
-            if quote not in quotes:
-                quotes.append(quote)
-        return "".join(quotes) or None
+    def _fall_back(self, draft: Draft, answer: Answer) -> Answer:
+        """When the model refused (or every figure it gave failed the checks) although a passage of the
+        asked place and time states the answer, quote that passage: a sure quote, or for a question in
+        everyday words a sentence whose figure has the unit kind asked for."""
+        if not answer.refused:
+            return answer
+        quote = draft.quote or self._unit_quote(draft)
+        if not quote:
+            return answer
+        logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
+        return self._verify(draft, EXTRACTIVE_PREFIX + quote, mode="quote")
 
-    def _extractive(self, question: str, chunks: Sequence[Chunk]) -> str:
-        text, _ = extractive_answer(question, chunks)
-        return text or REFUSAL
+    def _unit_quote(self, draft: Draft) -> str | None:
+        if len(draft.sides) != 1:
+            return None
+        return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places)
 
-    def _finish(self, question: str, standalone: str, text: str, chunks: Sequence[Chunk], degraded: bool) -> Answer:
+    # -- checks ---------------------------------------------------------------------------------
+
+    def _verify(self, draft: Draft, text: str, *, mode: Mode) -> Answer:
+        """The answer ``text`` with every figure checked against the passages: one no passage states is
+        marked, and so is one stated for a clearly other metric (when that is the lead figure, the
+        answer itself: a refusal); one whose metric is worded differently is kept and marked doubtful.
+        Citations are repaired."""
+        chunks = draft.chunks
         text = text.strip()
         # the extractive marker is not part of any sentence: its words must not count as metric words
         prefix = EXTRACTIVE_PREFIX if text.startswith(EXTRACTIVE_PREFIX) else ""
         text = text.removeprefix(prefix)
-        backend = self.backend
         if not text or is_refusal(text):
-            return Answer(question, REFUSAL, True, [], [], backend, degraded, _if_changed(standalone, question))
+            return self._refusal(draft)
         if has_refusal(text):  # answered and refused at once: keep the answer, checked below
             text = strip_refusal(text)
         text = tidy_citations(text)
         cited = [n for n in citations_in(text) if 1 <= n <= len(chunks)]
         unsupported: list[str] = []
-        places = self._place_names()
+        doubtful: list[str] = []
+        # report text given verbatim measures what the report says it measures: only its figures are checked
+        verbatim = mode != "model"
         for figure in figures(text):
-            if any(attributed(text, figure, chunks[n - 1].text, places, standalone) for n in cited):
-                continue
-            # repair: cite the retrieved passage that does state the figure, for the same metric
-            source = next((n for n, c in enumerate(chunks, 1) if attributed(text, figure, c.text, places, standalone)), None)
-            if source is not None:
-                cited.append(source)
-                text = cite_figure(text, figure, source)
-            else:
+            score = self._best(text, figure, [chunks[n - 1] for n in cited], draft.standalone, verbatim)
+            if score is None or score < VERIFIED:
+                # repair: cite the retrieved passage that does state the figure, for the same metric
+                scores = [(self._best(text, figure, [c], draft.standalone, verbatim), n) for n, c in enumerate(chunks, 1)]
+                found = max(((s, n) for s, n in scores if s is not None), default=None)
+                if found is not None and (score is None or found[0] > score):
+                    score = found[0]
+                    if found[1] not in cited:
+                        cited.append(found[1])
+                        text = cite_figure(text, figure, found[1])
+            if score is None or score < MISATTRIBUTED:
                 unsupported.append(figure.text)
-        if unsupported and len(unsupported) == len(figures(text)):
-            # every figure it states is invented: nothing of the answer is left to trust
-            return Answer(question, REFUSAL, True, [], unsupported, backend, degraded, _if_changed(standalone, question),
-                          reason="no passage states the figures the model gave")
+            elif score < VERIFIED:
+                doubtful.append(figure.text)
+        stated = figures(text)
+        if stated and stated[0].text in unsupported:
+            # the lead figure (the answer itself) is invented or another metric's: the rest is context
+            # that cannot stand alone
+            return self._refusal(draft, unsupported, reason="no passage states the figures the model gave")
         if unsupported:
             text += f"\n（注意：{'、'.join(unsupported)} 未在报告原文中找到，请勿采信。）"
         citations = [Citation.of(n, chunks[n - 1]) for n in sorted(set(cited))]
-        return Answer(question, prefix + text, False, citations, unsupported, backend, degraded, _if_changed(standalone, question))
+        return Answer(draft.question, prefix + text, False, citations, unsupported, self.backend, False,
+                      _if_changed(draft), mode=mode, doubtful_numbers=doubtful)  # fmt: skip
+
+    def _best(self, text: str, figure: Figure, chunks: Sequence[Chunk], question: str, verbatim: bool) -> float | None:
+        """The best attribution of ``figure`` to one of ``chunks`` (1.0 for verbatim text stating it)."""
+        if verbatim:
+            return 1.0 if supported(figure, [c.text for c in chunks]) else None
+        scores = [s for c in chunks if (s := attribution(text, figure, c.text, self.places, question)) is not None]
+        return max(scores, default=None)
+
+    def _refusal(self, draft: Draft, unsupported: list[str] | None = None, *, reason: str | None = None) -> Answer:
+        return Answer(draft.question, REFUSAL, True, [], unsupported or [], self.backend, False, _if_changed(draft),
+                      reason, mode="refused")  # fmt: skip
+
+    def _extractive(self, draft: Draft, *, degraded: bool) -> Answer:
+        text, _ = extractive_answer(draft.standalone, draft.chunks)
+        if not text:
+            answer = self._refusal(draft)
+        else:
+            answer = self._verify(draft, EXTRACTIVE_PREFIX + text, mode="degraded" if degraded else "extractive")
+        answer.degraded = degraded
+        return answer
+
+    # -- what the index covers ------------------------------------------------------------------
+
+    def _place_names(self) -> set[str]:
+        """Region names and aliases, ignored when comparing what an answer and a passage measure."""
+        regions = self.retriever.regions
+        names = {alias for r in regions for alias in r.aliases}
+        return names | {a for r in regions if r.parent for a in RegionName(r.parent).aliases}
 
 
 def _ms(start: float, end: float) -> float:
     return round((end - start) * 1000, 1)
 
 
-def _if_changed(standalone: str, question: str) -> str | None:
-    return standalone if standalone != question else None
+def _if_changed(draft: Draft) -> str | None:
+    return draft.standalone if draft.standalone != draft.question else None

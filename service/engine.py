@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from rag.answer import Answerer
+from rag.answer import Answerer, Draft
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, LLMError
 from rag.llm import LLMClient, LocalClient, make_llm
@@ -41,9 +41,10 @@ class Engine:
         retriever.search("预热", k=1)  # load the embedding model and jieba now, not on the first request
         return cls(settings, retriever, make_llm(settings))
 
-    def admit(self) -> Ticket | None:
-        """A place in the model's queue (:class:`Busy` when full); ``None`` when there is no model to wait for."""
-        return self.gate.admit() if self.llm is not None else None
+    def admit(self, draft: Draft) -> Ticket | None:
+        """A place in the model's queue (:class:`Busy` when full); ``None`` when the draft needs no model
+        (a quote, a cached answer, an early refusal) or there is no model to wait for."""
+        return self.gate.admit() if self.llm is not None and draft.needs_model else None
 
     def warm_up(self) -> None:
         """Start the bundled model server now rather than on the first question; failures only log."""

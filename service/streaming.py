@@ -8,17 +8,17 @@ from contextlib import nullcontext
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from rag.answer import Event
+from rag.answer import Draft, Event
 from service.engine import Engine
 from service.throttle import Ticket
 
 logger = logging.getLogger(__name__)
 
 
-def answer_events(engine: Engine, question: str, history: list[dict[str, str]], ticket: Ticket | None) -> Iterator[Event]:
-    """The answerer's events, produced while holding a generation slot."""
+def answer_events(engine: Engine, draft: Draft, ticket: Ticket | None) -> Iterator[Event]:
+    """A draft's events, produced while holding a generation slot when it needs the model."""
     with ticket.running() if ticket else nullcontext():
-        yield from engine.answerer.stream(question, history)
+        yield from engine.answerer.events(draft)
 
 
 async def in_threadpool(events: Iterator[Event], ticket: Ticket | None) -> AsyncIterator[Event]:

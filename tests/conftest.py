@@ -25,6 +25,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("RAG_CACHE_DIR") or default_cache_dir())
 
 
+def model_mode(retriever) -> Settings:  # type: ignore[no-untyped-def]
+    """The session settings with the model answering every question (no quote-first shortcut), for
+    tests of the model path."""
+    return retriever.settings.model_copy(update={"answer_mode": "model"})
+
+
+def wait_until(condition, timeout: float = 60.0, what: str = "the condition") -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``condition()`` to hold (checked every 10 ms), failing after a generous ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        pause.wait(0.01)
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
@@ -40,6 +56,8 @@ def make_settings(tmp_path: Path):
             "seeds_dir": SEEDS,
             "index_dir": tmp_path / "index",
             "embedding_cache": tmp_path / "embeddings.sqlite",
+            # tests that ask the same question twice expect two answers; tests/test_cache.py turns it on
+            "answer_cache": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -56,6 +74,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         seeds_dir=SEEDS,
         index_dir=tmp / "index",
         embedding_cache=tmp / "embeddings.sqlite",
+        answer_cache=False,
     )
 
 

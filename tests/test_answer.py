@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.answer import EXTRACTIVE_PREFIX, Answerer, extractive_answer, rewrite_followup
+from rag.answer import EXTRACTIVE_PREFIX, Answerer, rewrite_followup
+from rag.quote import extractive_answer
 from rag.errors import LLMError, QueryError
 from rag.llm import Completion
 from rag.prompts import REFUSAL
@@ -47,9 +48,12 @@ class Scripted:
 QUESTION = "2023年太仓市一般公共预算收入是多少？"
 
 
-def answerer(retriever, reply) -> tuple[Answerer, Scripted | None]:
+def answerer(retriever, reply, mode: str = "model") -> tuple[Answerer, Scripted | None]:
+    """An answerer over the real index with a scripted model; ``mode="model"`` so the model is asked
+    even where the report could be quoted (quote-first answering is tested in test_answer_modes.py)."""
     llm = Scripted(reply) if reply is not None else None
-    return Answerer(retriever, llm, retriever.settings), llm
+    settings = retriever.settings.model_copy(update={"answer_mode": mode})
+    return Answerer(retriever, llm, settings), llm
 
 
 def test_good_answer_keeps_its_citation(retriever):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import model_mode
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.errors import LLMError
 from rag.llm import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
@@ -41,7 +42,7 @@ def test_unreachable_server_becomes_llm_error():
 
 def test_slow_model_degrades_to_extractive_answer_in_bounded_time(retriever, silent_server):
     llm = OpenAIClient(base_url=silent_server, api_key=None, model="m", timeout=1.0, max_retries=0)
-    answer = Answerer(retriever, llm, retriever.settings).ask("2023年太仓市一般公共预算收入是多少？")
+    answer = Answerer(retriever, llm, model_mode(retriever)).ask("2023年太仓市一般公共预算收入是多少？")
     assert answer.degraded and answer.answer.startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in answer.answer
     assert answer.timings["total_ms"] < 10_000
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import model_mode
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.errors import LLMError
 from rag.llm import OpenAIClient
@@ -27,7 +28,7 @@ def client(url: str, **options: object) -> OpenAIClient:
 
 
 def test_answer_cites_the_report(retriever, llm_url):
-    answer = Answerer(retriever, client(llm_url), retriever.settings).ask(QUESTION)
+    answer = Answerer(retriever, client(llm_url), model_mode(retriever)).ask(QUESTION)
     assert not answer.refused and not answer.degraded and answer.backend == "openai"
     assert "189.4亿元" in answer.answer and answer.unsupported_numbers == []
     assert any(c.source.startswith("001_") and "189.4亿元" in c.text for c in answer.citations)
@@ -35,7 +36,7 @@ def test_answer_cites_the_report(retriever, llm_url):
 
 
 def test_stream_sends_sources_then_text_then_the_answer(retriever, llm_url):
-    events = list(Answerer(retriever, client(llm_url), retriever.settings).stream("太仓港2023年集装箱吞吐量是多少？"))
+    events = list(Answerer(retriever, client(llm_url), model_mode(retriever)).stream("太仓港2023年集装箱吞吐量是多少？"))
     kinds = [e.kind for e in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and kinds.count("delta") > 3
     done = events[-1].data
@@ -45,13 +46,13 @@ def test_stream_sends_sources_then_text_then_the_answer(retriever, llm_url):
 
 
 def test_question_the_passages_do_not_answer_is_refused(retriever, llm_url):
-    answer = Answerer(retriever, client(llm_url), retriever.settings).ask("2023年太仓市居民人均预期寿命是多少岁？")
+    answer = Answerer(retriever, client(llm_url), model_mode(retriever)).ask("2023年太仓市居民人均预期寿命是多少岁？")
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
 
 
 def test_followup_is_rewritten_by_the_model_then_answered(retriever, llm_url):
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "189.4亿元[1]。"}]
-    answer = Answerer(retriever, client(llm_url), retriever.settings).ask("那税收收入呢？", history)
+    answer = Answerer(retriever, client(llm_url), model_mode(retriever)).ask("那税收收入呢？", history)
     assert answer.standalone_question and "税收" in answer.standalone_question
     assert "160.3亿元" in answer.answer and not answer.refused
 
@@ -61,6 +62,6 @@ def test_server_error_500_falls_back_to_a_marked_extractive_answer(retriever, ll
     failing = client(llm_url, extra_body={"logprobs": True, "top_logprobs": 2}, max_retries=1)
     with pytest.raises(LLMError, match="HTTP 500"):
         failing.complete([{"role": "user", "content": "你好"}], max_tokens=4)
-    answer = Answerer(retriever, failing, retriever.settings).ask(QUESTION)
+    answer = Answerer(retriever, failing, model_mode(retriever)).ask(QUESTION)
     assert answer.degraded and answer.answer.startswith(EXTRACTIVE_PREFIX)
     assert "189.4亿元" in answer.answer and answer.citations

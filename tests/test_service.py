@@ -20,6 +20,7 @@ from rag.answer import EXTRACTIVE_PREFIX
 from rag.llm import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
+from tests.conftest import wait_until
 
 QUESTION = "2023年太仓市一般公共预算收入是多少？"
 KEY = "sk-local-test-key"
@@ -28,7 +29,9 @@ SHARED = pytest.mark.default_cassette("taicang_revenue.yaml")
 
 
 def make_client(retriever, llm=None, **overrides: object) -> TestClient:
-    values: dict[str, object] = {"rate_limit": "", "warm_up": False}
+    """A service over the real index; the model answers every question (``answer_mode=model``)
+    unless a test asks for quote-first answering."""
+    values: dict[str, object] = {"rate_limit": "", "warm_up": False, "answer_mode": "model"}
     values.update(overrides)
     settings = retriever.settings.model_copy(update=values)
     return TestClient(create_app(settings, engine=Engine(settings, retriever, llm)))
@@ -230,10 +233,36 @@ def test_queued_requests_run_one_at_a_time(retriever):
     with held.running():
         worker = threading.Thread(target=ask)
         worker.start()
-        time.sleep(1.0)
-        assert results == [] and gate.admitted == 2  # waiting behind the held slot
+        wait_until(lambda: gate.admitted == 2)  # admitted, and waiting behind the held slot
+        assert results == []
     worker.join(timeout=60)
     assert results == [200] and gate.admitted == 0
+
+
+def test_quotes_never_wait_in_the_model_queue(retriever):
+    """A full model queue answers 503 only to questions that need the model; a quote goes out at once."""
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0, answer_mode="quote-first")
+    gate = client.app.state.engine.gate
+    held = gate.admit()
+    try:
+        body = client.post("/api/ask", json={"question": QUESTION}).json()
+        assert body["mode"] == "quote" and "189.4亿元" in body["answer"] and body["cached"] is False
+        with client.stream("POST", "/api/ask", json={"question": QUESTION, "stream": True}) as response:
+            events = sse(response.read().decode())
+        assert [name for name, _ in events] == ["sources", "delta", "done"]
+        assert json.loads(events[-1][1])["mode"] == "quote"
+        needs_model = client.post("/api/ask", json={"question": "太仓2023年在科技创新方面做了哪些工作？"})
+        assert needs_model.status_code == 503 and needs_model.headers["retry-after"]
+    finally:
+        held.close()
+    assert gate.admitted == 0
+
+
+def test_a_cached_answer_says_so(retriever, tmp_path):
+    client = make_client(retriever, None, answer_mode="quote-first", answer_cache=True, answer_cache_path=tmp_path / "a.sqlite")
+    first = client.post("/api/ask", json={"question": QUESTION}).json()
+    second = client.post("/api/ask", json={"question": QUESTION + " "}).json()
+    assert not first["cached"] and second["cached"] and second["answer"] == first["answer"]
 
 
 # --- keys, CORS, rate limit ----------------------------------------------------------------------

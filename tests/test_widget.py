@@ -157,12 +157,62 @@ def record_stream(page: Page) -> None:
     )
 
 
+# --- the service's side of /api/ask played by the browser's network layer (page.route) ----------
+
+CITATION = {"n": 1, "chunk_id": "x#1", "source": "x.txt", "region": "太仓市", "year": 2023, "section": "一、回顾",
+            "text": "全年一般公共预算收入189.4亿元。", "report_title": "太仓市2024年政府工作报告"}
+QUOTE_MARK = "（未经大模型生成，以下为报告原文摘录）"  # what quoted answers used to start with
+
+
+def answer_object(text: str, mode: str = "model", **fields: object) -> dict[str, object]:
+    """The answer object of ``/api/ask`` (and of the stream's ``done`` event)."""
+    answer = {"question": QUESTION, "answer": text, "refused": mode == "refused", "citations": [CITATION],
+              "unsupported_numbers": [], "backend": "openai", "degraded": mode == "degraded", "mode": mode,
+              "cached": False}
+    answer.update(fields)
+    return answer
+
+
+def stream(*events: tuple[str, object]) -> dict[str, object]:
+    """A 200 ``text/event-stream`` response carrying ``events`` (all at once)."""
+    body = "".join(f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n" for name, data in events)
+    return {"status": 200, "body": body.encode(),
+            "headers": {"Content-Type": "text/event-stream", "Access-Control-Allow-Origin": "*"}}
+
+
+def busy(retry_after: int) -> dict[str, object]:
+    """The 503 the service answers when the model's queue is full."""
+    body = {"error": {"message": "the model is busy; try again shortly", "type": "busy", "code": 503}}
+    return {"status": 503, "body": json.dumps(body).encode(), "headers": {
+        "Content-Type": "application/json", "Retry-After": str(retry_after), "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Retry-After"}}
+
+
+class FakeAsk:
+    """Answers the page's POSTs to ``/api/ask`` with ``responses``, one per request, in turn."""
+
+    def __init__(self, page: Page, api: str, *responses: dict[str, object]) -> None:
+        self.responses = list(responses)
+        self.calls = 0
+        page.route(f"{api}/api/ask", self.handle)
+
+    def handle(self, route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        self.calls += 1
+        if self.calls > len(self.responses):
+            route.fulfill(status=500, body=b"unexpected request", headers={"Access-Control-Allow-Origin": "*"})
+        else:
+            route.fulfill(**self.responses[self.calls - 1])
+
+
 # --- the demo page with the real model (cassette) -----------------------------------------------
 
 
 @pytest.mark.vcr
 def test_demo_page_streams_a_cited_answer_and_a_followup(page, serve_app, retriever, llm_url, tmp_path):
-    api = serve(serve_app, retriever, model(llm_url))
+    api = serve(serve_app, retriever, model(llm_url), answer_mode="model")  # the model, not a quote: it streams
     page.goto(api + "/")
     expect(page).to_have_title("政府工作报告问答 · 演示")
     launcher = page.get_by_role("button", name=OPEN)
@@ -305,12 +355,66 @@ def test_host_page_css_and_widget_css_do_not_leak(page, site, serve_app, retriev
     assert page.evaluate("getComputedStyle(document.body).fontSize") == "40px"
 
 
+def test_quoted_answer_is_labelled_and_loses_the_old_marker(page, site, serve_app, retriever):
+    """``"mode": "quote"``: a report sentence quoted without the model gets the 「报告原文」 label."""
+    api = serve(serve_app, retriever, site=site)
+    quoted = QUOTE_MARK + "2023年太仓市全年一般公共预算收入189.4亿元[1]。"
+    fake = FakeAsk(page, api, stream(("sources", [CITATION]), ("delta", {"text": quoted}),
+                                     ("done", answer_object(quoted, mode="quote"))))
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".badge.quote")).to_have_text("报告原文")
+    expect(answer.locator(".body")).to_have_text("2023年太仓市全年一般公共预算收入189.4亿元[1]。")  # marker gone
+    expect(answer.locator(".badge.degraded, .badge.refused")).to_have_count(0)
+    answer.locator("button.cite").click()
+    expect(answer.locator(".passage .text")).to_contain_text("189.4亿元")
+    assert fake.calls == 1
+
+    # the label comes back with the conversation (session storage), in the page's language
+    host_page(page, site, api, open="true", lang="en")
+    replayed = last_answer(page)
+    expect(replayed.locator(".badge.quote")).to_have_text("Report excerpt")
+    expect(replayed.locator(".body")).not_to_contain_text("未经大模型生成")
+
+
+def test_the_services_own_quote_is_labelled(page, site, serve_app, retriever):
+    """The real service (``quote-first``): the report states the figure, so it is quoted, no model asked."""
+    api = serve(serve_app, retriever, site=site, answer_mode="quote-first")
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".badge.quote")).to_have_text("报告原文")
+    expect(answer.locator(".body")).to_contain_text("189.4亿元")
+    expect(answer.locator(".body")).not_to_contain_text("未经大模型生成")
+    expect(answer.locator(".body button.cite")).not_to_have_count(0)
+
+def test_replace_event_swaps_the_quote_for_the_models_wording(page, site, serve_app, retriever):
+    """A quote shown at once, then ``replace`` with the model's checked wording: the text shown is replaced."""
+    api = serve(serve_app, retriever, site=site)
+    quoted = QUOTE_MARK + "全年一般公共预算收入189.4亿元[1]。"
+    worded = "2023年太仓市一般公共预算收入为**189.4亿元**[1]。"
+    FakeAsk(page, api, stream(("sources", [CITATION]), ("delta", {"text": quoted}), ("replace", {"text": worded}),
+                              ("done", answer_object(worded, mode="model", cached=True))))
+    host_page(page, site, api, open="true")
+    record_stream(page)
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".body")).to_have_text("2023年太仓市一般公共预算收入为189.4亿元[1]。")
+    expect(answer.locator(".body strong")).to_have_text("189.4亿元")
+    expect(answer.locator(".body button.cite")).to_have_count(1)
+    expect(answer.locator(".badge")).to_have_count(0)  # the model's words: no quote label
+    seen = page.evaluate("window.__seen")
+    # while streaming, replace showed the new text in place of (not after) the quote
+    assert "2023年太仓市一般公共预算收入为189.4亿元[1]。" in seen, seen
+    assert not any("摘录" in text and "收入为" in text for text in seen), seen
+
 # --- what the user sees when things go wrong, or are not in the reports --------------------------
 
 
 def test_refusal_and_degraded_answers_are_marked(page, site, serve_app, retriever, tmp_path):
     closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: the model is down
-    api = serve(serve_app, retriever, model(closed, timeout=5), site=site)
+    api = serve(serve_app, retriever, model(closed, timeout=5), site=site, answer_mode="model")
     host_page(page, site, api, open="true")
     ask(page, QUESTION)
     degraded = wait_answered(page)
@@ -349,8 +453,58 @@ def test_missing_key_rate_limit_and_network_errors_are_readable(page, site, serv
     expect(widget(page, ".msg.error")).to_contain_text("无法连接到问答服务")
 
 
+def test_busy_service_is_retried_once_by_the_widget(page, site, serve_app, retriever):
+    """A 503 (the model's queue is full) is retried after Retry-After, with a note, without a click."""
+    api = serve(serve_app, retriever, site=site)
+    worded = "2023年太仓市一般公共预算收入189.4亿元[1]。"
+    fake = FakeAsk(page, api, busy(1), stream(("sources", [CITATION]), ("delta", {"text": worded}),
+                                              ("done", answer_object(worded))))
+    host_page(page, site, api, open="true")
+    record_stream(page)
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".body")).to_have_text(worded)
+    expect(widget(page, ".msg.error")).to_have_count(0)
+    assert fake.calls == 2
+    assert "排队中，稍后自动重试…" in page.evaluate("window.__seen")
+
+
+def test_busy_twice_shows_the_readable_error(page, site, serve_app, retriever):
+    api = serve(serve_app, retriever, site=site)
+    worded = "2023年太仓市一般公共预算收入189.4亿元[1]。"
+    fake = FakeAsk(page, api, busy(1), busy(1), stream(("delta", {"text": worded}), ("done", answer_object(worded))))
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    error = widget(page, ".msg.error")
+    expect(error).to_contain_text("服务繁忙（503），请 1 秒后重试。", timeout=30_000)
+    expect(error).to_have_attribute("role", "alert")
+    assert fake.calls == 2
+    error.get_by_role("button", name="重试").click()  # the user's own retry: this time it is answered
+    expect(wait_answered(page).locator(".body")).to_have_text(worded)
+    expect(widget(page, ".msg.error")).to_have_count(0)
+    assert fake.calls == 3
+
+
+def test_stop_cancels_the_pending_retry(page, site, serve_app, retriever):
+    api = serve(serve_app, retriever, site=site)
+    worded = "第二个问题的回答。"
+    fake = FakeAsk(page, api, busy(120), stream(("delta", {"text": worded}), ("done", answer_object(worded))))
+    page.clock.install()  # the page's timers, under the test's control
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    waiting = widget(page, ".msg.bot:not(.welcome)").first  # (locators are lazy: not .last)
+    expect(waiting.locator(".body")).to_have_text("排队中，稍后自动重试…")
+    page.get_by_role("button", name="停止").click()
+    expect(waiting.locator(".body")).to_have_text("（已停止）")
+    expect(page.get_by_role("button", name="发送")).to_be_visible()
+    page.clock.run_for(60_000)  # past the (capped at 30 s) wait: a retry still pending would be sent now
+    ask(page, FOLLOWUP)
+    expect(wait_answered(page).locator(".body")).to_have_text(worded)  # the next question got the next response
+    expect(waiting.locator(".body")).to_have_text("（已停止）")
+    assert fake.calls == 2
+
 def test_stop_button_ends_a_slow_answer(page, site, serve_app, retriever, silent_server):
-    api = serve(serve_app, retriever, model(silent_server, timeout=60), site=site)
+    api = serve(serve_app, retriever, model(silent_server, timeout=60), site=site, answer_mode="model")
     host_page(page, site, api, open="true")
     ask(page, QUESTION)
     stop = page.get_by_role("button", name="停止")

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse
 
-from rag.answer import validate_history
+from rag.answer import Draft, final, validate_history
 from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
@@ -45,23 +45,24 @@ def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, obj
     """
     question = validate_query(body.question)
     history = validate_history([turn.model_dump() for turn in body.history])
-    ticket = engine.admit()  # 503 now, before any byte is sent, when the queue is full
+    draft = engine.answerer.draft(question, history)  # quotes, cached answers, refusals: no model needed
+    ticket = engine.admit(draft)  # 503 now, before any byte is sent, when the model's queue is full
     if body.stream:
-        return EventSourceResponse(_sse(engine, question, history, ticket), ping=10)
+        return EventSourceResponse(_sse(engine, draft, ticket), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
-            return engine.answerer.ask(question, history).to_dict()
+            return final(engine.answerer.events(draft)).to_dict()
     finally:
         if ticket:
             ticket.close()
 
 
-async def _sse(engine: Engine, question: str, history: list[dict[str, str]], ticket) -> AsyncIterator[dict[str, str]]:
+async def _sse(engine: Engine, draft: Draft, ticket) -> AsyncIterator[dict[str, str]]:
     try:
-        async for event in in_threadpool(answer_events(engine, question, history, ticket), ticket):
+        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
             if event.kind == "sources":
                 data: object = event.data
-            elif event.kind == "delta":
+            elif event.kind in ("delta", "replace"):
                 data = {"text": event.data}
             else:
                 data = event.data.to_dict()  # type: ignore[attr-defined]

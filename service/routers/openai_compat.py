@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse
 
-from rag.answer import Answer, validate_history
+from rag.answer import Answer, Draft, final, validate_history
 from rag.query import validate_query
 from rag.errors import QueryError
 from service.deps import get_engine
@@ -62,12 +62,13 @@ def models() -> dict[str, object]:
 def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
     question, history = _split(body)
     model = body.model or MODEL_ID
-    ticket = engine.admit()
+    draft = engine.answerer.draft(question, history)
+    ticket = engine.admit(draft)
     if body.stream:
-        return EventSourceResponse(_chunks(engine, question, history, ticket, model), ping=10)
+        return EventSourceResponse(_chunks(engine, draft, ticket, model), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
-            answer = engine.answerer.ask(question, history)
+            answer = final(engine.answerer.events(draft))
     finally:
         if ticket:
             ticket.close()
@@ -87,7 +88,7 @@ def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) ->
     }
 
 
-async def _chunks(engine: Engine, question: str, history: list[dict[str, str]], ticket, model: str) -> AsyncIterator[dict[str, str]]:
+async def _chunks(engine: Engine, draft: Draft, ticket, model: str) -> AsyncIterator[dict[str, str]]:
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> dict[str, str]:
@@ -99,7 +100,7 @@ async def _chunks(engine: Engine, question: str, history: list[dict[str, str]], 
 
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
-    async for event in in_threadpool(answer_events(engine, question, history, ticket), ticket):
+    async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
         if event.kind == "delta":
             sent += str(event.data)
             yield chunk({"content": str(event.data)})

@@ -18,12 +18,12 @@
       placeholder: "输入问题，Enter 发送，Shift+Enter 换行",
       open: "打开问答助手", close: "关闭", send: "发送", stop: "停止", newChat: "新对话",
       you: "我", bot: "助手", sources: "来源", thinking: "正在检索报告…", stopped: "（已停止）",
-      refused: "报告中未提及", degraded: "摘录回答：语言模型暂不可用，以下为报告原文摘录",
+      refused: "报告中未提及", degraded: "摘录回答：语言模型暂不可用，以下为报告原文摘录", quote: "报告原文",
       unsupported: "未能在来源中核实的数字：", retry: "重试", passage: "原文", closePassage: "收起原文",
       citation: "查看来源", section: "章节",
       e401: "需要有效的 API 密钥（401）。请联系网站管理员。",
       e429: "请求过于频繁（429），请 {s} 秒后重试。",
-      e503: "服务繁忙（503），请 {s} 秒后重试。",
+      e503: "服务繁忙（503），请 {s} 秒后重试。", queued: "排队中，稍后自动重试…",
       e4xx: "请求无效：{m}", e5xx: "服务出错（{c}），请稍后重试。",
       network: "无法连接到问答服务，请检查网络后重试。", broken: "回答中断：{m}",
       dialog: "问答对话", log: "对话记录", input: "问题",
@@ -35,11 +35,12 @@
       open: "Open the Q&A assistant", close: "Close", send: "Send", stop: "Stop", newChat: "New chat",
       you: "You", bot: "Assistant", sources: "Sources", thinking: "Searching the reports…", stopped: "(stopped)",
       refused: "Not in the reports", degraded: "Extractive answer: the language model is unavailable; quoting the reports",
+      quote: "Report excerpt",
       unsupported: "Figures not found in the sources: ", retry: "Retry", passage: "Passage", closePassage: "Hide passage",
       citation: "Show source", section: "Section",
       e401: "A valid API key is required (401). Please contact the site administrator.",
       e429: "Too many requests (429). Please retry in {s} seconds.",
-      e503: "The service is busy (503). Please retry in {s} seconds.",
+      e503: "The service is busy (503). Please retry in {s} seconds.", queued: "Busy, retrying shortly…",
       e4xx: "Invalid request: {m}", e5xx: "Service error ({c}). Please retry later.",
       network: "Cannot reach the Q&A service. Check the connection and retry.", broken: "The answer broke off: {m}",
       dialog: "Q&A conversation", log: "Conversation", input: "Question",
@@ -60,6 +61,9 @@
     apiKey: data.apiKey || "",
   };
   var MAX_TURNS = 20; // the service accepts at most 20 history turns
+  var MAX_RETRY_WAIT = 30; // seconds: the longest Retry-After the widget waits out by itself on a 503
+  // what the service put before a quoted report sentence before answers carried "mode": "quote"
+  var QUOTE_MARK = "（未经大模型生成，以下为报告原文摘录）";
   var storeKey = "govrag:" + cfg.api;
 
   function fmt(s, values) {
@@ -104,6 +108,7 @@
     ".badge{display:inline-block;font-size:12px;padding:1px 7px;border-radius:9px;margin-bottom:4px}",
     ".badge.refused{background:#eef1f5;color:#4a5568}",
     ".badge.degraded{background:#fff4d6;color:#7a5200}",
+    ".badge.quote{background:#e6f4ea;color:#1e6b34}",
     ".badge.unsupported{background:#fde8e8;color:#9b1c1c;display:block}",
     ".cite{display:inline;color:var(--c);font-weight:600;padding:0 1px;border-radius:3px;text-decoration:underline}",
     ".sources{margin-top:6px;border-top:1px dashed #d0d4da;padding-top:4px;font-size:12px;color:#57606a;white-space:normal}",
@@ -243,15 +248,25 @@
     Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources"), function (n) { n.remove(); });
     var body = msg.querySelector(".body");
     var citations = answer.citations || [];
-    if (answer.degraded) msg.insertBefore(el("div", { class: "badge degraded", text: t.degraded }), body);
-    else if (answer.refused) msg.insertBefore(el("div", { class: "badge refused", text: t.refused }), body);
-    msg.classList.toggle("refused", !!answer.refused);
-    msg.classList.toggle("degraded", !!answer.degraded);
-    fillText(msg, body, answer.answer || "", citations);
+    // "mode": quote | model | refused | degraded | about; older answers only carry the two flags
+    var degraded = !!answer.degraded || answer.mode === "degraded";
+    var refused = !!answer.refused || answer.mode === "refused";
+    var quote = answer.mode === "quote" && !degraded && !refused;
+    var text = typeof answer.answer === "string" ? answer.answer : "";
+    if (degraded) msg.insertBefore(el("div", { class: "badge degraded", text: t.degraded }), body);
+    else if (refused) msg.insertBefore(el("div", { class: "badge refused", text: t.refused }), body);
+    else if (quote) {
+      msg.insertBefore(el("div", { class: "badge quote", text: t.quote }), body);
+      if (text.indexOf(QUOTE_MARK) === 0) text = text.slice(QUOTE_MARK.length).replace(/^\s+/, ""); // the label says it
+    }
+    msg.classList.toggle("refused", refused);
+    msg.classList.toggle("degraded", degraded);
+    msg.classList.toggle("quote", quote);
+    fillText(msg, body, text, citations);
     if (answer.unsupported_numbers && answer.unsupported_numbers.length) {
       msg.appendChild(el("div", { class: "badge unsupported", text: t.unsupported + answer.unsupported_numbers.join("、") }));
     }
-    if (citations.length && !answer.refused) {
+    if (citations.length && !refused) {
       var list = el("ol");
       citations.forEach(function (c) {
         list.appendChild(el("li", {}, [el("button", { type: "button", text: describe(c), onclick: function () { showPassage(msg, c); } })]));
@@ -280,6 +295,26 @@
     if (response.status === 503) return fmt(t.e503, { s: wait });
     if (response.status < 500) return fmt(t.e4xx, { m: detail });
     return fmt(t.e5xx, { c: response.status });
+  }
+
+  // seconds to wait before retrying a 503 by itself: Retry-After (seconds or an HTTP date), capped
+  function retryDelay(response) {
+    var value = (response.headers.get("Retry-After") || "").trim(), seconds = Number(value);
+    if (!value || !isFinite(seconds)) {
+      var when = Date.parse(value);
+      seconds = isNaN(when) ? 5 : (when - Date.now()) / 1000;
+    }
+    return Math.min(Math.max(seconds, 0), MAX_RETRY_WAIT);
+  }
+
+  // resolves after `seconds`, or rejects like an aborted fetch as soon as `signal` aborts (Stop)
+  function wait(seconds, signal) {
+    return new Promise(function (resolve, reject) {
+      var aborted = function () { clearTimeout(timer); reject(new DOMException("stopped", "AbortError")); };
+      var timer = setTimeout(function () { signal.removeEventListener("abort", aborted); resolve(); }, seconds * 1000);
+      if (signal.aborted) aborted();
+      else signal.addEventListener("abort", aborted, { once: true });
+    });
   }
 
   function parseSSE(buffer, onEvent) {
@@ -311,28 +346,40 @@
     var priorHistory = history.slice(-MAX_TURNS).map(function (turn) { return { role: turn.role, content: turn.content }; });
     var headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
     if (cfg.apiKey) headers.Authorization = "Bearer " + cfg.apiKey;
-    controller = new AbortController();
+    var signal = (controller = new AbortController()).signal;
     setBusy(true);
     var retry = function () { msg.remove(); ask(question); };
 
     function onEvent(name, payload) {
       var value;
       try { value = JSON.parse(payload); } catch (e) { return; }
+      var said = value && typeof value.text === "string" ? value.text : "";
       if (name === "sources") { sources = value || []; }
-      else if (name === "delta") { text += value.text || ""; fillText(msg, body, text, sources); scroll(); }
+      else if (name === "delta") { text += said; fillText(msg, body, text, sources); scroll(); }
+      else if (name === "replace") { text = said; fillText(msg, body, text, sources); scroll(); } // the whole text so far
       else if (name === "done") { done = value; }
       else if (name === "error") { failed = value && value.message ? value.message : "error"; }
     }
 
-    fetch(cfg.api + "/api/ask", {
-      method: "POST", headers: headers, signal: controller.signal,
-      body: JSON.stringify({ question: question, history: priorHistory, stream: true }),
-    }).then(function (response) {
-      if (!response.ok) {
+    // a 503 (the model's queue is full) is retried once, after Retry-After; a second one is shown
+    function send(retried) {
+      return fetch(cfg.api + "/api/ask", {
+        method: "POST", headers: headers, signal: signal,
+        body: JSON.stringify({ question: question, history: priorHistory, stream: true }),
+      }).then(function (response) {
+        if (response.ok) return response;
         return response.json().catch(function () { return null; }).then(function (json) {
-          throw { shown: httpMessage(response, json) };
+          if (response.status !== 503 || retried) throw { shown: httpMessage(response, json) };
+          body.textContent = t.queued;
+          return wait(retryDelay(response), signal).then(function () {
+            body.textContent = t.thinking;
+            return send(true);
+          });
         });
-      }
+      });
+    }
+
+    send(false).then(function (response) {
       var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
       function pump() {
         return reader.read().then(function (chunk) {
@@ -351,7 +398,8 @@
     }).catch(function (err) {
       if (err && err.name === "AbortError") {
         msg.classList.remove("streaming");
-        body.appendChild(document.createTextNode(" " + t.stopped));
+        if (body.textContent === t.queued) body.textContent = ""; // stopped while waiting to retry
+        body.appendChild(document.createTextNode((body.textContent ? " " : "") + t.stopped));
         return;
       }
       msg.remove();

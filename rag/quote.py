@@ -1,0 +1,129 @@
+"""Answers that are the report's own sentences, quoted and cited.
+
+A quote cannot invent a figure, and needs no model: when a retrieved passage of the asked place,
+year and period plainly states a figure of what was asked, that sentence *is* the answer. Three kinds:
+
+- :func:`sure_quote` — the glossary entry a question names, or for each side of the question (one
+  region/year, or both sides of a comparison) a sentence that names everything asked and states a
+  figure of it. Sure enough to answer before (or instead of) the model.
+- :func:`unit_quote` — a weaker rule for questions in everyday words (「城里人一年能拿到手的钱」): a
+  sentence of the right place and time whose figure has the unit kind the question asks for (辆, 亩,
+  money, share…): the only one of a specific kind, or one that names most of what is asked. Only used
+  after the model refused.
+- :func:`extractive_answer` — the best-overlapping sentences, for when there is no model at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection, Sequence
+
+from rag.chunking import Chunk
+from rag.lexical import tokenize
+from rag.numbers import comparable, figures_in, unit_kind
+from rag.prompts import sentences
+from rag.query import QueryIntent
+from rag.terms import agreement, asked_terms, asked_unit_kind, metric_words
+from rag.verify import figures, states_asked_figure
+
+logger = logging.getLogger(__name__)
+
+#: A glossary note's leading number and page (「13.P22」).
+_NOTE_NUMBER_RE = re.compile(r"^\s*\d+\s*[.．、]\s*(?:P\d+)?")
+
+
+def _of_side(chunk: Chunk, side: QueryIntent, chunks: Sequence[Chunk]) -> bool:
+    """A passage speaks for a side when region and year agree and a target answers only for targets —
+    unless the year is one the reports only plan for (retrieval ranks a year's review first, so when
+    every retrieved passage of that year is a plan, there is no review of it)."""
+    if (side.region and chunk.region != side.region) or (side.year and chunk.year != side.year):
+        return False
+    if (side.period == "plan") == (chunk.period == "plan"):
+        return True
+    same_year = [c for c in chunks if c.year == side.year and not (side.region and c.region != side.region)]
+    return side.year is not None and side.period is None and all(c.period == "plan" for c in same_year)
+
+
+def glossary_quote(question: str, chunks: Sequence[Chunk]) -> str | None:
+    """The glossary entry the question names (「“六个不发生”具体是哪六个？」), without its note number."""
+    for n, chunk in enumerate(chunks, start=1):
+        term = chunk.section.rsplit(" > ", 1)[-1].strip("“”\"「」 ")
+        if chunk.period == "glossary" and len(term) >= 2 and term in question:
+            return f"{_NOTE_NUMBER_RE.sub('', chunk.text)}[{n}]"
+    return None
+
+
+def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryIntent], ignore: Collection[str]) -> str | None:
+    """The glossary entry asked for, or per side the first sentence (in rank order) that names
+    everything asked and states a figure of it; ``None`` unless every side is found."""
+    glossary = glossary_quote(question, chunks)
+    if glossary:
+        return glossary
+    quotes: list[str] = []
+    for side in sides:
+        quote = next(
+            (
+                f"{sentence}[{n}]"
+                for n, chunk in enumerate(chunks, start=1)
+                if _of_side(chunk, side, chunks)
+                for sentence in sentences(chunk.text)
+                if states_asked_figure(sentence, question, ignore)
+            ),
+            None,
+        )
+        if quote is None:
+            return None
+        if quote not in quotes:
+            quotes.append(quote)
+    return "".join(quotes) or None
+
+
+#: Unit kinds nearly every passage has a figure of (money, shares, counts of things): a sentence of
+#: such a unit answers an everyday-words question only when it also names most of what is asked.
+COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
+#: The share of the question's metric words a sentence must name when the unit alone is not enough.
+#: Chosen on the dev split, where looser rules quoted unrelated sentences for unanswerable questions.
+NAMES_ENOUGH = 0.6
+
+
+def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
+    """A sentence of the asked place and time whose figure has the unit kind the question asks for:
+    the only such sentence when the kind is specific (辆, 亩, 吨, 小时…), else the one naming at least
+    :data:`NAMES_ENOUGH` of the question's metric words (the most, then the best ranked)."""
+    kind = asked_unit_kind(question)
+    if kind is None:
+        return None
+    candidates = [
+        (n, sentence)
+        for n, chunk in enumerate(chunks, start=1)
+        if _of_side(chunk, side, chunks)
+        for sentence in sentences(chunk.text)
+        if any(unit_kind(f.unit) == kind for f in figures_in(comparable(sentence)))
+    ]
+    if len(candidates) == 1 and kind not in COMMON_KINDS:
+        n, sentence = candidates[0]
+        return f"{sentence}[{n}]"
+    wanted = asked_terms(question, ignore)
+    named = [(agreement(wanted, metric_words(sentence, ignore)), -i) for i, (_, sentence) in enumerate(candidates)]
+    if not wanted or not named or max(named)[0] < NAMES_ENOUGH:
+        return None
+    n, sentence = candidates[-max(named)[1]]
+    return f"{sentence}[{n}]"
+
+
+def extractive_answer(question: str, chunks: Sequence[Chunk], max_sentences: int = 2) -> tuple[str, list[int]]:
+    """The report sentences that best match the question, each cited; ``("", [])`` if nothing matches."""
+    wanted = set(tokenize(question))
+    scored: list[tuple[float, int, int, str]] = []  # (score, passage n, sentence i, sentence)
+    for n, chunk in enumerate(chunks, start=1):
+        for i, sentence in enumerate(sentences(chunk.text)):
+            overlap = len(wanted & set(tokenize(sentence)))
+            if overlap:  # a sentence that states a figure beats a preamble with the same words
+                scored.append((overlap + (1.0 if figures(sentence) else 0.0) - 0.01 * n, n, i, sentence))
+    ranked = sorted(scored, key=lambda s: -s[0])
+    if not ranked or ranked[0][0] < min(2, len(wanted)) - 0.5:
+        return "", []
+    best = [s for s in ranked[:max_sentences] if s[0] >= ranked[0][0] - 1.5]  # only close runners-up
+    best.sort(key=lambda s: (s[1], s[2]))
+    return "".join(f"{sentence}[{n}]" for _, n, _, sentence in best), sorted({n for _, n, _, _ in best})

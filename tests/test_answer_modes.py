@@ -1,0 +1,120 @@
+"""The answer stage's modes over the real index: quote-first, quote-then-model, model; the paraphrase
+fallback; the answer cache; questions about the reports; early refusals that need no model.
+
+The model is the scripted stand-in of test_answer.py, so each branch is deterministic; the prompts it
+records show whether it was asked at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.prompts import REFUSAL
+from tests.test_answer import QUESTION, Scripted
+
+
+def make(retriever, reply: str | Exception | None, mode: str = "quote-first", **settings: object):
+    llm = Scripted(reply) if reply is not None else None
+    current = retriever.settings.model_copy(update={"answer_mode": mode, **settings})
+    return Answerer(retriever, llm, current), llm
+
+
+def test_quote_first_answers_from_the_report_without_the_model(retriever):
+    ans, llm = make(retriever, "不应被调用")
+    draft = ans.draft(QUESTION)
+    assert not draft.needs_model
+    events = list(ans.events(draft))
+    assert [e.kind for e in events] == ["sources", "delta", "done"]
+    answer = events[-1].data
+    assert answer.mode == "quote" and not answer.refused and llm.prompts == []
+    assert answer.answer.startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in answer.answer
+    assert answer.citations and "189.4亿元" in answer.citations[0].text and answer.unsupported_numbers == []
+
+
+def test_a_question_no_sentence_surely_answers_goes_to_the_model(retriever):
+    ans, llm = make(retriever, "太仓坚持创新驱动[1]。")
+    draft = ans.draft("太仓2023年在科技创新方面做了哪些工作？")
+    assert draft.needs_model
+    answer = list(ans.events(draft))[-1].data
+    assert answer.mode == "model" and len(llm.prompts) == 1
+
+
+def test_model_mode_always_asks_the_model(retriever):
+    ans, llm = make(retriever, "2023年太仓市一般公共预算收入为189.4亿元[1]。", mode="model")
+    answer = ans.ask(QUESTION)
+    assert answer.mode == "model" and len(llm.prompts) == 1 and not answer.unsupported_numbers
+
+
+def test_quote_then_model_shows_the_quote_then_the_checked_wording(retriever):
+    ans, _ = make(retriever, "2023年太仓市一般公共预算收入为189.4亿元[1]。", mode="quote-then-model")
+    events = list(ans.stream(QUESTION))
+    kinds = [e.kind for e in events]
+    assert kinds == ["sources", "delta", "replace", "done"]
+    assert events[1].data.startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in events[1].data
+    assert events[2].data == events[-1].data.answer and events[-1].data.mode == "model"
+
+
+def test_quote_then_model_keeps_the_quote_when_the_wording_fails_the_checks(retriever):
+    ans, _ = make(retriever, "2023年太仓市一般公共预算收入为200.5亿元[1]。", mode="quote-then-model")
+    events = list(ans.stream(QUESTION))
+    assert [e.kind for e in events] == ["sources", "delta", "done"]
+    assert events[-1].data.mode == "quote" and events[-1].data.answer == events[1].data
+
+
+def test_a_refused_paraphrase_is_answered_from_a_sentence_of_the_asked_unit(retriever):
+    # everyday words: the model declines, but a passage of the asked place and year states a sum of money
+    ans, llm = make(retriever, REFUSAL, mode="model")
+    answer = ans.ask("2023年太仓市的税收一共收了多少钱？")
+    assert len(llm.prompts) == 1
+    assert answer.mode == "quote" and not answer.refused and "160.3亿元" in answer.answer
+
+
+def test_a_refusal_without_a_sentence_of_the_asked_unit_stays_a_refusal(retriever):
+    ans, _ = make(retriever, REFUSAL, mode="model")
+    answer = ans.ask("2023年太仓市有多少只大熊猫？")
+    assert answer.refused and answer.mode == "refused" and answer.answer == REFUSAL
+
+
+def test_an_unindexed_place_is_refused_before_the_model(retriever):
+    ans, llm = make(retriever, "不应被调用")
+    draft = ans.draft("杭州市2023年一般公共预算收入是多少？")
+    assert not draft.needs_model and draft.answer.refused and "杭州" in (draft.answer.reason or "")
+    assert llm.prompts == []
+
+
+def test_questions_about_the_reports_are_answered_from_their_metadata(retriever):
+    ans, llm = make(retriever, "不应被调用")
+    answer = ans.ask("你们收录了哪些政府工作报告？")
+    assert answer.mode == "about" and not answer.refused and llm.prompts == []
+    assert {"太仓市", "苏州市", "相城区", "玉山镇"} <= {c.region for c in answer.citations}
+
+
+def test_the_answer_cache_returns_the_same_answer_marked_cached(retriever, tmp_path):
+    ans, llm = make(retriever, "太仓坚持创新驱动[1]。", answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
+    first = ans.ask("太仓2023年在科技创新方面做了哪些工作？")
+    # the same question with other spacing, full-width marks and no question mark
+    events = list(ans.stream("太仓 2023年在科技创新方面做了哪些工作"))
+    second = events[-1].data
+    assert len(llm.prompts) == 1 and second.cached and not first.cached
+    assert second.answer == first.answer and events[0].data == [s for s in events[0].data] and events[0].data
+    # a new answerer on the same file (a restart) still finds it; another mode does not
+    again, llm2 = make(retriever, "x", answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
+    assert again.ask("太仓2023年在科技创新方面做了哪些工作？").cached and llm2.prompts == []
+    other, llm3 = make(retriever, "太仓坚持创新驱动[1]。", mode="model", answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
+    assert not other.ask("太仓2023年在科技创新方面做了哪些工作？").cached and len(llm3.prompts) == 1
+
+
+def test_a_degraded_answer_is_not_cached(retriever, tmp_path):
+    from rag.errors import LLMError
+
+    ans, _ = make(retriever, LLMError("down"), answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
+    assert ans.ask("太仓2023年在科技创新方面做了哪些工作？").degraded
+    assert not ans.ask("太仓2023年在科技创新方面做了哪些工作？").cached
+
+
+@pytest.mark.parametrize("reply", ["太仓2023年社零548.1亿元[1]。", "社会消费品零售总额548.1亿元[1]。"])
+def test_an_abbreviated_metric_in_the_answer_is_verified(retriever, reply):
+    ans, _ = make(retriever, reply, mode="model")
+    answer = ans.ask("太仓2023年社会消费品零售总额是多少？")
+    assert not answer.refused and answer.unsupported_numbers == [] and answer.doubtful_numbers == []
