@@ -26,7 +26,7 @@ def _fmt(value: object) -> str:
 
 
 def markdown(run: dict) -> str:
-    lines = [f"# Evaluation {run['run']}", "", f"{run['date']} · {run['questions']} gold questions from `{run['gold']}` · "
+    lines = [f"# Evaluation {run['run']}", "", f"{run['date']} · commit {run.get('commit') or '?'} · {run['questions']} gold questions from `{run['gold']}` · "
              f"answers: {run['backend'] or 'not evaluated (retrieval only)'}", ""]  # fmt: skip
     lines += ["## Retrieval", "", "| system | " + " | ".join(RETRIEVAL_COLUMNS) + " |", "|---" * (len(RETRIEVAL_COLUMNS) + 1) + "|"]
     for name, result in run["retrieval"].items():

@@ -50,6 +50,18 @@ def standalone(item: dict) -> str:
     return rewrite_followup(item["question"], item["history"], None) if item["history"] else item["question"]
 
 
+def commit() -> str | None:
+    """The checked-out commit (with ``+`` when the tree has changes), so a report says what it measured."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
+
+
 def answering(answerer: Answerer) -> Callable[[dict], dict]:
     """A gold item → what :class:`AnswerEvaluator` judges, from the answerer's events."""
 
@@ -137,6 +149,7 @@ def run_eval(
     run = {
         "run": options.name or started,
         "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": commit(),
         "gold": str(options.gold) + (f" ({options.split} split)" if options.split else ""),
         "questions": len(items),
         "backend": (llm.backend + ":" + llm.model) if llm is not None else ("none" if not options.retrieval_only else None),
