@@ -301,16 +301,16 @@ class Answerer:
 
     def _with_model(self, draft: Draft) -> Iterator[Event]:
         """Generate (streamed, or silently behind a quote already shown), check, fall back."""
-        shown = ""
-        if draft.quote and self.settings.answer_mode == "quote-then-model":
-            shown = EXTRACTIVE_PREFIX + draft.quote
+        behind_quote = bool(draft.quote) and self.settings.answer_mode == "quote-then-model"
+        shown = EXTRACTIVE_PREFIX + draft.quote if behind_quote and draft.quote else ""
+        if shown:
             yield Event("delta", shown)
         messages = build_messages(draft.standalone, draft.chunks, self.settings.answer_context_chars)
         text = ""
         try:
             for delta in self._generate(draft, messages):
                 text += delta
-                if not draft.quote or self.settings.answer_mode != "quote-then-model":
+                if not behind_quote:
                     shown += delta
                     yield Event("delta", delta)
         except LLMError as exc:
@@ -318,12 +318,12 @@ class Answerer:
             answer = self._extractive(draft, degraded=True)
         else:
             answer = self._fall_back(draft, self._verify(draft, text, mode="model"))
+        if behind_quote and draft.quote and not _clean(answer):
+            # the model's wording replaces the quote shown only when it passes every check
+            answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
         answer.usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
         if answer.answer != shown:
-            if shown and answer.mode == "quote" and shown.startswith(answer.answer):
-                answer.answer = shown  # the quote shown first stands
-            else:
-                yield Event("replace" if shown else "delta", answer.answer)
+            yield Event("replace" if shown else "delta", answer.answer)
         return answer
 
     def _generate(self, draft: Draft, messages: list[dict[str, str]]) -> Iterator[str]:
@@ -439,6 +439,11 @@ class Answerer:
         regions = self.retriever.regions
         names = {alias for r in regions for alias in r.aliases}
         return names | {a for r in regions if r.parent for a in RegionName(r.parent).aliases}
+
+
+def _clean(answer: Answer) -> bool:
+    """An answer of the model that passed every check: nothing refused, marked or degraded."""
+    return answer.mode == "model" and not (answer.refused or answer.degraded or answer.unsupported_numbers or answer.doubtful_numbers)
 
 
 def _ms(start: float, end: float) -> float:

@@ -62,6 +62,21 @@ def test_quote_then_model_keeps_the_quote_when_the_wording_fails_the_checks(retr
     assert events[-1].data.mode == "quote" and events[-1].data.answer == events[1].data
 
 
+def test_quote_then_model_keeps_the_quote_when_a_figure_is_marked(retriever):
+    ans, _ = make(retriever, "2023年太仓市一般公共预算收入为189.4亿元，增长16.5%[1]。", mode="quote-then-model")
+    events = list(ans.stream(QUESTION))
+    assert [e.kind for e in events] == ["sources", "delta", "done"]
+    assert events[-1].data.mode == "quote" and "16.5%" not in events[-1].data.answer
+
+
+def test_quote_then_model_keeps_the_quote_when_the_model_is_down(retriever):
+    from rag.errors import LLMError
+
+    ans, _ = make(retriever, LLMError("down"), mode="quote-then-model")
+    events = list(ans.stream(QUESTION))
+    assert [e.kind for e in events] == ["sources", "delta", "done"] and events[-1].data.mode == "quote"
+
+
 def test_a_refused_paraphrase_is_answered_from_a_sentence_of_the_asked_unit(retriever):
     # everyday words: the model declines, but a passage of the asked place and year states a sum of money
     ans, llm = make(retriever, REFUSAL, mode="model")
