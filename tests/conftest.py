@@ -142,10 +142,7 @@ def serve_app():
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
+        wait_until(lambda: server.started, what="uvicorn to start")
         return f"http://127.0.0.1:{port}"
 
     yield start
