@@ -34,15 +34,15 @@ from rag.errors import LLMError, QueryError
 from rag.llm import LLMClient
 from rag.numbers import Figure
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
-from rag.query import QueryIntent, RegionName, validate_query
+from rag.query import YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
 from rag.verify import (
     MISATTRIBUTED,
     VERIFIED,
     attribution,
-    cite_figure,
     citations_in,
+    cite_figure,
     figures,
     has_refusal,
     is_refusal,
@@ -57,7 +57,6 @@ logger = logging.getLogger(__name__)
 EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 MAX_HISTORY_TURNS = 20
 _FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|呢[？?]?$")
-_YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年?")
 
 #: How an answer was made: the report quoted, the model's checked wording, a refusal, the extractive
 #: answer without a model (``extractive``) or after a model failure (``degraded``), or report metadata.
@@ -159,10 +158,10 @@ def rewrite_followup(question: str, history: Sequence[dict[str, str]], llm: LLMC
     previous = next((t["content"] for t in reversed(history) if t["role"] == "user"), None)
     if not previous or not (_FOLLOWUP_RE.search(question) or len(question) <= 8):
         return question
-    year = _YEAR_RE.search(question)
-    rest = _FOLLOWUP_RE.sub("", _YEAR_RE.sub("", question)).strip("，,？? ")
-    if year and not rest and _YEAR_RE.search(previous):
-        return _YEAR_RE.sub(year.group(0).strip().rstrip("年") + "年", previous, count=1)
+    year = YEAR_RE.search(question)
+    rest = _FOLLOWUP_RE.sub("", YEAR_RE.sub("", question)).strip("，,？? ")
+    if year and not rest and YEAR_RE.search(previous):
+        return YEAR_RE.sub(year.group(0).strip().rstrip("年") + "年", previous, count=1)
     if llm is not None:
         try:
             text = llm.complete(build_rewrite_messages(question, history), max_tokens=60).text.strip()

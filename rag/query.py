@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 
-_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?")
+#: A year as questions name it: 「2023年」, 「2023」.
+YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?")
 _RELATIVE = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 0}
 #: Words that ask for what a report plans, not what happened.
 _PLAN_WORDS = re.compile(r"目标|计划|预期|力争|打算|任务|安排|部署|将要|要实现|准备|拟|明年|今年要")
@@ -160,7 +161,7 @@ def parse_query(
     years = find_year_range(text, ref)
     year: int | None = None
     if years is None:
-        if match := _YEAR_RE.search(text):
+        if match := YEAR_RE.search(text):
             year = int(match.group(1))
         elif ref is not None:
             year = next((ref + offset for word, offset in _RELATIVE.items() if word in text), None)
