@@ -31,10 +31,11 @@ from rag.chunking import Chunk
 from rag.config import Settings
 from rag.coverage import coverage_gap, covered_years, gazetteer
 from rag.errors import LLMError, QueryError
+from rag.judge import judged_quote
 from rag.llm import LLMClient
 from rag.numbers import Figure
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
-from rag.query import YEAR_RE, QueryIntent, RegionName, validate_query
+from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
 from rag.verify import (
@@ -158,6 +159,8 @@ def rewrite_followup(question: str, history: Sequence[dict[str, str]], llm: LLMC
     previous = next((t["content"] for t in reversed(history) if t["role"] == "user"), None)
     if not previous or not (_FOLLOWUP_RE.search(question) or len(question) <= 8):
         return question
+    # the length limit is for what the user typed: the earlier turn is cut to leave room for it
+    previous = previous.strip()[: MAX_QUERY_CHARS - len(question) - 1]
     year = YEAR_RE.search(question)
     rest = _FOLLOWUP_RE.sub("", YEAR_RE.sub("", question)).strip("，,？? ")
     if year and not rest and YEAR_RE.search(previous):
@@ -352,7 +355,7 @@ class Answerer:
         everyday words a sentence whose figure has the unit kind asked for."""
         if not answer.refused:
             return answer
-        quote = draft.quote or self._unit_quote(draft)
+        quote = draft.quote or self._unit_quote(draft) or self._judged_quote(draft)
         if not quote:
             return answer
         logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
@@ -362,6 +365,17 @@ class Answerer:
         if len(draft.sides) != 1:
             return None
         return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places)
+
+    def _judged_quote(self, draft: Draft) -> str | None:
+        """The sentence the model, as a judge, is sure states what was asked (rag/judge.py)."""
+        if not self.settings.answer_judge or self.llm is None or len(draft.sides) != 1:
+            return None
+        try:
+            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm,
+                                self.settings.answer_judge_threshold)  # fmt: skip
+        except LLMError as exc:
+            logger.warning("no answerability judgement: %s", exc)
+            return None
 
     # -- checks ---------------------------------------------------------------------------------
 

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     #: ask the model; ``quote-then-model``: show that sentence at once, then the model's checked wording
     #: replaces it; ``model``: always the model.
     answer_mode: Literal["quote-first", "quote-then-model", "model"] = "quote-first"
+    #: After the model refused, ask it as a judge whether the closest report sentence of the asked
+    #: unit states what was asked, and quote it when P(是) ≥ the threshold (chosen on the dev split).
+    answer_judge: bool = True
+    answer_judge_threshold: float = Field(0.84, ge=0.0, le=1.0)
     #: Keep answers (memory LRU + SQLite) keyed by the standalone question, index generation and these settings.
     answer_cache: bool = True
     #: The answer cache's SQLite file (default: ``<cache_dir>/answers.sqlite``).
@@ -115,6 +119,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Per API key (or client IP without keys), e.g. ``30/minute``; empty = no limit.
     rate_limit: str = "30/minute"
+    #: Failed authentications per client address before 429 (keys cannot be guessed at speed).
+    auth_failure_limit: str = "10/minute"
+    #: Comma-separated proxy addresses/networks whose X-Forwarded-For is believed (empty: none).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     #: Generations running at once (the local model does one at a time) and requests waiting for one.
     llm_concurrency: int = Field(1, ge=1, le=64)
@@ -122,14 +130,26 @@ class Settings(BaseSettings):
     #: Start the local model server when the service starts instead of on the first question.
     warm_up: bool = True
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("rate_limit")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for part in value:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {part!r} is no address or network") from exc
+        return value
+
+    @field_validator("rate_limit", "auth_failure_limit")
     @classmethod
     def _parseable_rate(cls, value: str) -> str:
         if value.strip():
@@ -172,6 +192,7 @@ class Settings(BaseSettings):
             "context": self.answer_context_chars,
             "max_tokens": self.llm_max_tokens,
             "temperature": self.llm_temperature,
+            "judge": self.answer_judge_threshold if self.answer_judge else None,
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import socket
 import subprocess
 import sys
@@ -23,12 +24,17 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag import child
 from rag.config import Settings
 from rag.errors import LLMError
 
 logger = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
+
+#: The words of a 是/否 judgement, and how many of the likeliest first tokens are looked at for them.
+YES, NO = "是", "否"
+YES_NO_TOP = 10
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,9 @@ class LLMClient(Protocol):
 
     def stream(self, messages: Messages, *, max_tokens: int | None = None) -> Iterator[str]: ...
 
-    def reachable(self) -> bool: ...
+    def yes_probability(self, messages: Messages) -> float | None: ...
+
+    def reachable(self, timeout: float | None = None) -> bool: ...
 
 
 class OpenAIClient:
@@ -103,6 +111,8 @@ class OpenAIClient:
             )
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
         if not response.choices:
             raise LLMError("the language model returned no choices")
         usage = response.usage
@@ -127,12 +137,49 @@ class OpenAIClient:
                     yield event.choices[0].delta.content
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
+        except (httpx.HTTPError, ValueError) as exc:  # the body broke off (a killed server) or is no SSE
+            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
 
-    def reachable(self) -> bool:
+    def yes_probability(self, messages: Messages) -> float | None:
+        """How sure the model is that the answer to a 是/否 question is 是: P(是) / (P(是) + P(否)) of its
+        first token, from the server's log-probabilities; ``None`` when the server gives none or
+        neither word is among its likeliest tokens."""
         try:
-            self._client.models.list()
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=YES_NO_TOP,
+                extra_body=self.extra_body or None,
+            )
+        except self._openai.APIStatusError as exc:  # e.g. a server started without log-probabilities
+            logger.warning("no 是/否 judgement from the language model (HTTP %s)", exc.status_code)
+            return None
+        except self._openai.OpenAIError as exc:
+            raise self._error(exc) from None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
+        choice = response.choices[0] if response.choices else None
+        if choice is None or choice.logprobs is None or not choice.logprobs.content:
+            return None
+        yes = no = 0.0
+        for candidate in choice.logprobs.content[0].top_logprobs:
+            word = candidate.token.strip()
+            if word.startswith(YES):
+                yes += math.exp(candidate.logprob)
+            elif word.startswith(NO):
+                no += math.exp(candidate.logprob)
+        return yes / (yes + no) if yes + no > 0 else None
+
+    def reachable(self, timeout: float | None = None) -> bool:
+        """Whether the server lists its models (within ``timeout`` seconds, else the client's)."""
+        client = self._client if timeout is None else self._client.with_options(timeout=timeout, max_retries=0)
+        try:
+            client.models.list()
             return True
-        except self._openai.OpenAIError:
+        except (self._openai.OpenAIError, httpx.HTTPError):
             return False
 
 
@@ -143,23 +190,52 @@ def free_port() -> int:
 
 
 class LocalServer:
-    """A ``llama_cpp.server`` child process on loopback; started once, stopped at exit."""
+    """A ``llama_cpp.server`` child process on loopback: started on first use (blocking: there is
+    nothing to answer with yet), restarted in the background when it dies (answers meanwhile fall
+    back at once instead of waiting for it), stopped at exit — and with us, even on kill -9."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model_path = settings.local_model_path or _default_gguf(settings.cache_dir)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._restarting = threading.Event()
         self.url: str | None = settings.local_url
 
     def ensure(self) -> str:
-        """The server's ``/v1`` base URL, starting the server if needed."""
+        """The server's ``/v1`` base URL, starting the server if it was never started;
+        :class:`LLMError` at once while a server that died is being restarted."""
+        if self._restarting.is_set():
+            raise LLMError("the local model server is restarting")
         with self._lock:
-            if self.url and (self._process is None or self._process.poll() is None):
+            if self.running:
+                assert self.url is not None
                 return self.url
+            if self.died():
+                self.revive()
+                raise LLMError("the local model server died; it is being restarted")
             self._start()
             assert self.url is not None
             return self.url
+
+    def revive(self) -> None:
+        """When our server died: reap it and start a new one in a background thread (once)."""
+        if not self.died() or self._restarting.is_set():
+            return
+        self._restarting.set()
+        logger.warning("the local model server died; restarting it in the background")
+
+        def restart() -> None:
+            try:
+                with self._lock:
+                    if self.died():
+                        self._start()
+            except LLMError as exc:
+                logger.error("the local model server could not be restarted: %s", exc)
+            finally:
+                self._restarting.clear()
+
+        threading.Thread(target=restart, name="model-restart", daemon=True).start()
 
     def _start(self) -> None:
         try:
@@ -182,11 +258,13 @@ class LocalServer:
             "--n_threads", str(s.local_threads),
             "--n_threads_batch", str(s.local_threads),
             "--n_batch", "512",
-            "--logits_all", "false",  # the server default keeps all logits: +1.2 GB and slower
+            # log-probabilities for the answerability judge (LLMClient.yes_probability) need every
+            # logit kept: +1.2 GB and about 10% slower prompt reading (docs/benchmarks.md)
+            "--logits_all", "true",
         ]  # fmt: skip
         logger.info("starting local model server on port %d (log: %s)", port, log_path)
         with open(log_path, "ab") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._process = child.spawn(command, log)  # dies with us, even on kill -9
         atexit.register(self.stop)
         url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + s.local_startup_timeout
@@ -204,6 +282,11 @@ class LocalServer:
         self.stop()
         raise LLMError(f"the local model server did not start within {s.local_startup_timeout:.0f}s; see {log_path}")
 
+    def died(self) -> bool:
+        """We started a server and it has exited (``poll`` also reaps it: no zombie is left)."""
+        process = self._process
+        return process is not None and process.poll() is not None
+
     @property
     def running(self) -> bool:
         """Started by us and alive, or attached to through ``local_url``."""
@@ -211,13 +294,8 @@ class LocalServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
         if process is not None:
+            child.stop(process)
             self.url = self.settings.local_url
 
 
@@ -247,13 +325,34 @@ class LocalClient(OpenAIClient):
 
     def complete(self, messages: Messages, *, max_tokens: int | None = None) -> Completion:
         self._connect()
-        return super().complete(messages, max_tokens=max_tokens)
+        try:
+            return super().complete(messages, max_tokens=max_tokens)
+        except LLMError:
+            self._revive()
+            raise
 
     def stream(self, messages: Messages, *, max_tokens: int | None = None) -> Iterator[str]:
         self._connect()
-        yield from super().stream(messages, max_tokens=max_tokens)
+        try:
+            yield from super().stream(messages, max_tokens=max_tokens)
+        except LLMError:
+            self._revive()
+            raise
 
-    def reachable(self) -> bool:
+    def yes_probability(self, messages: Messages) -> float | None:
+        self._connect()
+        try:
+            return super().yes_probability(messages)
+        except LLMError:
+            self._revive()
+            raise
+
+    def _revive(self) -> None:
+        """After a failure: a dead server of ours is restarted in the background (this answer is
+        already falling back; a later one finds the model up again)."""
+        self.server.revive()
+
+    def reachable(self, timeout: float | None = None) -> bool:
         """Whether the server answers now; never starts one (health checks must stay cheap)."""
         if not self.server.running:
             return False
@@ -261,7 +360,7 @@ class LocalClient(OpenAIClient):
             self._connect()
         except LLMError:
             return False
-        return super().reachable()
+        return super().reachable(timeout)
 
     def close(self) -> None:
         self.server.stop()

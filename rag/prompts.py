@@ -19,18 +19,22 @@ REWRITE_SYSTEM = (
     "把用户最后的追问结合对话改写成一个完整、独立的问题，补全省略的地区、年份和指标。只输出改写后的问题。"
 )
 
+#: The answerability judge's question about one report sentence (rag/judge.py); chosen on the dev split
+#: among three wordings by how well P(是) separates right sentences from wrong ones.
+JUDGE = "句子：{sentence}\n问题：{question}\n句子里有没有问题所问的那个数字？回答“是”或“否”。"
+
 _SENTENCE_RE = re.compile(r"[^。！？；]+[。！？；]?")
 _NUMBER_RE = re.compile(r"\d")
 
 
 def passage_label(chunk: Chunk) -> str:
-    """「太仓市2024年报告·2023年·2023年政府工作回顾 > 一、坚持质效优先…」: who, when, where in the report."""
-    parts = [f"{chunk.region or ''}{chunk.report_year or ''}年报告"]
+    """「太仓市·2023年」, 「太仓市·2024年计划」: whose figures and for when — all the model needs to tell
+    passages apart (the report's year and section title cost ~30 prompt tokens a passage and did not
+    change accuracy on the dev split: docs/benchmarks.md)."""
+    region = chunk.region or ""
     if chunk.year:
-        parts.append(f"{chunk.year}年{'计划' if chunk.period == 'plan' else ''}")
-    if chunk.section:
-        parts.append(chunk.section)
-    return "·".join(parts)
+        return f"{region}·{chunk.year}年{'计划' if chunk.period == 'plan' else ''}"
+    return f"{region}{chunk.report_year or ''}年报告"
 
 
 def sentences(text: str) -> list[str]:
@@ -79,3 +83,8 @@ def build_rewrite_messages(question: str, history: Sequence[dict[str, str]]) -> 
         {"role": "system", "content": REWRITE_SYSTEM},
         {"role": "user", "content": f"对话：\n{turns}\n追问：{question}"},
     ]
+
+
+def build_judge_messages(question: str, sentence: str) -> list[dict[str, str]]:
+    """One user turn asking whether ``sentence`` states the figure ``question`` asks for (是/否)."""
+    return [{"role": "user", "content": JUDGE.format(sentence=sentence, question=question)}]

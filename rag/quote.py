@@ -87,6 +87,18 @@ COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
 NAMES_ENOUGH = 0.6
 
 
+def candidate_sentences(chunks: Sequence[Chunk], side: QueryIntent, kind: str | None) -> list[tuple[int, str]]:
+    """(passage number, sentence) for each sentence of the asked place and time stating a figure of
+    unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order."""
+    return [
+        (n, sentence)
+        for n, chunk in enumerate(chunks, start=1)
+        if _of_side(chunk, side, chunks)
+        for sentence in sentences(chunk.text)
+        if any(kind is None or unit_kind(f.unit) == kind for f in figures_in(comparable(sentence)))
+    ]
+
+
 def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
     """A sentence of the asked place and time whose figure has the unit kind the question asks for:
     the only such sentence when the kind is specific (辆, 亩, 吨, 小时…), else the one naming at least
@@ -94,13 +106,7 @@ def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore
     kind = asked_unit_kind(question)
     if kind is None:
         return None
-    candidates = [
-        (n, sentence)
-        for n, chunk in enumerate(chunks, start=1)
-        if _of_side(chunk, side, chunks)
-        for sentence in sentences(chunk.text)
-        if any(unit_kind(f.unit) == kind for f in figures_in(comparable(sentence)))
-    ]
+    candidates = candidate_sentences(chunks, side, kind)
     if len(candidates) == 1 and kind not in COMMON_KINDS:
         n, sentence = candidates[0]
         return f"{sentence}[{n}]"

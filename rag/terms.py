@@ -137,6 +137,14 @@ UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: A question that asks for a figure (how many, how much, how long, what share…), not for a name or a list.
+ASKS_FIGURE_RE = re.compile(r"多少|几|多大|多久|多长|多高|多快|比例|比重|占比|百分之|增幅|涨幅|增速")
+
+
+def asks_for_figure(question: str) -> bool:
+    return ASKS_FIGURE_RE.search(question) is not None
+
+
 def asked_unit_kind(question: str) -> str | None:
     """The kind of unit the question's answer carries: 「多少件」 → 件, 「一年平均能拿到手的钱」 → money."""
     measure = ASKED_MEASURE_RE.search(question)

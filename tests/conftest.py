@@ -177,3 +177,43 @@ def silent_server() -> Iterator[str]:
     for conn in held:
         conn.close()
     listener.close()
+
+
+#: How a model server can die while answering: before replying (the connection reset during prompt
+#: processing), or mid-stream (after one token, the chunked body cut off).
+DEATHS = ("before-reply", "mid-stream")
+
+
+@pytest.fixture(params=DEATHS)
+def dying_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A loopback model server that dies at one point of every answer (a real broken connection)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+    token = b'data: {"id":"x","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"2023"},"finish_reason":null}]}\n\n'
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)  # the request (small enough for one read on loopback)
+                    if request.param == "mid-stream":
+                        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                        conn.sendall(head + f"{len(token):x}\r\n".encode() + token + b"\r\n")
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass  # closed with a reset (linger 0): what a killed process leaves
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    stop.set()
+    thread.join()
+    listener.close()

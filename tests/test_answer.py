@@ -7,7 +7,7 @@ traffic is covered by the cassette tests and the live test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -24,9 +24,11 @@ class Scripted:
     backend = "scripted"
     model = "scripted"
 
-    def __init__(self, reply: str | Exception) -> None:
+    def __init__(self, reply: str | Exception, judge: Callable[[str], float | None] | None = None) -> None:
         self.reply = reply
+        self.judge = judge
         self.prompts: list[list[dict[str, str]]] = []
+        self.judged: list[str] = []
 
     def complete(self, messages, *, max_tokens=None) -> Completion:
         self.prompts.append(messages)
@@ -41,7 +43,12 @@ class Scripted:
         for i in range(0, len(self.reply), 4):
             yield self.reply[i : i + 4]
 
-    def reachable(self) -> bool:
+    def yes_probability(self, messages) -> float | None:
+        """The scripted judge's P(是) for the prompt (no judgement when none is scripted)."""
+        self.judged.append(messages[-1]["content"])
+        return self.judge(messages[-1]["content"]) if self.judge else None
+
+    def reachable(self, timeout: float | None = None) -> bool:
         return not isinstance(self.reply, Exception)
 
 
@@ -63,7 +70,7 @@ def test_good_answer_keeps_its_citation(retriever):
     assert [c.n for c in result.citations] == [1]
     assert "189.4亿元" in result.citations[0].text and result.citations[0].source.startswith("001_")
     prompt = llm.prompts[0][1]["content"]
-    assert "[1] 太仓市2024年报告·2023年" in prompt and f"问题：{QUESTION}\n要求：" in prompt
+    assert "[1] 太仓市·2023年\n" in prompt and f"问题：{QUESTION}\n要求：" in prompt
 
 
 def test_invented_figure_is_flagged(retriever):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.judge import JUDGED_CANDIDATES
 from rag.prompts import REFUSAL
 from tests.test_answer import QUESTION, Scripted
 
 
-def make(retriever, reply: str | Exception | None, mode: str = "quote-first", **settings: object):
-    llm = Scripted(reply) if reply is not None else None
+def make(retriever, reply: str | Exception | None, mode: str = "quote-first", judge=None, **settings: object):
+    llm = Scripted(reply, judge) if reply is not None else None
     current = retriever.settings.model_copy(update={"answer_mode": mode, **settings})
     return Answerer(retriever, llm, current), llm
 
@@ -91,6 +92,43 @@ def test_a_refusal_without_a_sentence_of_the_asked_unit_stays_a_refusal(retrieve
     assert answer.refused and answer.mode == "refused" and answer.answer == REFUSAL
 
 
+PARAPHRASE = "2023年太仓新来了多少个德国企业的项目？"  # the report: 「新落地…等德资项目39个」
+
+
+def sentence_of(prompt: str) -> str:
+    return prompt.split("\n", 1)[0].removeprefix("句子：")
+
+
+def test_the_judge_picks_the_sentence_a_refused_paraphrase_asks_about(retriever):
+    # the model as writer declines (「德国企业」 is not the report's 「德资」); as judge it is asked about
+    # the sentences of 2023 Taicang with a count (个) closest in meaning, and the one it is sure of is quoted
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 0.9 if "德资项目" in sentence_of(prompt) else 0.6)
+    answer = ans.ask(PARAPHRASE)
+    assert answer.mode == "quote" and not answer.refused and "德资项目39个" in answer.answer
+    assert answer.citations and "39个" in answer.citations[0].text and answer.citations[0].year == 2023
+    assert 1 <= len(llm.judged) <= JUDGED_CANDIDATES
+    assert all(PARAPHRASE in prompt and "个" in sentence_of(prompt) for prompt in llm.judged)
+
+
+@pytest.mark.parametrize("p_yes", [0.6, None])
+def test_a_judge_that_is_not_sure_or_gives_no_judgement_leaves_the_refusal(retriever, p_yes):
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: p_yes)
+    answer = ans.ask(PARAPHRASE)
+    assert answer.refused and answer.answer == REFUSAL and llm.judged
+
+
+def test_the_judge_is_not_asked_when_turned_off_or_for_another_place(retriever):
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 1.0, answer_judge=False)
+    assert ans.ask(PARAPHRASE).refused and llm.judged == []
+    # a judge that says 是 to anything is only ever shown sentences of the asked place and year
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 1.0)
+    answer = ans.ask("2023年相城区新来了多少个德国企业的项目？")
+    assert "德资项目39个" not in answer.answer and llm.judged
+    for prompt in llm.judged:
+        where = {(c.region, c.year) for c in retriever.index.chunks if sentence_of(prompt) in c.text}
+        assert where == {("相城区", 2023)}
+
+
 def test_an_unindexed_place_is_refused_before_the_model(retriever):
     ans, llm = make(retriever, "不应被调用")
     draft = ans.draft("杭州市2023年一般公共预算收入是多少？")
@@ -133,3 +171,9 @@ def test_an_abbreviated_metric_in_the_answer_is_verified(retriever, reply):
     ans, _ = make(retriever, reply, mode="model")
     answer = ans.ask("太仓2023年社会消费品零售总额是多少？")
     assert not answer.refused and answer.unsupported_numbers == [] and answer.doubtful_numbers == []
+
+
+def test_the_judge_is_asked_only_about_questions_for_a_figure(retriever):
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 1.0)
+    answer = ans.ask("2023年太仓与德国合作是在哪个框架下进行的？")
+    assert llm.judged == [] and answer.refused

@@ -29,3 +29,29 @@ def test_local_model_answers_with_a_valid_citation(retriever):
     assert cited and all(c.source.startswith("001_") for c in cited)
     assert any("189.4亿元" in c.text and c.region == "太仓市" and c.year == 2023 for c in cited)
     assert llm.server._process is None  # stopped
+
+
+def test_a_killed_model_server_gives_a_degraded_answer_and_is_restarted_in_the_background(retriever):
+    import os
+    import signal
+
+    from tests.conftest import wait_until
+
+    settings = retriever.settings.model_copy(update={"llm_backend": "local", "local_url": None, "answer_mode": "model"})
+    llm = LocalClient(settings)
+    answerer = Answerer(retriever, llm, settings)
+    try:
+        llm.server.ensure()
+        first = llm.server._process
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+        wait_until(lambda: first.poll() is not None, timeout=30, what="the model server to die")
+        degraded = answerer.ask("2023年太仓市一般公共预算收入是多少？")
+        assert degraded.degraded and "189.4亿元" in degraded.answer and degraded.citations
+        wait_until(lambda: llm.server._process not in (None, first) and llm.server.running and llm.reachable(),
+                   timeout=180, what="a new model server")  # fmt: skip
+        again = answerer.ask("2023年太仓市一般公共预算收入是多少？")
+        assert not again.degraded and "189.4亿元" in again.answer
+    finally:
+        llm.close()
+    assert first.returncode is not None and llm.server._process is None

@@ -14,7 +14,7 @@ from tests.conftest import model_mode
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.errors import LLMError
 from rag.llm import OpenAIClient
-from rag.prompts import REFUSAL
+from rag.prompts import REFUSAL, build_judge_messages
 
 pytestmark = pytest.mark.vcr
 
@@ -58,10 +58,26 @@ def test_followup_is_rewritten_by_the_model_then_answered(retriever, llm_url):
 
 
 def test_server_error_500_falls_back_to_a_marked_extractive_answer(retriever, llm_url):
-    # A request llama_cpp.server fails on internally (logprobs need logits_all): a real HTTP 500.
-    failing = client(llm_url, extra_body={"logprobs": True, "top_logprobs": 2}, max_retries=1)
+    # A request llama_cpp.server fails on internally (a logit bias for a token id that is no number): a real HTTP 500.
+    failing = client(llm_url, extra_body={"logit_bias": {"not-a-token": 1}}, max_retries=1)
     with pytest.raises(LLMError, match="HTTP 500"):
         failing.complete([{"role": "user", "content": "你好"}], max_tokens=4)
     answer = Answerer(retriever, failing, model_mode(retriever)).ask(QUESTION)
     assert answer.degraded and answer.answer.startswith(EXTRACTIVE_PREFIX)
     assert "189.4亿元" in answer.answer and answer.citations
+
+
+PARAPHRASE = "2023年太仓新来了多少个德国企业的项目？"
+
+
+def test_the_judge_is_surer_of_the_sentence_that_states_what_was_asked(llm_url):
+    judge = client(llm_url)
+    right = judge.yes_probability(build_judge_messages(PARAPHRASE, "新落地舍弗勒智能装备、模泰柯汽车系统等德资项目39个。"))
+    wrong = judge.yes_probability(build_judge_messages(PARAPHRASE, "新增国家级工业互联网试点示范项目3个。"))
+    assert right is not None and wrong is not None and 0.0 <= wrong < right <= 1.0
+
+
+def test_a_paraphrase_the_model_does_not_answer_is_answered_by_the_judged_sentence(retriever, llm_url):
+    answer = Answerer(retriever, client(llm_url), model_mode(retriever)).ask(PARAPHRASE)
+    assert not answer.refused and "39个" in answer.answer
+    assert any("德资项目39个" in c.text and c.year == 2023 for c in answer.citations)
