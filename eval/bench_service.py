@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
-    health = httpx.get(args.url + "/healthz", timeout=30).json()
+    health = httpx.get(args.url + "/readyz", timeout=30).json()
 
     n = args.clients * args.requests
     searches = [{"query": QUESTIONS[i % len(QUESTIONS)], "k": 5} for i in range(n)]

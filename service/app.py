@@ -15,7 +15,7 @@ from rag import __version__
 from rag.config import Settings, get_settings
 from service import errors
 from service.engine import Engine
-from service.middleware import AccessLog, BodySizeLimit
+from service.middleware import AccessLog, AnswerOptions, BodySizeLimit
 from service.routers import api, health, openai_compat, widget
 from service.throttle import RateLimiter
 
@@ -51,9 +51,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    app.state.auth_limiter = RateLimiter(settings.auth_failure_limit)
     errors.install(app)
 
-    # added innermost first: request id → access log → CORS → body cap → routes
+    # added innermost first: request id → access log → CORS → body cap → OPTIONS → routes
+    app.add_middleware(AnswerOptions)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -71,4 +73,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api.router)
     app.include_router(openai_compat.router)
     app.include_router(widget.router)
+
     return app

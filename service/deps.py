@@ -19,3 +19,7 @@ def get_engine_settings(request: Request) -> Settings:
 
 def get_rate_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
+
+
+def get_auth_limiter(request: Request) -> RateLimiter:
+    return request.app.state.auth_limiter

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 
 from rag.answer import Answerer, Draft
@@ -22,6 +24,9 @@ class Engine:
     llm: LLMClient | None
     answerer: Answerer = field(init=False)
     gate: GenerationGate = field(init=False)
+
+    _checked: tuple[float, bool] | None = field(init=False, default=None)
+    _checked_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.answerer = Answerer(self.retriever, self.llm, self.settings)
@@ -68,7 +73,13 @@ class Engine:
         index = self.retriever.index
         return {"chunks": len(index.chunks), "reports": len(index.sources), "model": index.model}
 
-    def llm_info(self) -> dict[str, object]:
+    def llm_info(self, cache_seconds: float = 0.0) -> dict[str, object]:
+        """Backend, model and whether it answers within a second (that check kept ``cache_seconds``)."""
         if self.llm is None:
             return {"backend": "none", "reachable": False}
-        return {"backend": self.llm.backend, "model": self.llm.model, "reachable": self.llm.reachable()}
+        now = time.monotonic()
+        with self._checked_lock:
+            if self._checked is None or now - self._checked[0] > cache_seconds:
+                self._checked = (now, self.llm.reachable(timeout=1.0))
+            reachable = self._checked[1]
+        return {"backend": self.llm.backend, "model": self.llm.model, "reachable": reachable}

@@ -32,6 +32,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            return error_response(400, "the body is not valid JSON", "invalid_request_error")
         return error_response(422, _validation_message(exc), "invalid_request_error")
 
     @app.exception_handler(QueryError)

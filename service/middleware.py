@@ -20,6 +20,23 @@ def _error(status: int, message: str, kind: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
 
 
+class AnswerOptions:
+    """``OPTIONS`` that is no CORS preflight (those the CORS middleware answers first): 204 with the
+    methods the service serves, instead of 405 (probes and HTTP tooling send it)."""
+
+    ALLOW = b"GET, HEAD, POST, OPTIONS"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", self.ALLOW)]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimit:
     """413 with a JSON body for requests larger than ``max_bytes`` (declared or actually sent)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from rag.answer import MAX_HISTORY_TURNS
 from rag.query import MAX_QUERY_CHARS
@@ -19,9 +19,15 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int | None = Field(None, ge=1, le=50)
+    k: StrictInt | None = Field(None, ge=1, le=50)
+    #: A region name or alias; empty or absent: every region.
     region: str | None = Field(None, max_length=50)
-    year: int | None = Field(None, ge=1949, le=2100)
+    year: StrictInt | None = Field(None, ge=1949, le=2100)
+
+    @field_validator("region")
+    @classmethod
+    def _empty_is_no_filter(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
 
 class AskRequest(BaseModel):
@@ -29,7 +35,7 @@ class AskRequest(BaseModel):
 
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
-    stream: bool = False
+    stream: StrictBool = False
 
 
 class ChatMessage(BaseModel):
@@ -52,4 +58,39 @@ class ChatRequest(BaseModel):
 
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS * 2 + 2)
-    stream: bool = False
+    stream: StrictBool = False
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: int
+
+
+class ErrorBody(BaseModel):
+    """Every error the service sends: ``{"error": {"message", "type", "code"}}`` (OpenAI's shape)."""
+
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+#: The errors every /api and /v1 route can send (the OpenAPI document lists them all).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The body is not valid JSON."),
+    401: _error("`RAG_API_KEYS` is set and the request has no valid `Authorization: Bearer` key."),
+    413: _error("The body is larger than `RAG_MAX_BODY_BYTES`."),
+    422: _error("The request does not match its schema, or the question is empty or too long."),
+    429: _error("Rate limit (per API key, else per address) or too many failed authentications; see `Retry-After`."),
+    503: _error("The model's queue is full, or no index is loaded; see `Retry-After`."),
+}
+
+#: ``/api/ask`` and ``/v1/chat/completions``: JSON, or with ``"stream": true`` server-sent events.
+STREAMING_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer; with `\"stream\": true` a `text/event-stream`.",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": {"type": "string"}}},
+    }
+}

@@ -1,40 +1,95 @@
-"""API keys and the rate limit, as dependencies of the /api and /v1 routers."""
+"""API keys and rate limits, as dependencies of the /api and /v1 routers.
+
+Who is calling is a *valid* API key, else the client's address: a made-up bearer token opens no
+bucket of its own. Failed authentications are limited per address too (``auth_failure_limit``), so
+keys cannot be guessed at speed. Behind a reverse proxy listed in ``trusted_proxies`` the address
+is the right-most one in ``X-Forwarded-For`` that is not a trusted proxy.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
+from functools import lru_cache
 
 from fastapi import Depends, HTTPException, Request
 
-from service.deps import get_engine_settings, get_rate_limiter
 from rag.config import Settings
+from service.deps import get_auth_limiter, get_engine_settings, get_rate_limiter
 from service.throttle import RateLimiter
 
-
-def client_key(request: Request) -> str:
-    """Who is calling: the bearer token when there is one, else the client address."""
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "key:" + token.strip()
-    return "ip:" + (request.client.host if request.client else "unknown")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def require_key(request: Request, settings: Settings = Depends(get_engine_settings)) -> None:
-    """When ``RAG_API_KEYS`` is set, demand ``Authorization: Bearer <one of them>`` (constant-time compare)."""
-    if not settings.api_keys:
-        return
+@lru_cache(maxsize=32)
+def _networks(spec: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(part, strict=False) for part in spec)
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The caller's address; through trusted proxies, the first untrusted hop of X-Forwarded-For."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = _networks(tuple(settings.trusted_proxies))
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode()
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def valid_key(token: str | None, settings: Settings) -> bool:
+    """``token`` is one of ``RAG_API_KEYS`` (compared with every key in constant time)."""
+    if token is None:
+        return False
     ok = False
-    for key in settings.api_keys:  # compare with every key: timing does not reveal which one matched
-        ok |= hmac.compare_digest(given, key.get_secret_value().encode())
-    if scheme.lower() != "bearer" or not ok:
-        raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    for key in settings.api_keys:  # timing does not reveal which key matched, or how far
+        ok |= hmac.compare_digest(token.encode(), key.get_secret_value().encode())
+    return ok
 
 
-def rate_limit(request: Request, limiter: RateLimiter = Depends(get_rate_limiter)) -> None:
-    limiter.check(client_key(request))
+def client_key(request: Request, settings: Settings) -> str:
+    """The rate-limit bucket: a valid key (hashed: keys stay out of memory dumps of the limiter), else the address."""
+    token = bearer_token(request)
+    if settings.api_keys and valid_key(token, settings):
+        return "key:" + hashlib.sha256((token or "").encode()).hexdigest()[:16]
+    return "ip:" + client_address(request, settings)
+
+
+def require_key(
+    request: Request,
+    settings: Settings = Depends(get_engine_settings),
+    failures: RateLimiter = Depends(get_auth_limiter),
+) -> None:
+    """When ``RAG_API_KEYS`` is set, demand ``Authorization: Bearer <one of them>``; 429 for an
+    address that failed too often."""
+    if not settings.api_keys or valid_key(bearer_token(request), settings):
+        return
+    failures.check("ip:" + client_address(request, settings), what="failed authentications")
+    raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+def rate_limit(
+    request: Request,
+    settings: Settings = Depends(get_engine_settings),
+    limiter: RateLimiter = Depends(get_rate_limiter),
+) -> None:
+    limiter.check(client_key(request, settings))
 
 
 protected = [Depends(require_key), Depends(rate_limit)]

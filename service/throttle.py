@@ -28,11 +28,11 @@ class RateLimiter:
         self.item = parse(spec) if spec else None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def check(self, key: str) -> None:
+    def check(self, key: str, what: str = "requests") -> None:
         if self.item is None or self._limiter.hit(self.item, key):
             return
         reset, _ = self._limiter.get_window_stats(self.item, key)
-        raise Busy(f"rate limit of {self.item} exceeded", max(1, math.ceil(reset - time.time())))
+        raise Busy(f"rate limit of {self.item} {what} exceeded", max(1, math.ceil(reset - time.time())))
 
 
 class GenerationGate:

@@ -65,19 +65,33 @@ def client(retriever) -> TestClient:
 # --- open endpoints -----------------------------------------------------------------------------
 
 
-def test_healthz_reports_index_and_model(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ok" and body["index"]["reports"] == 5 and body["index"]["chunks"] > 300
-    assert body["llm"] == {"backend": "none", "reachable": False}
-    assert response.headers["x-request-id"]
+def test_healthz_is_liveness_and_readyz_reports_index_and_model(client):
+    for method in ("GET", "HEAD"):
+        live = client.request(method, "/healthz")
+        assert live.status_code == 200 and live.headers["x-request-id"]
+        assert client.request(method, "/readyz").status_code == 200
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["index"]["reports"] == 5 and ready["index"]["chunks"] > 300
+    assert ready["llm"] == {"backend": "none", "reachable": False}  # no model: extractive answers, ready
+
+
+def test_a_model_that_never_answers_makes_readyz_503_within_seconds_and_healthz_stays_instant(retriever, silent_server):
+    import time
+
+    client = make_client(retriever, model(silent_server, timeout=120))
+    started = time.monotonic()
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert time.monotonic() - started < 10
+    assert ready.status_code == 503 and ready.json()["error"]["type"] == "not_ready"
+    assert ready.json()["error"]["llm"]["reachable"] is False
 
 
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/ask", "/api/search", "/api/documents", "/v1/chat/completions", "/v1/models", "/healthz"} <= set(paths)
+    assert {"/api/ask", "/api/search", "/api/documents", "/v1/chat/completions", "/v1/models", "/healthz", "/readyz"} <= set(paths)
 
 
 # --- /api/search and /api/documents ---------------------------------------------------------------
@@ -122,9 +136,49 @@ def test_bad_search_input_is_422_with_a_json_error(client, body, fragment):
     assert error["type"] == "invalid_request_error" and fragment in error["message"]
 
 
-def test_malformed_json_is_422(client):
-    response = client.post("/api/search", content=b'{"query": ', headers={"content-type": "application/json"})
-    assert response.status_code == 422 and "error" in response.json()
+@pytest.mark.parametrize("content", [b'{"query": ', b"\xff\xfe", b""])
+def test_malformed_json_is_400(client, content):
+    response = client.post("/api/search", content=content, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422) and response.json()["error"]["type"] == "invalid_request_error"
+    if content:
+        assert response.status_code == 400 and "not valid JSON" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"query": "收入", "k": "3"}, {"query": "收入", "year": "2023"}, {"query": "收入", "k": 3.0}, {"query": "收入", "k": True}],
+)
+def test_numbers_given_as_strings_are_refused_not_coerced(client, body):
+    assert client.post("/api/search", json=body).status_code == 422
+
+
+def test_an_empty_region_means_no_filter(client):
+    everywhere = client.post("/api/search", json={"query": "一般公共预算收入", "region": "", "k": 10}).json()
+    assert len({hit["region"] for hit in everywhere["hits"]}) > 1
+
+
+def test_the_length_limit_applies_to_what_the_user_typed_not_the_rewritten_question(client):
+    long_turn = "2023年太仓市一般公共预算收入是多少？" + "请详细说明。" * 330  # ~2000 characters
+    body = {"question": "那税收呢？", "history": [{"role": "user", "content": long_turn}, {"role": "assistant", "content": "189.4亿元"}]}
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 200 and response.json()["citations"]
+
+
+def test_options_and_head_are_answered(client):
+    options = client.options("/api/ask")
+    assert options.status_code == 204 and "POST" in options.headers["allow"]
+    assert client.head("/healthz").status_code == 200
+
+
+def test_openapi_documents_the_error_envelope_every_status_and_the_event_stream(client):
+    spec = client.get("/openapi.json").json()
+    ask = spec["paths"]["/api/ask"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "422", "429", "503"} <= set(ask)
+    assert set(ask["200"]["content"]) == {"application/json", "text/event-stream"}
+    assert ask["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert "text/event-stream" in chat["200"]["content"] and "429" in chat
 
 
 def test_oversized_body_is_413(retriever):
@@ -180,6 +234,22 @@ def test_ask_with_the_model_down_degrades_with_200(retriever):
     assert body["degraded"] is True and body["answer"].startswith(EXTRACTIVE_PREFIX) and body["citations"]
 
 
+def test_a_model_that_dies_while_answering_still_gives_a_degraded_answer_on_every_route(retriever, dying_server):
+    client = make_client(retriever, model(dying_server))
+    plain = client.post("/api/ask", json={"question": QUESTION})
+    assert plain.status_code == 200 and plain.json()["degraded"] is True and "189.4亿元" in plain.json()["answer"]
+    with client.stream("POST", "/api/ask", json={"question": QUESTION, "stream": True}) as response:
+        events = sse(response.read().decode())
+    assert events[0][0] == "sources" and events[-1][0] == "done" and json.loads(events[-1][1])["degraded"] is True
+    chat = {"model": "govrag", "messages": [{"role": "user", "content": QUESTION}]}
+    body = client.post("/v1/chat/completions", json=chat).json()
+    assert body["degraded"] is True and "189.4亿元" in body["choices"][0]["message"]["content"]
+    with client.stream("POST", "/v1/chat/completions", json={**chat, "stream": True}) as response:
+        chunks = [data for _, data in sse(response.read().decode())]
+    assert chunks[-1] == "[DONE]" and json.loads(chunks[-2])["degraded"] is True
+    assert json.loads(chunks[-2])["choices"][0]["finish_reason"] == "stop"
+
+
 def test_ask_about_an_uncovered_place_is_refused_without_the_model(retriever):
     client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"))
     body = client.post("/api/ask", json={"question": "2023年南京市一般公共预算收入是多少？"}).json()
@@ -195,6 +265,8 @@ def test_ask_about_an_uncovered_place_is_refused_without_the_model(retriever):
         {"question": QUESTION, "history": [{"role": "system", "content": "q"}]},
         {"question": QUESTION, "history": [{"role": "user"}]},
         {"question": QUESTION, "stream": "maybe"},
+        {"question": QUESTION, "stream": "yes"},
+        {"question": QUESTION, "stream": 1},
         {"q": QUESTION},
     ],
 )
@@ -297,8 +369,46 @@ def test_rate_limit_is_429_with_retry_after(retriever):
     assert codes == [200, 200, 429]
     limited = client.post("/api/search", json={"query": "收入"})
     assert 1 <= int(limited.headers["retry-after"]) <= 60 and limited.json()["error"]["type"] == "rate_limit_error"
-    # another key has its own budget
-    assert client.post("/api/search", json={"query": "收入"}, headers={"Authorization": "Bearer k2"}).status_code == 200
+    # without keys configured, a made-up bearer token is no new budget: the address is
+    made_up = [{"Authorization": f"Bearer invented-{i}"} for i in range(3)]
+    assert [client.post("/api/search", json={"query": "收入"}, headers=h).status_code for h in made_up] == [429] * 3
+
+
+def test_with_keys_each_valid_key_has_its_own_budget_and_wrong_keys_none(retriever):
+    client = make_client(retriever, rate_limit="2/minute", api_keys=[SecretStr(KEY), SecretStr("another")])
+    ask = lambda key: client.post("/api/search", json={"query": "收入"}, headers={"Authorization": f"Bearer {key}"}).status_code  # noqa: E731
+    assert [ask(KEY) for _ in range(3)] == [200, 200, 429]
+    assert ask("another") == 200  # a valid key: its own bucket
+
+
+def test_failed_authentications_are_limited_per_address(retriever):
+    client = make_client(retriever, api_keys=[SecretStr(KEY)], auth_failure_limit="5/minute")
+    codes = [client.get("/v1/models", headers={"Authorization": f"Bearer guess-{i}"}).status_code for i in range(60)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    limited = client.get("/v1/models", headers={"Authorization": "Bearer guess-again"})
+    assert limited.json()["error"]["type"] == "rate_limit_error" and int(limited.headers["retry-after"]) >= 1
+    assert client.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200  # the key still works
+
+
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(retriever):
+    # TestClient's peer address is "testclient": not an address, so never a trusted proxy
+    client = make_client(retriever, rate_limit="1/minute", trusted_proxies=["10.0.0.0/8"])
+    spoofed = [client.post("/api/search", json={"query": "收入"}, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+               for i in range(2)]  # fmt: skip
+    assert spoofed == [200, 429]  # an untrusted peer cannot pick its own bucket
+
+
+def test_client_address_takes_the_first_untrusted_hop_behind_trusted_proxies(make_settings):
+    from starlette.requests import Request
+
+    from service.security import client_address
+
+    settings = make_settings(trusted_proxies="10.0.0.0/8,192.168.1.5")
+    def request(peer: str, forwarded: str) -> Request:  # noqa: E306
+        return Request({"type": "http", "client": (peer, 1234), "headers": [(b"x-forwarded-for", forwarded.encode())]})
+    assert client_address(request("10.1.2.3", "198.51.100.7, 192.168.1.5"), settings) == "198.51.100.7"
+    assert client_address(request("10.1.2.3", "6.6.6.6, 198.51.100.7"), settings) == "198.51.100.7"  # spoofed left hop ignored
+    assert client_address(request("198.51.100.9", "1.2.3.4"), settings) == "198.51.100.9"  # not via a trusted proxy
 
 
 # --- OpenAI-compatible /v1 -----------------------------------------------------------------------

@@ -14,13 +14,13 @@ from rag.answer import Draft, final, validate_history
 from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
-from service.schemas import AskRequest, SearchRequest
+from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
 from service.security import protected
 from service.streaming import answer_events, in_threadpool
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["api"], dependencies=protected)
+router = APIRouter(prefix="/api", tags=["api"], dependencies=protected, responses=ERROR_RESPONSES)
 
 
 @router.post("/search")
@@ -36,7 +36,7 @@ def documents(engine: Engine = Depends(get_engine)) -> dict[str, object]:
     return {"documents": engine.documents()}
 
 
-@router.post("/ask", response_model=None)
+@router.post("/ask", response_model=None, responses=STREAMING_RESPONSE)
 def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
     """A grounded answer with citations (the object ``rag ask --json`` prints).
 

@@ -1,16 +1,39 @@
-"""``GET /healthz``: open to everyone (load balancers, the widget's status check)."""
+"""Probes, open to everyone (load balancers, the widget's status check), GET and HEAD:
+
+- ``/healthz`` — liveness: the process serves HTTP. No I/O, answers at once whatever the model does.
+- ``/readyz`` — readiness: the index is loaded and the language model (when there is one) answers
+  within a second; the model check is cached for :data:`READY_CACHE_SECONDS`. 503 with the reason
+  otherwise (answers would still come, but extractive and marked ``degraded``).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
 from service.deps import get_engine
 from service.engine import Engine
+from service.errors import error_response
 
 router = APIRouter(tags=["health"])
 
+#: How long one model check answers /readyz (probes every few seconds must not each ask the model).
+READY_CACHE_SECONDS = 5.0
+
 
 @router.get("/healthz")
-def healthz(engine: Engine = Depends(get_engine)) -> dict[str, object]:
-    """The index that is loaded and whether the language model answers."""
-    return {"status": "ok", "index": engine.index_info(), "llm": engine.llm_info()}
+@router.head("/healthz", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    """Liveness: ``{"status": "ok"}``."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Not ready: the language model does not answer."}})
+@router.head("/readyz", include_in_schema=False)
+def readyz(engine: Engine = Depends(get_engine)) -> JSONResponse:
+    """Readiness: the loaded index (chunks, reports, embedding model) and the language model's state."""
+    llm = engine.llm_info(cache_seconds=READY_CACHE_SECONDS)
+    body = {"status": "ready", "index": engine.index_info(), "llm": llm}
+    if llm["backend"] != "none" and not llm["reachable"]:
+        return error_response(503, "the language model does not answer", "not_ready", index=body["index"], llm=llm)
+    return JSONResponse(body)

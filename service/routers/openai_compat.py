@@ -6,6 +6,7 @@ the extra field ``sources``."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,11 +20,13 @@ from rag.query import validate_query
 from rag.errors import QueryError
 from service.deps import get_engine
 from service.engine import Engine
-from service.schemas import ChatRequest
+from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, ChatRequest
 from service.security import protected
 from service.streaming import answer_events, in_threadpool
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=protected)
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=protected, responses=ERROR_RESPONSES)
 
 MODEL_ID = "govrag"
 
@@ -58,7 +61,7 @@ def models() -> dict[str, object]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "govrag"}]}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=STREAMING_RESPONSE)
 def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
     question, history = _split(body)
     model = body.model or MODEL_ID
@@ -100,16 +103,20 @@ async def _chunks(engine: Engine, draft: Draft, ticket, model: str) -> AsyncIter
 
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
-    async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
-        if event.kind == "delta":
-            sent += str(event.data)
-            yield chunk({"content": str(event.data)})
-        elif event.kind == "done":
-            answer: Answer = event.data  # type: ignore[assignment]
-            # checks may add citations or a warning after the streamed text; send what is new
-            if answer.answer.startswith(sent):
-                tail = answer.answer[len(sent) :]
-            else:  # rewritten (refusal normalised, figures flagged): give the checked version
-                tail = f"\n\n（核对后的回答：{answer.answer}）"
-            yield chunk({"content": tail + sources_footer(answer)}, "stop", **_extra(answer))
+    try:
+        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
+            if event.kind == "delta":
+                sent += str(event.data)
+                yield chunk({"content": str(event.data)})
+            elif event.kind == "done":
+                answer: Answer = event.data  # type: ignore[assignment]
+                # checks may add citations or a warning after the streamed text; send what is new
+                if answer.answer.startswith(sent):
+                    tail = answer.answer[len(sent) :]
+                else:  # rewritten (refusal normalised, figures flagged): give the checked version
+                    tail = f"\n\n（核对后的回答：{answer.answer}）"
+                yield chunk({"content": tail + sources_footer(answer)}, "stop", **_extra(answer))
+    except Exception:  # the status line is already sent: end the stream properly, say so in-band
+        logger.exception("chat completion stream failed")
+        yield chunk({"content": "\n\n（回答中断，请重试。）"}, "error")
     yield {"data": "[DONE]"}
