@@ -49,7 +49,12 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 	@$(CHROMIUM) --version
 
+# Lint, format and type checks first (seconds), then every test.
+LINTED := rag service eval
 test: setup browser
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 index: setup

@@ -73,12 +73,17 @@ def main() -> None:
             ]  # fmt: skip
             accuracy, ttft = "–", "–"
             if budget in accuracy_budgets:
-                current = settings.model_copy(update={"answer_mode": "model", "answer_context_chars": budget, "answer_cache": False})
+                current = settings.model_copy(
+                    update={"answer_mode": "model", "answer_context_chars": budget, "answer_cache": False}
+                )
                 result = AnswerEvaluator(to_model)(answering(Answerer(retriever, llm, current)))
                 accuracy = f"{result['metrics']['accuracy']:.2f}"
                 p50 = result["latency"]["first_token_ms"]["p50"]
                 ttft = f"{p50 / 1000:.1f} s" if p50 is not None else "–"
-            print(f"| {budget} | {percentile(tokens, .5) or '–'} | {percentile(tokens, .95) or '–'} | {accuracy} | {ttft} |", flush=True)
+            print(
+                f"| {budget} | {percentile(tokens, 0.5) or '–'} | {percentile(tokens, 0.95) or '–'} | {accuracy} | {ttft} |",
+                flush=True,
+            )
     finally:
         close = getattr(llm, "close", None)
         if close:

@@ -89,8 +89,7 @@ def main() -> None:
             "rrf": Retriever(warm.index, embedder, settings.model_copy(update={"fusion": "rrf"})),
             "weighted": Retriever(warm.index, embedder, settings.model_copy(update={"fusion": "weighted"})),
         }
-        print(f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. "
-              f"{warm.chunks} chunks from {warm.reports} reports.\n")
+        print(f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. {warm.chunks} chunks from {warm.reports} reports.\n")
         latencies: list[float] = []
         for path in args.questions:
             questions = load_questions(path)
@@ -102,10 +101,14 @@ def main() -> None:
                     retrievers["weighted"].search(q["question"], k=5)
                     latencies.append((time.perf_counter() - t) * 1000)
 
-    print(f"- model load: {load_s:.1f} s; ingest cold (empty vector cache): {cold.seconds:.1f} s; "
-          f"warm (unchanged reports): {warm.seconds:.1f} s")
-    print(f"- query latency (hybrid, k=5, {len(latencies)} queries incl. query embedding): "
-          f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms")
+    print(
+        f"- model load: {load_s:.1f} s; ingest cold (empty vector cache): {cold.seconds:.1f} s; "
+        f"warm (unchanged reports): {warm.seconds:.1f} s"
+    )
+    print(
+        f"- query latency (hybrid, k=5, {len(latencies)} queries incl. query embedding): "
+        f"p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -88,8 +88,10 @@ def main() -> None:
     per_chunk = (time.perf_counter() - started) / len(texts)
 
     print(f"\n### Scale — {machine()}, {time.strftime('%Y-%m-%d')}\n")
-    print(f"Embedding throughput (CPU, {base.embedder.model_name}): {1 / per_chunk:.1f} chunks/s, "
-          f"so embedding alone would take ~{10_000 * per_chunk / 60:.0f} min for 10k and ~{100_000 * per_chunk / 3600:.1f} h for 100k chunks.\n")
+    print(
+        f"Embedding throughput (CPU, {base.embedder.model_name}): {1 / per_chunk:.1f} chunks/s, "
+        f"so embedding alone would take ~{10_000 * per_chunk / 60:.0f} min for 10k and ~{100_000 * per_chunk / 3600:.1f} h for 100k chunks.\n"
+    )
     print("| chunks | BM25 build | FAISS build | index on disk | RSS after load | query p50 | query p95 |")
     print("|---|---|---|---|---|---|---|")
     for size in [len(base.index.chunks), *args.sizes]:
@@ -112,8 +114,11 @@ def main() -> None:
             latencies.append((time.perf_counter() - started) * 1000)
         bm25 = f"{built['bm25']:.1f} s" if built else "(real index)"
         faiss_t = f"{built['faiss'] * 1000:.0f} ms" if built else "–"
-        print(f"| {size:,} | {bm25} | {faiss_t} | {disk:.0f} MB | +{grown:.0f} MB | "
-              f"{percentile(latencies, .5):.0f} ms | {percentile(latencies, .95):.0f} ms |", flush=True)
+        print(
+            f"| {size:,} | {bm25} | {faiss_t} | {disk:.0f} MB | +{grown:.0f} MB | "
+            f"{percentile(latencies, 0.5):.0f} ms | {percentile(latencies, 0.95):.0f} ms |",
+            flush=True,
+        )
         del index, retriever
 
 

@@ -137,8 +137,10 @@ def main() -> None:
         rows_u = users(args.url, args.users, args.per_user, headers, args.timeout)
         wall = time.perf_counter() - started
         statuses = Counter(s for r in rows_u for s in r["statuses"])
-        print(f"\n{args.users} users × {args.per_user} streamed gold questions in {wall:.0f} s; every status seen "
-              f"(a 503 is retried once after Retry-After): " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())))
+        print(
+            f"\n{args.users} users × {args.per_user} streamed gold questions in {wall:.0f} s; every status seen "
+            f"(a 503 is retried once after Retry-After): " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
+        )
         by_mode: dict[str, list[dict]] = defaultdict(list)
         for r in rows_u:
             by_mode[r["mode"] or "no answer"].append(r)
@@ -151,7 +153,7 @@ def main() -> None:
         for mode, group in [("all", rows_u), *sorted(by_mode.items())]:
             firsts = [r["first"] for r in group if r["first"] is not None]
             dones = [r["done"] for r in group if r["done"] is not None]
-            print(f"| {mode} | {len(group)} | {ms(firsts, .5)} | {ms(firsts, .95)} | {ms(dones, .5)} | {ms(dones, .95)} |")
+            print(f"| {mode} | {len(group)} | {ms(firsts, 0.5)} | {ms(firsts, 0.95)} | {ms(dones, 0.5)} | {ms(dones, 0.95)} |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from rag.documents import squash
@@ -75,7 +76,7 @@ def is_relevant(item: dict, source: str | None, text: str) -> bool:
     return any(squash(e) in body for e in item["evidence"])
 
 
-def evidence_recall(item: dict, passages: list[tuple[str | None, str]]) -> float:
+def evidence_recall(item: dict, passages: Sequence[tuple[str | None, str]]) -> float:
     """The share of the item's evidence strings that some passage holds (a comparison needs both sides)."""
     bodies = [squash(text) for source, text in passages if from_its_report(item, source)]
     found = sum(any(squash(e) in body for body in bodies) for e in item["evidence"])

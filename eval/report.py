@@ -28,12 +28,23 @@ def _fmt(value: object) -> str:
 def markdown(run: dict) -> str:
     lines = [f"# Evaluation {run['run']}", "", f"{run['date']} · commit {run.get('commit') or '?'} · {run['questions']} gold questions from `{run['gold']}` · "
              f"answers: {run['backend'] or 'not evaluated (retrieval only)'}", ""]  # fmt: skip
-    lines += ["## Retrieval", "", "| system | " + " | ".join(RETRIEVAL_COLUMNS) + " |", "|---" * (len(RETRIEVAL_COLUMNS) + 1) + "|"]
+    lines += [
+        "## Retrieval",
+        "",
+        "| system | " + " | ".join(RETRIEVAL_COLUMNS) + " |",
+        "|---" * (len(RETRIEVAL_COLUMNS) + 1) + "|",
+    ]
     for name, result in run["retrieval"].items():
         lines.append(f"| {name} | " + " | ".join(_fmt(result["metrics"][c]) for c in RETRIEVAL_COLUMNS) + " |")
     types = sorted({t for r in run["retrieval"].values() for t in r["per_type"]})
     for metric in ("hit@5", "recall@5"):
-        lines += ["", f"{metric} per question type:", "", "| system | " + " | ".join(types) + " |", "|---" * (len(types) + 1) + "|"]
+        lines += [
+            "",
+            f"{metric} per question type:",
+            "",
+            "| system | " + " | ".join(types) + " |",
+            "|---" * (len(types) + 1) + "|",
+        ]
         for name, result in run["retrieval"].items():
             lines.append(f"| {name} | " + " | ".join(_fmt(result["per_type"].get(t, {}).get(metric)) for t in types) + " |")
     if run["answers"]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from eval.gold import evidence_recall, is_relevant
 
-Passages = list[tuple[str | None, str]]
+Passages = Sequence[tuple[str | None, str]]
 SearchFn = Callable[[dict], Passages]
 
 DEPTH = 10

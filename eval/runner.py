@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from eval.answer_evaluator import AnswerEvaluator
 from eval.baselines import NaivePipeline
 from eval.gold import GOLD, load_gold
 from eval.report import write_report
 from eval.retrieval_evaluator import RetrievalEvaluator
-from rag.answer import Answerer, rewrite_followup
+from rag.answer import Answer, Answerer, rewrite_followup
 from rag.config import Settings
 from rag.llm import LLMClient
 from rag.retrieve import Retriever
@@ -56,7 +57,9 @@ def commit() -> str | None:
 
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
@@ -71,7 +74,7 @@ def answering(answerer: Answerer) -> Callable[[dict], dict]:
             if event.kind == "sources":
                 sources = event.data  # type: ignore[assignment]
             elif event.kind == "done":
-                done = event.data
+                done = cast(Answer, event.data)
         return {
             "answer": done.answer, "refused": done.refused, "passages": sources, "timings": done.timings,
             "mode": done.mode, "marked": done.unsupported_numbers,
@@ -120,7 +123,7 @@ def run_eval(
 
         return search
 
-    systems = {
+    systems: dict[str, Callable[[dict], Sequence[tuple[str | None, str]]]] = {
         OURS: hits(),
         BM25: hits(mode="bm25", use_metadata=False),
         DENSE: hits(mode="dense", use_metadata=False),
@@ -130,7 +133,9 @@ def run_eval(
     retrieval = {}
     for name, search in systems.items():
         retrieval[name] = evaluator(search)
-        progress(f"retrieval {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in retrieval[name]["metrics"].items() if k != "questions"))
+        progress(
+            f"retrieval {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in retrieval[name]["metrics"].items() if k != "questions")
+        )
 
     answers: dict[str, dict] = {}
     if not options.retrieval_only:
@@ -166,4 +171,4 @@ def run_eval(
         "answers": answers,
         **options.extra,
     }
-    return write_report(options.out_dir / run["run"], run)
+    return write_report(options.out_dir / str(run["run"]), run)

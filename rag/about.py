@@ -115,7 +115,7 @@ def regions_of(sources: Sequence[Mapping[str, object]]) -> list[RegionName]:
 def _year(source: Mapping[str, object]) -> int | None:
     value = source.get("year")
     try:
-        return int(value) if value is not None else None  # type: ignore[arg-type]
+        return int(value) if value is not None else None  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 
@@ -251,11 +251,7 @@ def answer_about_reports(
     foreign = foreign_place(question, regions)
     if foreign is not None and _INTERROGATIVE.search(foreign):
         foreign = None  # 「哪些市县的报告」: a question word, not a place
-    matches = [
-        s
-        for s in everything
-        if (not named or s.get("region") in named) and (not years or _year(s) in years)
-    ]
+    matches = [s for s in everything if (not named or s.get("region") in named) and (not years or _year(s) in years)]
     if foreign is not None or not matches:
         scope = foreign if foreign is not None else _scope(named, years)
         text = f"未收录{scope}的政府工作报告。目前收录的有：{'、'.join(report_label(s) for s in everything)}。"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -105,7 +105,7 @@ class Answer:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Answer:
         values = dict(data)
-        values["citations"] = [Citation(**c) for c in values.get("citations", [])]  # type: ignore[arg-type, attr-defined]
+        values["citations"] = [Citation(**c) for c in values.get("citations", [])]  # type: ignore[attr-defined]
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -244,16 +244,18 @@ class Answerer:
         stored = self.cache.get(draft.cache_key)
         if stored is None:
             return False
-        draft.answer = Answer.from_dict(stored["answer"])  # type: ignore[arg-type]
+        draft.answer = Answer.from_dict(stored["answer"])
         draft.answer.question, draft.answer.cached, draft.answer.timings = draft.question, True, {}
-        draft.sources = stored["sources"]  # type: ignore[assignment]
+        draft.sources = stored["sources"]
         return True
 
     def _about_reports(self, draft: Draft) -> bool:
         """Questions about the collection itself (which reports, their dates and speakers)."""
         if not is_about_reports(draft.standalone):
             return False
-        found = answer_about_reports(draft.standalone, self.retriever.index.sources, self.retriever.index.chunks, self.retriever.regions)
+        found = answer_about_reports(
+            draft.standalone, self.retriever.index.sources, self.retriever.index.chunks, self.retriever.regions
+        )
         if found is None:
             return False
         text, chunks = found
@@ -283,7 +285,7 @@ class Answerer:
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)
 
-    def _text(self, draft: Draft) -> Iterator[Event]:
+    def _text(self, draft: Draft) -> Generator[Event, None, Answer]:
         """The answer's text events (the draft's answer, or the model's), stamping the first one."""
         if draft.answer is not None:
             draft.timings["first_text_ms"] = _ms(draft.started, time.perf_counter())
@@ -295,13 +297,13 @@ class Answerer:
                 try:
                     event = next(stream)
                 except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
+                    return done.value
                 draft.timings.setdefault("first_text_ms", _ms(draft.started, time.perf_counter()))
                 yield event
         finally:
             stream.close()  # a client that went away stops the generation too
 
-    def _with_model(self, draft: Draft) -> Iterator[Event]:
+    def _with_model(self, draft: Draft) -> Generator[Event, None, Answer]:
         """Generate (streamed, or silently behind a quote already shown), check, fall back."""
         behind_quote = bool(draft.quote) and self.settings.answer_mode == "quote-then-model"
         shown = EXTRACTIVE_PREFIX + draft.quote if behind_quote and draft.quote else ""
@@ -456,7 +458,9 @@ class Answerer:
 
 def _clean(answer: Answer) -> bool:
     """An answer of the model that passed every check: nothing refused, marked or degraded."""
-    return answer.mode == "model" and not (answer.refused or answer.degraded or answer.unsupported_numbers or answer.doubtful_numbers)
+    return answer.mode == "model" and not (
+        answer.refused or answer.degraded or answer.unsupported_numbers or answer.doubtful_numbers
+    )
 
 
 def _ms(start: float, end: float) -> float:

@@ -15,9 +15,7 @@ from rag.errors import RagError
 def asset_main(argv: list[str] | None, prog: str, description: str, ensure: Callable[[Path, bool], Path]) -> int:
     """Run ``ensure(cache_dir, quiet)``; print the asset's path (exit 0) or one error line (exit 1)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="cache root (default: $RAG_CACHE_DIR or ~/.cache/govrag)"
-    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="cache root (default: $RAG_CACHE_DIR or ~/.cache/govrag)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     cache_dir: Path = args.cache_dir.expanduser() if args.cache_dir else get_settings().cache_dir

@@ -94,9 +94,7 @@ def _jsonable(value: object) -> object:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """The one place the SQLite file is opened (tests substitute a read-only connection here)."""
-    return sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-    )
+    return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
 
 
 class AnswerCache:
@@ -221,9 +219,7 @@ class AnswerCache:
     def __enter__(self) -> AnswerCache:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     # -- internals (callers hold self._lock) -----------------------------------------------------
@@ -306,9 +302,7 @@ class AnswerCache:
         if name in _TRANSIENT:
             logger.warning("answer cache: %s skipped, %s is busy (%s)", action, self.path, exc)
             return
-        logger.warning(
-            "answer cache: %s failed on %s (%s); caching answers in memory only from now on", action, self.path, exc
-        )
+        logger.warning("answer cache: %s failed on %s (%s); caching answers in memory only from now on", action, self.path, exc)
         db, self._db = self._db, None
         if db is not None:
             try:

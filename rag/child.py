@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _load_prctl():  # type: ignore[no-untyped-def]
+def _load_prctl() -> Callable[..., int] | None:
     """libc's ``prctl``, looked up now: after a fork only the call itself may run."""
     if not sys.platform.startswith("linux"):
         return None

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, cast
 
 import typer
 from pydantic import ValidationError
@@ -62,7 +62,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log pro
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Report files or folders (default: seeds/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Report files or folders (default: seeds/).")] = None,
     append: Annotated[bool, typer.Option("--append", help="Add to the existing index instead of replacing it.")] = False,
     if_needed: Annotated[
         bool, typer.Option("--if-needed", help="Do nothing when the index is current for these files and settings.")
@@ -77,16 +77,14 @@ def ingest(
             typer.echo(f"index in {settings().index_dir}/ is up to date")
             return
         result = run_ingest(paths, settings(), append=append, show_progress=sys.stderr.isatty())
-    typer.echo(
-        f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.index.path}"
-    )
+    typer.echo(f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.index.path}")
 
 
 def _print_hits(result: dict[str, object]) -> None:
     hits = result["hits"]
     if not hits:
         typer.echo("no matching passages")
-    for n, hit in enumerate(hits, start=1):  # type: ignore[arg-type]
+    for n, hit in enumerate(cast(list[dict[str, Any]], hits), start=1):
         year = f"{hit['year']}年" if hit["year"] else "—"
         typer.echo(f"[{n}] {hit['score']:.4f}  {hit['region']} · {year} · {hit['section'] or '(开头)'}  ({hit['chunk_id']})")
         text = str(hit["text"]).replace("\n", " ")
@@ -112,12 +110,12 @@ def run_batch(lines: list[str], handle: Callable[[str], dict[str, object]]) -> N
 
 @app.command()
 def search(
-    query: Annotated[Optional[str], typer.Argument(help="The question or keywords.")] = None,
-    k: Annotated[Optional[int], typer.Option("-k", "--top-k", help="Number of passages.")] = None,
-    region: Annotated[Optional[str], typer.Option(help="Only this region (e.g. 太仓市).")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Prefer sections about this year.")] = None,
+    query: Annotated[str | None, typer.Argument(help="The question or keywords.")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of passages.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region (e.g. 太仓市).")] = None,
+    year: Annotated[int | None, typer.Option(help="Prefer sections about this year.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (JSON Lines with --queries-file).")] = False,
-    queries_file: Annotated[Optional[Path], typer.Option(help="One query per line; prints JSON Lines.")] = None,
+    queries_file: Annotated[Path | None, typer.Option(help="One query per line; prints JSON Lines.")] = None,
 ) -> None:
     """Hybrid (dense + BM25) search with region and year awareness."""
     from rag.retrieve import open_retriever
@@ -144,7 +142,7 @@ def search(
 
 def _print_answer(answer: dict[str, object]) -> None:
     typer.echo(str(answer["answer"]))
-    for c in answer["citations"]:  # type: ignore[union-attr]
+    for c in answer["citations"]:  # type: ignore[attr-defined]
         year = f"{c['year']}年 · " if c["year"] else ""
         typer.echo(f"  [{c['n']}] {c['report_title'] or c['source']} · {year}{c['section'] or '(开头)'}  ({c['chunk_id']})")
     if answer["unsupported_numbers"]:
@@ -155,9 +153,9 @@ def _print_answer(answer: dict[str, object]) -> None:
 
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="The question, e.g. 2023年太仓市一般公共预算收入是多少？")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question, e.g. 2023年太仓市一般公共预算收入是多少？")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
-    questions_file: Annotated[Optional[Path], typer.Option(help="One question per line; prints JSON Lines.")] = None,
+    questions_file: Annotated[Path | None, typer.Option(help="One question per line; prints JSON Lines.")] = None,
 ) -> None:
     """Answer from the reports with numbered citations, or say the reports do not contain it."""
     from rag.answer import Answerer
@@ -191,14 +189,14 @@ def ask(
 
 @app.command("eval")
 def evaluate(
-    gold: Annotated[Optional[Path], typer.Option(help="Gold Q&A file (default: eval/gold.jsonl).")] = None,
+    gold: Annotated[Path | None, typer.Option(help="Gold Q&A file (default: eval/gold.jsonl).")] = None,
     out: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("eval/runs"),
-    name: Annotated[Optional[str], typer.Option(help="Run folder name (default: the start time).")] = None,
+    name: Annotated[str | None, typer.Option(help="Run folder name (default: the start time).")] = None,
     retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Retrieval metrics only (no model).")] = False,
-    types: Annotated[Optional[str], typer.Option(help="Comma-separated question types, e.g. fact,unanswerable.")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many questions per type.")] = None,
+    types: Annotated[str | None, typer.Option(help="Comma-separated question types, e.g. fact,unanswerable.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many questions per type.")] = None,
     split: Annotated[
-        Optional[str], typer.Option(help="dev (tune on it) or test (frozen, report only); default: the whole set.")
+        str | None, typer.Option(help="dev (tune on it) or test (frozen, report only); default: the whole set.")
     ] = None,
     baseline_answers: Annotated[
         bool, typer.Option("--baseline-answers", help="Also answer with the usual pipeline (twice the model time).")
@@ -234,8 +232,8 @@ def evaluate(
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default: RAG_HOST, 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: RAG_PORT, 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: RAG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: RAG_PORT, 8000).")] = None,
 ) -> None:
     """Serve the HTTP API: /api/*, the OpenAI-compatible /v1/*, /healthz and the docs at /docs."""
     import uvicorn

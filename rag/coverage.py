@@ -32,7 +32,21 @@ logger = logging.getLogger(__name__)
 
 #: Suffixes of division names, longest first; a name without one is its short form (「杭州市」 → 「杭州」).
 ADMIN_SUFFIXES = (
-    "特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "矿区", "林区", "地区", "省", "市", "区", "县", "盟", "旗",
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "新区",
+    "矿区",
+    "林区",
+    "地区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+    "旗",
 )
 #: jieba part-of-speech tags of proper nouns (place, person, organisation and other names).
 PROPER_NOUN_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt"})
@@ -229,7 +243,7 @@ def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | 
     mentions = sorted(indexed + named, key=lambda m: m.start)
     asked = [
         m
-        for m, nxt in zip(mentions, [*mentions[1:], None])
+        for m, nxt in zip(mentions, [*mentions[1:], None], strict=True)
         if not (nxt is not None and not text[m.end : nxt.start].strip() and places.contains(m, nxt))
     ]
     if any(m.region is not None for m in asked):
@@ -246,9 +260,7 @@ def covered_years(chunks: Iterable[Chunk]) -> dict[str, set[int]]:
     return years
 
 
-def coverage_gap(
-    intent: QueryIntent, regions: Iterable[RegionName], years_by_region: Mapping[str, set[int]]
-) -> str | None:
+def coverage_gap(intent: QueryIntent, regions: Iterable[RegionName], years_by_region: Mapping[str, set[int]]) -> str | None:
     """The reason to refuse before generation, or ``None``: the question asks about a place no indexed
     report covers, or about a year (or a whole span of years) that none of the asked region's reports —
     or, when it names no region, none at all — covers.

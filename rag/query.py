@@ -24,9 +24,7 @@ _PLAN_WORDS = re.compile(r"目标|计划|预期|力争|打算|任务|安排|部�
 _YEAR_NUM = r"(?:(?:19|20)\d{2}|[〇零一二三四五六七八九]{4})"
 _RANGE_SEP = r"\s*(?:到|至|—+|–|-|~|～|－)\s*"
 #: 「2021到2023年」「2021年至2023年」「2021—2023年」 (a year mark after at least one end).
-_YEAR_RANGE_RE = re.compile(
-    rf"({_YEAR_NUM})\s*年{_RANGE_SEP}({_YEAR_NUM})\s*年?|({_YEAR_NUM}){_RANGE_SEP}({_YEAR_NUM})\s*年"
-)
+_YEAR_RANGE_RE = re.compile(rf"({_YEAR_NUM})\s*年{_RANGE_SEP}({_YEAR_NUM})\s*年?|({_YEAR_NUM}){_RANGE_SEP}({_YEAR_NUM})\s*年")
 #: 「近三年」「过去五年」「最近2年」: the last N years up to the reference year.
 _RECENT_YEARS_RE = re.compile(r"(?:最近|近|过去|这)\s*([0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*个?\s*年")
 _SUFFIXES = ("自治区", "街道", "省", "市", "区", "县", "镇", "乡")

@@ -48,7 +48,7 @@ def _of_side(chunk: Chunk, side: QueryIntent, chunks: Sequence[Chunk]) -> bool:
 def glossary_quote(question: str, chunks: Sequence[Chunk]) -> str | None:
     """The glossary entry the question names (「“六个不发生”具体是哪六个？」), without its note number."""
     for n, chunk in enumerate(chunks, start=1):
-        term = chunk.section.rsplit(" > ", 1)[-1].strip("“”\"「」 ")
+        term = chunk.section.rsplit(" > ", 1)[-1].strip('“”"「」 ')
         if chunk.period == "glossary" and len(term) >= 2 and term in question:
             return f"{_NOTE_NUMBER_RE.sub('', chunk.text)}[{n}]"
     return None

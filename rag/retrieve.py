@@ -8,7 +8,7 @@ asks for targets), then the rest; inside each tier, the fused dense+BM25 ranking
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Literal
@@ -75,9 +75,7 @@ def rrf(rankings: Sequence[Sequence[int]], k: int) -> dict[int, float]:
     return scores
 
 
-def weighted(
-    dense: dict[int, float], lexical: dict[int, float], dense_weight: float
-) -> dict[int, float]:
+def weighted(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
     """Min-max normalised scores, combined linearly (a candidate missing from one list gets 0 there)."""
 
     def norm(scores: dict[int, float]) -> dict[int, float]:
@@ -194,7 +192,7 @@ class Retriever:
         asks for targets, its review first otherwise), then the rest."""
         chunks = self.index.chunks
 
-        def split(ids: list[int], keep) -> tuple[list[int], list[int]]:  # type: ignore[no-untyped-def]
+        def split(ids: list[int], keep: Callable[[Chunk], bool]) -> tuple[list[int], list[int]]:
             yes = [i for i in ids if keep(chunks[i])]
             chosen = set(yes)
             return yes, [i for i in ids if i not in chosen]
@@ -211,9 +209,7 @@ class Retriever:
         tiers.append(rest)
         return [t for t in tiers if t]
 
-    def _rank(
-        self, ids: list[int], qvec: np.ndarray | None, bm25: np.ndarray | None, mode: Mode
-    ) -> list[tuple[int, float]]:
+    def _rank(self, ids: list[int], qvec: np.ndarray | None, bm25: np.ndarray | None, mode: Mode) -> list[tuple[int, float]]:
         """Fused ranking of the candidates ``ids`` (best first)."""
         if not ids:
             return []
@@ -242,8 +238,8 @@ class Retriever:
             scores, found = self.index.dense.search(q, k)
         else:
             selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
-            scores, found = self.index.dense.search(q, k, params=faiss.SearchParameters(sel=selector))
-        return {int(i): float(s) for i, s in zip(found[0], scores[0]) if i >= 0}
+            scores, found = self.index.dense.search(q, k, params=faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
+        return {int(i): float(s) for i, s in zip(found[0], scores[0], strict=True) if i >= 0}
 
 
 def open_retriever(settings: Settings, *, check_files: bool = True) -> Retriever:

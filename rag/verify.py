@@ -26,7 +26,9 @@ def citations_in(text: str) -> list[int]:
     return seen
 
 
-_LEAD_IN_RE = re.compile(r"(?<=[^。！？\n])[，,；;]?\s*(?:依据|根据|参见|参考|见|来源|出处)(?:摘录|资料|材料)?\s*[:：]?\s*(?=[\[【]\s*\d)")
+_LEAD_IN_RE = re.compile(
+    r"(?<=[^。！？\n])[，,；;]?\s*(?:依据|根据|参见|参考|见|来源|出处)(?:摘录|资料|材料)?\s*[:：]?\s*(?=[\[【]\s*\d)"
+)
 
 
 def tidy_citations(text: str) -> str:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.config import Settings, get_settings
-from service import errors
+from service import errors, metrics
 from service.engine import Engine
 from service.middleware import AccessLog, AnswerOptions, BodySizeLimit
 from service.routers import api, health, openai_compat, widget
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         owned = getattr(app.state, "engine", None) is None
         if owned:
             app.state.engine = await run_in_threadpool(Engine.load, settings)
+            app.state.engine.on_answer.append(app.state.metrics.observe)
             if settings.warm_up:
                 await run_in_threadpool(app.state.engine.warm_up)
         logger.info("serving %s", app.state.engine.index_info())
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.auth_limiter = RateLimiter(settings.auth_failure_limit)
     errors.install(app)
+    app.state.metrics = metrics.install(app)
+    if engine is not None:
+        engine.on_answer.append(app.state.metrics.observe)
 
     # added innermost first: request id → access log → CORS → body cap → OPTIONS → routes
     app.add_middleware(AnswerOptions)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
-from rag.answer import Answerer, Draft
+from rag.answer import Answer, Answerer, Draft, Event
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, LLMError
 from rag.llm import LLMClient, LocalClient, make_llm
@@ -25,6 +26,8 @@ class Engine:
     answerer: Answerer = field(init=False)
     gate: GenerationGate = field(init=False)
 
+    #: Called with every final answer (the app's metrics).
+    on_answer: list[Callable[[Answer], None]] = field(init=False, default_factory=list)
     _checked: tuple[float, bool] | None = field(init=False, default=None)
     _checked_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -45,6 +48,14 @@ class Engine:
             retriever = open_retriever(settings)
         retriever.search("预热", k=1)  # load the embedding model and jieba now, not on the first request
         return cls(settings, retriever, make_llm(settings))
+
+    def events(self, draft: Draft) -> Generator[Event, None, None]:
+        """The answerer's events for ``draft``; each final answer is handed to :attr:`on_answer` (metrics)."""
+        for event in self.answerer.events(draft):
+            if event.kind == "done":
+                for observe in self.on_answer:
+                    observe(event.data)  # type: ignore[arg-type]
+            yield event
 
     def admit(self, draft: Draft) -> Ticket | None:
         """A place in the model's queue (:class:`Busy` when full); ``None`` when the draft needs no model

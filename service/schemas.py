@@ -90,7 +90,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 #: ``/api/ask`` and ``/v1/chat/completions``: JSON, or with ``"stream": true`` server-sent events.
 STREAMING_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The answer; with `\"stream\": true` a `text/event-stream`.",
+        "description": 'The answer; with `"stream": true` a `text/event-stream`.',
         "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": {"type": "string"}}},
     }
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import nullcontext
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -15,13 +15,13 @@ from service.throttle import Ticket
 logger = logging.getLogger(__name__)
 
 
-def answer_events(engine: Engine, draft: Draft, ticket: Ticket | None) -> Iterator[Event]:
+def answer_events(engine: Engine, draft: Draft, ticket: Ticket | None) -> Generator[Event, None, None]:
     """A draft's events, produced while holding a generation slot when it needs the model."""
     with ticket.running() if ticket else nullcontext():
-        yield from engine.answerer.events(draft)
+        yield from engine.events(draft)
 
 
-async def in_threadpool(events: Iterator[Event], ticket: Ticket | None) -> AsyncIterator[Event]:
+async def in_threadpool(events: Generator[Event, None, object], ticket: Ticket | None) -> AsyncIterator[Event]:
     """Iterate ``events`` in worker threads; on disconnect or error, close it and free the queue place."""
     try:
         async for event in iterate_in_threadpool(events):

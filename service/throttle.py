@@ -53,11 +53,13 @@ class GenerationGate:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
         self.admitted = 0
+        self.rejected = 0
 
     def admit(self) -> Ticket:
         """A place in line (running or waiting), or :class:`Busy` when the line is full."""
         with self._lock:
             if self.admitted >= self.capacity:
+                self.rejected += 1
                 raise Busy("the model is busy; try again shortly", self.retry_after)
             self.admitted += 1
         return Ticket(self)

@@ -88,6 +88,33 @@ def test_a_model_that_never_answers_makes_readyz_503_within_seconds_and_healthz_
     assert ready.json()["error"]["llm"]["reachable"] is False
 
 
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """A sample's value from Prometheus' text format."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+def test_metrics_count_requests_answers_by_mode_queue_model_and_index(retriever):
+    client = make_client(retriever, answer_mode="quote-first", queue_size=0, llm_concurrency=1)
+    assert client.post("/api/ask", json={"question": QUESTION}).json()["mode"] == "quote"
+    client.post("/api/ask", json={"question": "2023年南京市一般公共预算收入是多少？"})  # refused: no report covers it
+    client.post("/api/search", json={"query": "收入", "k": "x"})  # 422
+    text = client.get("/metrics").text
+    assert all(line.startswith(("#", "rag_")) for line in text.splitlines() if line.strip())
+    assert metric(text, "rag_answers_total", mode="quote") == 1 and metric(text, "rag_answers_total", mode="refused") == 1
+    assert metric(text, "rag_http_requests_total", handler="/api/ask", status="200") == 2
+    assert metric(text, "rag_http_requests_total", handler="/api/search", status="422") == 1
+    assert metric(text, "rag_retrieval_seconds_count") == 2
+    assert metric(text, "rag_queue_depth") == 0 and metric(text, "rag_queue_rejections_total") == 0
+    assert metric(text, "rag_model_up") == 0  # no model in this service
+    assert metric(text, "rag_index_chunks") == len(retriever.index.chunks) and metric(text, "rag_index_reports") == 5
+
+
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

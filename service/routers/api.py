@@ -51,7 +51,7 @@ def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, obj
         return EventSourceResponse(_sse(engine, draft, ticket), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
-            return final(engine.answerer.events(draft)).to_dict()
+            return final(engine.events(draft)).to_dict()
     finally:
         if ticket:
             ticket.close()
@@ -77,4 +77,3 @@ def _public(exc: Exception) -> str:
     from service.throttle import Busy
 
     return str(exc) if isinstance(exc, (RagError, Busy)) else "internal error; see the service log"
-

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse
 
 from rag.answer import Answer, Draft, final, validate_history
-from rag.query import validate_query
 from rag.errors import QueryError
+from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, ChatRequest
@@ -33,9 +33,7 @@ MODEL_ID = "govrag"
 
 def sources_footer(answer: Answer) -> str:
     """「来源：[1] 太仓市 2024年政府工作报告 · 2023年政府工作回顾」 lines for chat front-ends."""
-    lines = [
-        f"[{c.n}] {c.region or ''} {c.report_title or c.source} · {c.section}".strip() for c in answer.citations
-    ]
+    lines = [f"[{c.n}] {c.region or ''} {c.report_title or c.source} · {c.section}".strip() for c in answer.citations]
     return "\n\n来源：\n" + "\n".join(lines) if lines else ""
 
 
@@ -71,7 +69,7 @@ def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) ->
         return EventSourceResponse(_chunks(engine, draft, ticket, model), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
-            answer = final(engine.answerer.events(draft))
+            answer = final(engine.events(draft))
     finally:
         if ticket:
             ticket.close()

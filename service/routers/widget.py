@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -27,7 +27,7 @@ DEMO_CSP = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> str:
     return resources.files("service.widget").joinpath(name).read_text(encoding="utf-8")
 
