@@ -50,10 +50,11 @@ class Metrics:
     def observe(self, answer: Answer) -> None:
         self.answers.labels("cached" if answer.cached else answer.mode).inc()
         timings = answer.timings or {}
-        if timings.get("retrieve_ms") is not None:
-            self.retrieval.observe(float(timings["retrieve_ms"]) / 1000)
-        if timings.get("first_token_ms") is not None:
-            self.first_token.observe(float(timings["first_token_ms"]) / 1000)
+        retrieval, first_token = timings.get("retrieve_ms"), timings.get("first_token_ms")
+        if retrieval is not None:
+            self.retrieval.observe(retrieval / 1000)
+        if first_token is not None:
+            self.first_token.observe(first_token / 1000)
 
 
 class EngineCollector(Collector):
