@@ -230,6 +230,10 @@ def evaluate(
     typer.echo(f"written to {folder}/ (report.md, results.json, charts)")
 
 
+#: Seconds open requests get after SIGTERM before ``rag serve`` closes them.
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: RAG_HOST, 127.0.0.1).")] = None,
@@ -255,6 +259,8 @@ def serve(
             port=port or current.port,
             log_config=None,
             access_log=False,  # service.access logs every request with its id
+            # SIGTERM: streams still open get this long, so the process ends within 10 s
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
         engine.close()

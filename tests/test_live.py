@@ -55,3 +55,60 @@ def test_a_killed_model_server_gives_a_degraded_answer_and_is_restarted_in_the_b
     finally:
         llm.close()
     assert first.returncode is not None and llm.server._process is None
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_stopping_rag_serve_leaves_no_model_server(retriever, sig):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from rag.llm import free_port
+    from tests.conftest import wait_until
+    from tests.test_child import alive
+
+    settings, port = retriever.settings, free_port()
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_EMBEDDING_CACHE": str(settings.embedding_cache_path),
+           "RAG_CACHE_DIR": str(settings.cache_dir), "RAG_LLM_BACKEND": "local", "RAG_WARM_UP": "1", "RAG_ANSWER_CACHE": "0"}  # fmt: skip
+    env.pop("RAG_LOCAL_URL", None)
+    serve = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+
+        def ready() -> bool:
+            assert serve.poll() is None, "rag serve exited"
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=300, what="rag serve with its model server")
+        models = [pid for pid in _children(serve.pid) if b"llama_cpp.server" in open(f"/proc/{pid}/cmdline", "rb").read()]
+        assert len(models) == 1
+        started = time.monotonic()
+        serve.send_signal(getattr(signal, sig))
+        serve.wait(timeout=30)
+        if sig == "SIGTERM":
+            assert time.monotonic() - started < 10
+        wait_until(lambda: not alive(models[0]), timeout=10, what=f"the model server to stop after {sig}")
+    finally:
+        if serve.poll() is None:
+            serve.kill()
