@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -134,6 +135,8 @@ class Draft:
     timings: dict[str, float | None] = field(default_factory=dict)
     #: The numbered passages as the ``sources`` event gives them (a cached answer brings its own).
     sources: list[dict[str, object]] = field(default_factory=list)
+    #: Set when whoever asked went away: the generation stops at the model's next token.
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     @property
     def needs_model(self) -> bool:
@@ -304,19 +307,21 @@ class Answerer:
             stream.close()  # a client that went away stops the generation too
 
     def _with_model(self, draft: Draft) -> Generator[Event, None, Answer]:
-        """Generate (streamed, or silently behind a quote already shown), check, fall back."""
+        """Generate, streaming the model's text a sentence at a time once the checks passed it (or
+        silently behind a quote already shown); then check the whole answer, fall back."""
         behind_quote = bool(draft.quote) and self.settings.answer_mode == "quote-then-model"
         shown = EXTRACTIVE_PREFIX + draft.quote if behind_quote and draft.quote else ""
         if shown:
             yield Event("delta", shown)
         messages = build_messages(draft.standalone, draft.chunks, self.settings.answer_context_chars)
         text = ""
+        released = _Released()
         try:
             for delta in self._generate(draft, messages):
                 text += delta
-                if not behind_quote:
-                    shown += delta
-                    yield Event("delta", delta)
+                if not behind_quote and (more := self._checked_sentences(draft, text, released)):
+                    shown += more
+                    yield Event("delta", more)
         except LLMError as exc:
             logger.warning("falling back to an extractive answer: %s", exc)
             answer = self._extractive(draft, degraded=True)
@@ -326,13 +331,34 @@ class Answerer:
             # the model's wording replaces the quote shown only when it passes every check
             answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
         answer.usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
-        if answer.answer != shown:
+        if answer.answer.startswith(shown) and not (behind_quote and answer.answer != shown):
+            if answer.answer != shown:
+                yield Event("delta", answer.answer[len(shown) :])  # the rest, checked
+        else:  # the checked answer is not what was shown (a quote replaced, a model answer refused)
             yield Event("replace" if shown else "delta", answer.answer)
         return answer
+
+    def _checked_sentences(self, draft: Draft, text: str, released: _Released) -> str:
+        """The checked text of the model's complete sentences not shown yet, when every figure in
+        them passed the checks; ``""`` while a sentence is incomplete, and from a sentence that
+        failed on (it is shown, marked, only in the final answer)."""
+        end = _complete_sentences_end(text)
+        if released.stopped or end <= released.upto:
+            return ""
+        checked = self._verify(draft, text[:end], mode="model")
+        passed = not (checked.refused or checked.unsupported_numbers or checked.doubtful_numbers)
+        if not passed or not checked.answer.startswith(released.text):
+            released.stopped = True
+            return ""
+        more = checked.answer[len(released.text) :]
+        released.text, released.upto = checked.answer, end
+        return more
 
     def _generate(self, draft: Draft, messages: list[dict[str, str]]) -> Iterator[str]:
         """The model's text, piece by piece; :class:`LLMError` on failure, timeout or an empty answer."""
         assert self.llm is not None
+        if draft.cancelled.is_set():  # it waited for the model and whoever asked is gone: no prompt to read
+            raise LLMError("the question was cancelled (the client went away)")
         deadline = draft.started + self.settings.answer_timeout
         generation = self.llm.stream(messages)
         got = False
@@ -342,6 +368,8 @@ class Answerer:
                     draft.timings["first_token_ms"] = _ms(draft.started, time.perf_counter())
                 got = got or bool(delta.strip())
                 yield delta
+                if draft.cancelled.is_set():
+                    raise LLMError("the question was cancelled (the client went away)")
                 if time.perf_counter() > deadline:
                     raise LLMError(f"generation exceeded {self.settings.answer_timeout:.0f}s")
             if not got:  # e.g. llama_cpp.server failing after it sent 200: an empty stream
@@ -454,6 +482,27 @@ class Answerer:
         regions = self.retriever.regions
         names = {alias for r in regions for alias in r.aliases}
         return names | {a for r in regions if r.parent for a in RegionName(r.parent).aliases}
+
+
+@dataclass
+class _Released:
+    """How much of the model's text was checked and shown: ``upto`` characters of the raw text,
+    shown as ``text``; ``stopped`` after a sentence failed."""
+
+    text: str = ""
+    upto: int = 0
+    stopped: bool = False
+
+
+#: The end of a sentence (or clause ending in ；) once the next character is seen and is not a
+#: citation that belongs to it (「…亿元。[1]」).
+_SENTENCE_END_RE = re.compile(r"[。！？；!?\n](?=[^\[\s])")
+
+
+def _complete_sentences_end(text: str) -> int:
+    """Where the model's complete sentences end in ``text`` (0 when none is complete yet)."""
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(text)]
+    return ends[-1] if ends else 0
 
 
 def _clean(answer: Answer) -> bool:

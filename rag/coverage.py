@@ -243,7 +243,7 @@ def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | 
     mentions = sorted(indexed + named, key=lambda m: m.start)
     asked = [
         m
-        for m, nxt in zip(mentions, [*mentions[1:], None], strict=True)
+        for m, nxt in zip(mentions, [*mentions[1:], None], strict=False)  # one None too many when there are none
         if not (nxt is not None and not text[m.end : nxt.start].strip() and places.contains(m, nxt))
     ]
     if any(m.region is not None for m in asked):

@@ -64,6 +64,13 @@ class GenerationGate:
             self.admitted += 1
         return Ticket(self)
 
+    def idle(self) -> bool:
+        """No generation is running now (a slot can be taken at once)."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        self._slots.release()
+        return True
+
     def _leave(self) -> None:
         with self._lock:
             self.admitted -= 1

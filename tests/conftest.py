@@ -217,3 +217,52 @@ def dying_server(request: pytest.FixtureRequest) -> Iterator[str]:
     stop.set()
     thread.join()
     listener.close()
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[tuple[str, threading.Event]]:
+    """A loopback model server that streams one token every 20 ms and never finishes on its own;
+    once the returned event is set, each answer (also one under way) ends with a checked sentence."""
+    import http.server
+    import json as _json
+
+    finish = threading.Event()
+    answer = "2023年太仓市一般公共预算收入为189.4亿元[1]。"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # quiet
+            pass
+
+        def _send(self, text: str) -> None:
+            body = {"id": "t", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}  # fmt: skip
+            data = f"data: {_json.dumps(body, ensure_ascii=False)}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            try:
+                while not finish.wait(0.02):
+                    self._send("嗯")
+                self._send(answer)
+                done = b"data: [DONE]\n\n"
+                self.wfile.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+            except OSError:
+                pass  # the client went away
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # clients leave on purpose
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", finish
+    finish.set()
+    server.shutdown()
+    server.server_close()

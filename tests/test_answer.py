@@ -208,3 +208,39 @@ def test_true_figure_for_the_wrong_metric_is_not_accepted(retriever):
     ans, _ = answerer(retriever, "相城区2023年城镇居民人均可支配收入是155.2亿元[1]。")
     result = ans.ask("相城区2023年城镇居民人均可支配收入是多少？")
     assert result.refused and result.unsupported_numbers == ["155.2亿元"]
+
+
+# --- verified streaming: text leaves a sentence at a time, after its figures passed the checks ------
+
+
+def streamed(events) -> tuple[list[str], object]:
+    return [e.data for e in events if e.kind == "delta"], events[-1].data
+
+
+def test_checked_sentences_stream_one_by_one_and_add_up_to_the_answer(retriever):
+    reply = "2023年太仓市一般公共预算收入为189.4亿元[1]。其中税收收入160.3亿元[1]。"
+    ans, _ = answerer(retriever, reply)
+    events = list(ans.stream(QUESTION))
+    deltas, answer = streamed(events)
+    assert "replace" not in [e.kind for e in events] and len(deltas) >= 2
+    assert "189.4亿元" in deltas[0] and "160.3亿元" not in deltas[0]  # the first sentence left on its own
+    assert "".join(deltas) == answer.answer and not answer.unsupported_numbers
+
+
+def test_a_sentence_with_an_unchecked_figure_is_never_streamed_only_shown_marked_at_the_end(retriever):
+    reply = "2023年太仓市一般公共预算收入为189.4亿元[1]。同比增长16.5%[1]。全年税收收入160.3亿元[1]。"
+    ans, _ = answerer(retriever, reply)
+    events = list(ans.stream(QUESTION))
+    deltas, answer = streamed(events)
+    assert answer.unsupported_numbers == ["16.5%"] and "请勿采信" in answer.answer
+    before_end = deltas[:-1]
+    assert before_end and all("16.5%" not in d for d in before_end)  # nothing unchecked left early
+    assert "".join(deltas) == answer.answer and "replace" not in [e.kind for e in events]
+
+
+def test_a_refused_stream_shows_nothing_of_the_refusal_before_the_quote(retriever):
+    ans, _ = answerer(retriever, REFUSAL)
+    events = list(ans.stream("2023年太仓城镇新增就业多少人？"))
+    deltas, answer = streamed(events)
+    assert [e.kind for e in events] == ["sources", "delta", "done"]  # no refusal shown, then taken back
+    assert deltas == [answer.answer] and "城镇新增就业1.3万人" in answer.answer

@@ -59,7 +59,7 @@ def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, obj
 
 async def _sse(engine: Engine, draft: Draft, ticket) -> AsyncIterator[dict[str, str]]:
     try:
-        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
+        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket, draft):
             if event.kind == "sources":
                 data: object = event.data
             elif event.kind in ("delta", "replace"):

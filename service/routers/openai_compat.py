@@ -102,7 +102,7 @@ async def _chunks(engine: Engine, draft: Draft, ticket, model: str) -> AsyncIter
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
     try:
-        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket):
+        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket, draft):
             if event.kind == "delta":
                 sent += str(event.data)
                 yield chunk({"content": str(event.data)})
