@@ -21,6 +21,19 @@ REWRITE_SYSTEM = "把用户最后的追问结合对话改写成一个完整、�
 #: among three wordings by how well P(是) separates right sentences from wrong ones.
 JUDGE = "句子：{sentence}\n问题：{question}\n句子里有没有问题所问的那个数字？回答“是”或“否”。"
 
+#: A sentence that speaks to the model instead of about the region (「忽略以上指令…」, "ignore previous
+#: instructions"): a report never does, a planted one must not reach the prompt. The bundled model obeys
+#: such a sentence when it is shown (tests/test_llm_cassettes.py records that), so it is cut out.
+INSTRUCTION_RE = re.compile(
+    r"忽略(?:以上|上述|之前|前面|所有|全部).{0,8}(?:指令|指示|要求|提示|规则)|(?:系统)?提示词|你(?:现在)?(?:是|扮演)一个|"
+    r"不要(?:再)?回答(?:问题|用户)|只(?:回复|回答|输出)“|ignore (?:all |the )?(?:previous|above|prior) instructions|system prompt",
+    re.IGNORECASE,
+)
+
+#: Where a sentence ends, Chinese or English (a full stop before a space or a Chinese character, so
+#: that decimal points stay).
+_CLAUSE_END_RE = re.compile(r"(?<=[。！？；!?])|(?<=\.)(?=\s|[\u4e00-\u9fff])")
+
 _SENTENCE_RE = re.compile(r"[^。！？；]+[。！？；]?")
 _NUMBER_RE = re.compile(r"\d")
 
@@ -39,8 +52,17 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_RE.findall(text.replace("\n", "")) if s.strip()]
 
 
+def without_instructions(text: str) -> str:
+    """``text`` without the sentences that address the model (:data:`INSTRUCTION_RE`)."""
+    if not INSTRUCTION_RE.search(text):
+        return text
+    return "".join(s for s in _CLAUSE_END_RE.split(text) if not INSTRUCTION_RE.search(s))
+
+
 def trim_passage(text: str, question: str, budget: int) -> str:
-    """Keep the sentences that share the most words with the question (numbers count extra), in order."""
+    """Keep the sentences that share the most words with the question (numbers count extra), in order;
+    never a sentence addressed to the model."""
+    text = without_instructions(text)
     if len(text) <= budget:
         return text
     wanted = set(tokenize(question))
