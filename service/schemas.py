@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from rag.answer import MAX_HISTORY_TURNS
 from rag.query import MAX_QUERY_CHARS
+
+
+def _json_integer(value: object) -> object:
+    """For integer fields, before validation: no coercion from strings (``"k": "3"`` is refused), a
+    JSON integer (``3``, also ``3.0`` as JSON Schema counts it), never a string or a boolean."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer, not a string or boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class Turn(BaseModel):
@@ -19,10 +29,10 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: StrictInt | None = Field(None, ge=1, le=50)
+    k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_json_integer)] | None = None
     #: A region name or alias; empty or absent: every region.
     region: str | None = Field(None, max_length=50)
-    year: StrictInt | None = Field(None, ge=1949, le=2100)
+    year: Annotated[int, Field(ge=1949, le=2100), BeforeValidator(_json_integer)] | None = None
 
     @field_validator("region")
     @classmethod
@@ -91,6 +101,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 STREAMING_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": 'The answer; with `"stream": true` a `text/event-stream`.',
-        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/event-stream": {"schema": {"description": "events sources, delta, replace, done (JSON data)"}},
+        },
     }
 }
