@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAG_CACHE_DIR := $(CACHE)
 
-.PHONY: help setup browser test run index record bench clean-index
+.PHONY: help setup browser test run index record bench reliability clean-index
 
 help:
 	@echo "make run    set everything up, build the index if needed, serve http://127.0.0.1:8000 (local model)"
@@ -77,6 +77,13 @@ bench: index
 	RAG_ANSWER_CACHE=0 $(BIN)/rag eval --model-only --name bench-$$(date +%Y%m%d-%H%M)
 	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_answer
 	$(BIN)/python -m eval.bench_scale
+
+# The fault/fuzz/soak suite of docs/reliability.md: the fault tests (also in make test), schemathesis
+# with 150 cases per operation, then a 3-minute loopback soak of `rag serve` with 50 clients.
+reliability: index
+	RAG_FUZZ_EXAMPLES=150 $(BIN)/python -m pytest tests/test_schema_fuzz.py tests/test_child.py tests/test_ingest_kill.py \
+	  tests/test_live.py tests/test_service.py -k "fuzz or child or kill or dies or twenty or stopping or readyz or authentic"
+	$(BIN)/python -m eval.soak --clients 50 --seconds 180
 
 clean-index:
 	rm -rf index/
