@@ -331,9 +331,10 @@ class Answerer:
             # the model's wording replaces the quote shown only when it passes every check
             answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
         answer.usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
-        if answer.answer.startswith(shown) and not (behind_quote and answer.answer != shown):
-            if answer.answer != shown:
-                yield Event("delta", answer.answer[len(shown) :])  # the rest, checked
+        if answer.answer == shown:
+            pass
+        elif not behind_quote and answer.answer.startswith(shown):
+            yield Event("delta", answer.answer[len(shown) :])  # the rest, checked
         else:  # the checked answer is not what was shown (a quote replaced, a model answer refused)
             yield Event("replace" if shown else "delta", answer.answer)
         return answer

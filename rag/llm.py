@@ -87,6 +87,9 @@ class OpenAIClient:
         self.temperature = temperature
         self.extra_body = dict(extra_body or {})
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries)
+        #: What a request can fail with: the client's errors, and httpx's or the SSE parser's when a
+        #: streamed body breaks off (those are not OpenAIError).
+        self._failures = (openai.OpenAIError, httpx.HTTPError, ValueError)
 
     def _error(self, exc: Exception) -> LLMError:
         openai = self._openai
@@ -96,6 +99,8 @@ class OpenAIClient:
             return LLMError(f"the language model is unreachable ({self.base_url})")
         if isinstance(exc, openai.APIStatusError):
             return LLMError(f"the language model answered HTTP {exc.status_code}")
+        if isinstance(exc, httpx.HTTPError | ValueError):  # the body broke off (a killed server) or is no SSE
+            return LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})")
         return LLMError(f"language model error: {exc}")
 
     def complete(self, messages: Messages, *, max_tokens: int | None = None) -> Completion:
@@ -107,10 +112,8 @@ class OpenAIClient:
                 temperature=self.temperature,
                 extra_body=self.extra_body or None,
             )
-        except self._openai.OpenAIError as exc:
+        except self._failures as exc:
             raise self._error(exc) from None
-        except (httpx.HTTPError, ValueError) as exc:
-            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
         if not response.choices:
             raise LLMError("the language model returned no choices")
         usage = response.usage
@@ -133,10 +136,8 @@ class OpenAIClient:
             for event in events:
                 if event.choices and event.choices[0].delta.content:  # type: ignore[union-attr]
                     yield event.choices[0].delta.content  # type: ignore[union-attr]
-        except self._openai.OpenAIError as exc:
+        except self._failures as exc:
             raise self._error(exc) from None
-        except (httpx.HTTPError, ValueError) as exc:  # the body broke off (a killed server) or is no SSE
-            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
 
     def yes_probability(self, messages: Messages) -> float | None:
         """How sure the model is that the answer to a 是/否 question is 是: P(是) / (P(是) + P(否)) of its
@@ -155,10 +156,8 @@ class OpenAIClient:
         except self._openai.APIStatusError as exc:  # e.g. a server started without log-probabilities
             logger.warning("no 是/否 judgement from the language model (HTTP %s)", exc.status_code)
             return None
-        except self._openai.OpenAIError as exc:
+        except self._failures as exc:
             raise self._error(exc) from None
-        except (httpx.HTTPError, ValueError) as exc:
-            raise LLMError(f"the language model's answer broke off ({type(exc).__name__}: {exc})") from None
         choice = response.choices[0] if response.choices else None
         if choice is None or choice.logprobs is None or not choice.logprobs.content:
             return None

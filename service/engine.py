@@ -17,6 +17,10 @@ from service.throttle import GenerationGate, Ticket
 
 logger = logging.getLogger(__name__)
 
+#: How long one check that the model answers serves /readyz and /metrics (probes and scrapes every
+#: few seconds must not each ask the model).
+MODEL_CHECK_SECONDS = 5.0
+
 
 @dataclass
 class Engine:

@@ -18,6 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 
+from service.engine import MODEL_CHECK_SECONDS
+
 if TYPE_CHECKING:
     from rag.answer import Answer
     from service.engine import Engine
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 #: Seconds: retrieval takes milliseconds, the model's first token seconds.
 RETRIEVAL_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 FIRST_TOKEN_BUCKETS = (0.5, 1, 2, 4, 6, 8, 12, 20, 40, 60, 120)
-#: /readyz's model check is reused by scrapes for this long.
-MODEL_CHECK_SECONDS = 5.0
 
 
 class Metrics:

@@ -2,7 +2,7 @@
 
 - ``/healthz`` — liveness: the process serves HTTP. No I/O, answers at once whatever the model does.
 - ``/readyz`` — readiness: the index is loaded and the language model (when there is one) answers
-  within a second; the model check is cached for :data:`READY_CACHE_SECONDS`. 503 with the reason
+  within a second; the model check is cached for ``MODEL_CHECK_SECONDS``. 503 with the reason
   otherwise (answers would still come, but extractive and marked ``degraded``).
 """
 
@@ -12,13 +12,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from service.deps import get_engine
-from service.engine import Engine
+from service.engine import MODEL_CHECK_SECONDS, Engine
 from service.errors import error_response
 
 router = APIRouter(tags=["health"])
-
-#: How long one model check answers /readyz (probes every few seconds must not each ask the model).
-READY_CACHE_SECONDS = 5.0
 
 
 @router.get("/healthz")
@@ -32,7 +29,7 @@ def healthz() -> dict[str, str]:
 @router.head("/readyz", include_in_schema=False)
 def readyz(engine: Engine = Depends(get_engine)) -> JSONResponse:
     """Readiness: the loaded index (chunks, reports, embedding model) and the language model's state."""
-    llm = engine.llm_info(cache_seconds=READY_CACHE_SECONDS)
+    llm = engine.llm_info(cache_seconds=MODEL_CHECK_SECONDS)
     body = {"status": "ready", "index": engine.index_info(), "llm": llm}
     if llm["backend"] != "none" and not llm["reachable"]:
         return error_response(503, "the language model does not answer", "not_ready", index=body["index"], llm=llm)
