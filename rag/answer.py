@@ -39,6 +39,7 @@ from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
+from rag.terms import agreement, asked_terms, metric_words
 from rag.verify import (
     MISATTRIBUTED,
     VERIFIED,
@@ -171,11 +172,26 @@ def rewrite_followup(question: str, history: Sequence[dict[str, str]], llm: LLMC
     if llm is not None:
         try:
             text = llm.complete(build_rewrite_messages(question, history), max_tokens=60).text.strip()
-            if 2 <= len(text) <= 200:
+            if text and _faithful_rewrite(text.splitlines()[0], question, previous):
                 return text.splitlines()[0]
         except LLMError as exc:
             logger.warning("follow-up rewrite failed: %s", exc)
     return f"{previous} {question}"
+
+
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _faithful_rewrite(text: str, question: str, previous: str) -> bool:
+    """Whether the model's rewrite is a question made of what the user asked: of a sane length, still
+    naming what the follow-up names, and with no number the user did not type (the small model
+    sometimes copies the earlier *answer*: 「货物吞吐量呢？」 → 「货物吞吐量为803.9万标箱。」)."""
+    typed = set(_NUMBER_RE.findall(question + previous))
+    return (
+        2 <= len(text) <= 200
+        and all(number in typed for number in _NUMBER_RE.findall(text))
+        and agreement(asked_terms(question), metric_words(text), lenient=True) == 1
+    )
 
 
 def final(events: Iterator[Event]) -> Answer:

@@ -103,14 +103,22 @@ def find_regions(text: str, regions: Iterable[RegionName]) -> list[str]:
 def find_years(text: str) -> list[tuple[int, str | None]]:
     """The years the text names explicitly, in order, each with the period its part of the text asks
     about: 「2023年研发投入强度是多少？2024年目标又是多少？」 → [(2023, None), (2024, "plan")]."""
+    return [(year, period) for year, period, _ in year_parts(text)]
+
+
+def year_parts(text: str) -> list[tuple[int, str | None, str]]:
+    """Per year the text names: the year, the period its part asks about, and that part (from the
+    year to the next one; text before the first year belongs to the first): 「苏州2022年新增就业人数和
+    2023年的城镇新增就业目标比」 → (2022, None, 「苏州2022年新增就业人数和」), (2023, "plan", 「2023年的城镇…」)."""
     marks = list(re.finditer(r"((?:19|20)\d{2})\s*年", text))
-    years: dict[int, str | None] = {}
+    parts: dict[int, tuple[str | None, str]] = {}
     for i, mark in enumerate(marks):
-        part = text[mark.start() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
-        year, plan = int(mark.group(1)), bool(_PLAN_WORDS.search(part))
-        if year not in years or plan:
-            years[year] = "plan" if plan else None
-    return list(years.items())
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        span = text[mark.start() : end]
+        year, plan = int(mark.group(1)), bool(_PLAN_WORDS.search(span))
+        period, before = parts.get(year, (None, ""))
+        parts[year] = ("plan" if plan else period, before + (text[:end] if i == 0 else span))
+    return [(year, period, part) for year, (period, part) in parts.items()]
 
 
 def _number(text: str) -> int | None:

@@ -24,8 +24,8 @@ from rag.lexical import tokenize
 from rag.numbers import comparable, figures_in, unit_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent
-from rag.terms import agreement, asked_terms, asked_unit_kind, metric_words
-from rag.verify import figures, states_asked_figure
+from rag.terms import agreement, asked_terms, asked_unit_kind, known
+from rag.verify import figures, measures_of, states_asked_figure
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +36,14 @@ _NOTE_NUMBER_RE = re.compile(r"^\s*\d+\s*[.．、]\s*(?:P\d+)?")
 def _of_side(chunk: Chunk, side: QueryIntent, chunks: Sequence[Chunk]) -> bool:
     """A passage speaks for a side when region and year agree and a target answers only for targets —
     unless the year is one the reports only plan for (retrieval ranks a year's review first, so when
-    every retrieved passage of that year is a plan, there is no review of it)."""
+    no retrieved passage of that year is a review, there is none: a report's opening lines, dated
+    that year, do not count as one)."""
     if (side.region and chunk.region != side.region) or (side.year and chunk.year != side.year):
         return False
     if (side.period == "plan") == (chunk.period == "plan"):
         return True
     same_year = [c for c in chunks if c.year == side.year and not (side.region and c.region != side.region)]
-    return side.year is not None and side.period is None and all(c.period == "plan" for c in same_year)
+    return side.year is not None and side.period is None and not any(c.period == "review" for c in same_year)
 
 
 def glossary_quote(question: str, chunks: Sequence[Chunk]) -> str | None:
@@ -62,13 +63,17 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
         return glossary
     quotes: list[str] = []
     for side in sides:
+        # a side of a comparison may ask only what its part of the question asks (「2022年新增就业人数和
+        # 2023年的城镇新增就业目标比」: 城镇 only of 2023): the whole question first, then that part
+        asks = [question] + ([side.text] if len(sides) > 1 and any(map(known, asked_terms(side.text, ignore))) else [])
         quote = next(
             (
                 f"{sentence}[{n}]"
+                for asked in asks
                 for n, chunk in enumerate(chunks, start=1)
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
-                if states_asked_figure(sentence, question, ignore)
+                if states_asked_figure(sentence, asked, ignore)
             ),
             None,
         )
@@ -111,7 +116,12 @@ def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore
         n, sentence = candidates[0]
         return f"{sentence}[{n}]"
     wanted = asked_terms(question, ignore)
-    named = [(agreement(wanted, metric_words(sentence, ignore)), -i) for i, (_, sentence) in enumerate(candidates)]
+    # what the figure of that kind measures, not the whole sentence: 「全年实现地区生产总值2.4万亿元，…税收
+    # 收入占全省比重达到27.9%」 names GDP, but its share is not GDP's growth
+    named = [
+        (max((agreement(wanted, words) for words in measures_of(sentence, kind, ignore)), default=0.0), -i)
+        for i, (_, sentence) in enumerate(candidates)
+    ]
     if not wanted or not named or max(named)[0] < NAMES_ENOUGH:
         return None
     n, sentence = candidates[-max(named)[1]]

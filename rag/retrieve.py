@@ -21,7 +21,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import QueryError
 from rag.index import Index
-from rag.query import QueryIntent, RegionName, find_regions, find_years, parse_query
+from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +169,9 @@ class Retriever:
         regions = find_regions(query, self.regions)
         if len(regions) >= 2:
             return [replace(intent, region=name) for name in regions]
-        years = find_years(query)
-        if len(years) >= 2:
-            return [replace(intent, year=y, period=period) for y, period in years]
+        years = year_parts(query)
+        if len(years) >= 2:  # each side carries its part of the question (what it asks of that year)
+            return [replace(intent, text=part, year=y, period=period) for y, period, part in years]
         return [intent]
 
     def _ranked(

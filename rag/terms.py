@@ -21,8 +21,15 @@ import jieba
 from rag.lexical import STOPWORDS
 from rag.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
 
-#: Same metric, different words: the left side is rewritten to the right before comparing.
+#: Same metric, different words: the left side (a regular expression) is rewritten to the right
+#: before comparing, in this order. R&D intensity is the statistics bureau's name for R&D spending as a
+#: share of GDP (「研究与试验发展(R&D)经费投入强度」), which reports also write out in full.
 SYNONYMS: tuple[tuple[str, str], ...] = (
+    (
+        r"(?:全社会)?(?:研发|研究与试验发展)(?:经费)?(?:支出|投入)?占(?:地区生产总值|gdp)(?:的)?比重|"
+        r"(?:研发|研究与试验发展)(?:经费)?投入强度",
+        "研发强度",
+    ),
     ("地区生产总值", "gdp"),
     ("生产总值", "gdp"),
     ("经济总量", "gdp"),
@@ -34,12 +41,12 @@ SYNONYMS: tuple[tuple[str, str], ...] = (
 
 #: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
 GENERIC = frozenset(
-    "完成 实现 达到 增长 增加 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
+    "完成 实现 达到 增长 增加 净增 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
     "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
     "目标 计划 预期 力争 定为 确定 实际 主要 "
     "同口径 口径 接近 超过 突破 保持 稳定 分别为 "
     # and words that say how something is counted, not what
-    "总量 总数 数量 人数 个数 规模 "
+    "总量 总数 总额 数量 人数 个数 规模 "
     # and who acts: every report speaks for its government
     "政府".split()
 )
@@ -50,6 +57,7 @@ ASKING = frozenset(
     "大概 一共 总共 有 几 多大 多久 多长".split()
 )
 
+_SYNONYM_RES = tuple((re.compile(old), new) for old, new in SYNONYMS)
 _DIGIT_RE = re.compile(r"\d")
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年")
 
@@ -61,8 +69,8 @@ def metric_words(context: str, ignore: Collection[str] = ()) -> list[str]:
     # places and years are cut out before segmenting: 「2019年玉山镇高新…」 must not yield 「年玉」
     for name in sorted(ignore, key=len, reverse=True):
         text = text.replace(name.lower(), "，")
-    for old, new in SYNONYMS:
-        text = text.replace(old, new)
+    for pattern, new in _SYNONYM_RES:  # spaced: 「地区生产总值880亿元」 must not become the one token 「gdp880」
+        text = pattern.sub(f" {new} ", text)
     return [
         t for t in _words(text)
         if len(t) >= 2 and t not in GENERIC and not _DIGIT_RE.search(t) and not is_unit(t)
@@ -85,9 +93,9 @@ def known(word: str) -> bool:
 _OURS = frozenset(new for _, new in SYNONYMS)
 
 
-def asked_terms(question: str, ignore: Collection[str] = ()) -> set[str]:
-    """What a question asks about: 「2023年太仓城镇新增就业多少人？」 → 城镇, 新增, 就业."""
-    return set(metric_words(question, ignore)) - ASKING
+def asked_terms(question: str, ignore: Collection[str] = ()) -> list[str]:
+    """What a question asks about, in order: 「2023年太仓城镇新增就业多少人？」 → 城镇, 新增, 就业."""
+    return [w for w in dict.fromkeys(metric_words(question, ignore)) if w not in ASKING]
 
 
 #: How far an abbreviation's characters may spread in the full term (「社会消费品零售总额」 is 9).
@@ -112,14 +120,40 @@ def same_term(a: str, b: str) -> bool:
     return a == b or a in b or b in a or abbreviates(a, b) or abbreviates(b, a)
 
 
+def _abbreviated_by(found: Iterable[str], wanted: list[str]) -> set[str]:
+    """The ``wanted`` words (in order) that a found abbreviation spells out: 「高企」 in a passage
+    stands for the question's 「高新技术企业」, which jieba's search mode gives as 高新, 技术, 企业."""
+    whole = [w for w in wanted if not any(w != v and w in v for v in wanted)]  # the words, not their parts
+    phrase = "".join(whole)
+    starts = [sum(map(len, whole[:i])) for i in range(len(whole))]
+    spelled: set[str] = set()
+    for short in {f for f in found if len(f) >= 2}:
+        for k in starts:  # an abbreviation starts where a word does…
+            if phrase[k] != short[0] or not abbreviates(short, phrase[k:]):
+                continue
+            end, rest = k, iter(range(k + 1, len(phrase)))
+            for c in short[1:]:
+                end = next(i for i in rest if phrase[i] == c)
+            touched = [w for w, at in zip(whole, starts, strict=True) if at <= end and at + len(w) > k]
+            if len(touched) >= 2:  # …and runs words together (「质量」 is only part of 「空气质量」)
+                spelled |= {w for w in wanted if any(w in t for t in touched)}
+    return spelled
+
+
+def names_asked(word: str, wanted: list[str]) -> bool:
+    """Whether ``word`` names one of the asked words, or abbreviates them run together (「高企」)."""
+    return any(same_term(word, w) for w in wanted) or bool(_abbreviated_by([word], wanted))
+
+
 def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = False) -> float:
     """The share of ``wanted`` metric words that some ``found`` word names too, or that abbreviate a
     term of the found words run together (1.0 when nothing is wanted). ``lenient`` (for a question's
     words): a word jieba only guessed counts when it matches, and is not held against the rest when
     it does not."""
-    wanted, found = set(wanted), list(found)
+    wanted, found = list(dict.fromkeys(wanted)), list(found)
     phrase = "".join(dict.fromkeys(found))
     matched = {w for w in wanted if any(same_term(w, f) for f in found) or abbreviated_in(w, phrase)}
+    matched |= _abbreviated_by(found, wanted)
     counted = [w for w in wanted if w in matched or known(w) or not lenient]
     return len(matched) / len(counted) if counted else 1.0
 

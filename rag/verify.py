@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from rag.numbers import Figure, comparable, figures_in, occurrences, states
-from rag.terms import agreement, asked_terms, metric_words, same_term
+from rag.numbers import Figure, comparable, figures_in, occurrences, states, unit_kind
+from rag.terms import agreement, asked_terms, asked_unit_kind, metric_words, names_asked
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(
@@ -104,6 +104,30 @@ def _measured(text: str, end: int, ignore: Collection[str]) -> list[str]:
     return metric_words(_lead_in(text, end, _CLAUSE_RE), ignore) or metric_words(_lead_in(text, end), ignore)
 
 
+def measures_of(sentence: str, kind: str | None, ignore: Collection[str] = ()) -> list[list[str]]:
+    """For each figure of unit ``kind`` (any unit when ``None``) in a report sentence, the metric words
+    of its clause, before and after it (「7069套认定为保障性租赁住房」 names what it counts after it),
+    or of the nearest clause before that names any (「…税收收入占全省比重达到27.9%，提高1.4个百分点」)."""
+    body = comparable(sentence)
+    clauses = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^。！？；\n，,：:]+", body)]
+    found: list[list[str]] = []
+    for figure in figures_in(body):
+        if kind is not None and unit_kind(figure.unit) != kind:
+            continue
+        for match in occurrences(figure, body):
+            at = next((i for i, (a, b, _) in enumerate(clauses) if a <= match.start() < b), None)
+            if at is None:
+                continue
+            a, b, _ = clauses[at]
+            end = match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
+            own = body[a : match.start()] + "，" + body[end:b]  # the figure itself (「1.4个百分点」) names nothing
+            for clause in [own] + [c for _, _, c in reversed(clauses[:at])]:
+                if words := metric_words(clause, ignore):
+                    found.append(words)
+                    break
+    return found
+
+
 def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
     """Whether a report sentence names everything the question asks about and states a figure *of*
     it: the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值
@@ -112,10 +136,14 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
     if not wanted or agreement(wanted, metric_words(sentence, ignore), lenient=True) < 1:
         return False
     body = comparable(sentence)
+    # a question for a rate (「增长了百分之多少」) is not answered by a level (「地区生产总值2.4万亿元」)
+    rate = asked_unit_kind(question) == "share"
     for figure in figures_in(body):
+        if rate and unit_kind(figure.unit) != "share":
+            continue
         for match in occurrences(figure, body):
             words = _measured(body, match.start(), ignore)
-            if words and any(same_term(words[-1], w) for w in wanted):
+            if words and names_asked(words[-1], wanted):
                 return True
     return False
 
@@ -136,14 +164,14 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         return None
     clean = comparable(strip_citations(answer))
     at = next(occurrences(figure, clean), None)
-    wanted = set(_measured(clean, at.start(), ignore)) if at else set()
+    wanted: list[str] = list(dict.fromkeys(_measured(clean, at.start(), ignore))) if at else []
     lenient = False
     if not wanted and question:
         asked = asked_terms(question, ignore)
         # judge by the question only where the passage names all it asks (a paraphrase such as
         # 「城里人的收入」 cannot be judged: the number alone decides then)
         lenient = True
-        wanted = asked if agreement(asked, metric_words(passage, ignore), lenient=True) == 1 else set()
+        wanted = asked if agreement(asked, metric_words(passage, ignore), lenient=True) == 1 else []
     return max(agreement(wanted, _measured(body, m.start(), ignore), lenient=lenient) for m in spots)
 
 

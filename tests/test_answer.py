@@ -142,6 +142,25 @@ def test_comparison_and_glossary_refusals_quote_each_side_or_the_entry(retriever
     assert "P22" not in term.answer  # the note's page number is not part of the entry
 
 
+def test_each_side_of_a_comparison_is_quoted_for_what_its_part_asks(retriever):
+    # 城镇 is asked of 2023 only: the 2022 sentence (「新增就业21.6万人」) answers its side
+    ans, _ = answerer(retriever, REFUSAL)
+    result = ans.ask("苏州2022年新增就业人数和2023年的城镇新增就业目标比，哪个大？")
+    assert not result.refused and "21.6万人" in result.answer and "城镇新增就业20万人" in result.answer
+
+
+def test_a_year_only_planned_for_is_answered_from_its_plan_whatever_else_is_dated_that_year(retriever):
+    # the 2020 report's opening lines are dated 2020 but are no review of it: its targets answer
+    ans, _ = answerer(retriever, REFUSAL)
+    result = ans.ask("玉山镇2020年全社会研发投入占比要提高到多少？")
+    assert not result.refused and "3.8%" in result.answer
+
+
+def test_a_rate_is_not_answered_with_a_level(retriever):
+    ans, _ = answerer(retriever, REFUSAL)
+    assert ans.ask("苏州2022年GDP比上年增长了百分之多少？").refused
+
+
 def test_llm_down_falls_back_to_extractive_and_is_marked(retriever):
     ans, _ = answerer(retriever, LLMError("the language model is unreachable"))
     result = ans.ask(QUESTION)
@@ -179,6 +198,19 @@ def test_followup_uses_the_model_when_rules_cannot(retriever):
     llm = Scripted("2023年太仓市税收收入是多少？")
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "189.4亿元[1]"}]
     assert rewrite_followup("那税收收入呢？", history, llm) == "2023年太仓市税收收入是多少？"
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        "货物吞吐量为803.9万标箱。",  # the earlier answer's figure, not a question the user asked
+        "2023年太仓港集装箱吞吐量是多少？",  # lost what the follow-up asks about
+    ],
+)
+def test_an_unfaithful_model_rewrite_is_not_used(rewrite):
+    previous = "2023年太仓港集装箱吞吐量是多少？"
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "2023年太仓港集装箱吞吐量为803.9万标箱。"}]
+    assert rewrite_followup("货物吞吐量呢？", history, Scripted(rewrite)) == f"{previous} 货物吞吐量呢？"
 
 
 def test_followup_answer_records_the_standalone_question(retriever):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.numbers import Figure, arabize, comparable, figures_in, states, unit_kind
-from rag.terms import abbreviates, agreement, asked_unit_kind, same_term
+from rag.terms import abbreviates, agreement, asked_terms, asked_unit_kind, metric_words, same_term
 from rag.verify import attributed, figures, supported
 
 
@@ -67,6 +67,27 @@ def test_metric_words_agree_through_abbreviations_and_containment():
     assert agreement({"社零"}, ["社会消费品零售总额"]) == 1.0
     assert agreement({"城镇", "居民", "收入"}, ["一般", "公共", "预算", "收入"]) == pytest.approx(1 / 3)
     assert agreement(set(), ["任何"]) == 1.0
+
+
+def test_a_synonym_right_before_a_figure_is_still_a_word():
+    # 「地区生产总值820亿元」 was once segmented as 「gdp820」 and so named no metric at all
+    assert "gdp" in metric_words("全年预计完成地区生产总值820亿元，增长7.6%")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # a report's abbreviation spells out the question's compound: 高企 = 高新技术企业
+        ("高新技术企业总数达到多少家？", "实施高企培育三年行动计划，高企净增97家、总量达到399家。", 1.0),
+        # a word that is only part of the asked one spells nothing out: 质量 is not 空气质量
+        ("空气质量优良天数比例是多少？", "生态环境质量持续提升，断面水质达标率和优III比例均为100%。", 3 / 7),
+        # R&D intensity, as the statistics bureau names it and as reports write it out
+        ("研发投入强度是多少？", "全社会研究与试验发展经费支出占地区生产总值比重4%以上", 1.0),
+        ("研发投入强度是多少？", "力争全社会研发经费支出占地区生产总值比重达4.05%", 1.0),
+    ],
+)
+def test_question_words_agree_with_a_report_sentence(question: str, sentence: str, expected: float):
+    assert agreement(asked_terms(question), metric_words(sentence), lenient=True) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

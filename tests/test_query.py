@@ -4,7 +4,7 @@ import pytest
 
 from rag.errors import QueryError
 from rag.coverage import foreign_place
-from rag.query import RegionName, find_region, find_regions, find_years, parse_query
+from rag.query import RegionName, find_region, find_regions, find_years, parse_query, year_parts
 
 REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
 REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}
@@ -102,3 +102,11 @@ def test_each_year_keeps_the_period_its_part_asks_about():
     assert find_years("太仓2023年研发投入强度是多少？2024年目标又是多少？") == [(2023, None), (2024, "plan")]
     assert find_years("相城区2024年计划建的比2023年实际建成的多多少？") == [(2024, "plan"), (2023, None)]
     assert find_years("2023年太仓市一般公共预算收入") == [(2023, None)]
+
+
+def test_each_year_of_a_comparison_keeps_its_part_of_the_question():
+    assert year_parts("苏州2022年新增就业人数和2023年的城镇新增就业目标比，哪个大？") == [
+        (2022, None, "苏州2022年新增就业人数和"),
+        (2023, "plan", "2023年的城镇新增就业目标比，哪个大？"),
+    ]
+    assert year_parts("2023年和2023年") == [(2023, None, "2023年和2023年")]  # one year named twice: one side

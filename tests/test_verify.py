@@ -9,6 +9,7 @@ from rag.verify import (
     citations_in,
     figures,
     is_refusal,
+    measures_of,
     states_asked_figure,
     strip_citations,
     strip_refusal,
@@ -169,7 +170,20 @@ def test_a_paraphrased_question_leaves_a_bare_figure_to_the_number_check():
         ("多渠道促进就业，发放就业惠企资金超8000万元，城镇新增就业1.3万人。", "2023年相城区城镇新增就业多少人？", True),
         ("城镇新增就业工作扎实推进。", "2023年相城区城镇新增就业多少人？", False),  # no figure
         ("完成社会消费品零售总额603亿元、增长6.5%。", "相城区2023年城镇居民人均可支配收入是多少？", False),
+        # a question for a rate is not answered by a level of the same metric
+        ("全年实现地区生产总值2.4万亿元，一般公共预算收入2329.2亿元。", "苏州2022年GDP比上年增长了百分之多少？", False),
+        ("全年实现地区生产总值2.4万亿元，增长2%。", "苏州2022年GDP比上年增长了百分之多少？", True),
+        # the figure of an abbreviation the question spells out in full
+        ("实施高企培育三年行动计划，高企净增97家、总量达到399家。", "2019年高新技术企业总数达到多少家？", True),
     ],
 )
 def test_a_quoted_sentence_must_state_a_figure_of_what_was_asked(sentence, question, expected):
     assert states_asked_figure(sentence, question, PLACES) is expected
+
+
+def test_what_a_figure_measures_is_its_clause_or_the_nearest_one_naming_something():
+    sentence = "全年实现地区生产总值2.4万亿元，税收收入占全省比重达到27.9%，提高1.4个百分点。"
+    shares = measures_of(sentence, "share", PLACES)
+    assert len(shares) == 2 and all("gdp" not in words and "比重" in words for words in shares)
+    # the counted thing may follow the count
+    assert "保障性" in "".join(measures_of("太仓有27个项目共7069套认定为保障性租赁住房。", "套", PLACES)[-1])
