@@ -44,7 +44,7 @@ GENERIC = frozenset(
     "完成 实现 达到 增长 增加 净增 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
     "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
     "目标 计划 预期 力争 定为 确定 实际 主要 "
-    "同口径 口径 接近 超过 突破 保持 稳定 分别为 "
+    "同口径 口径 接近 超过 突破 保持 稳定 分别为 升至 降至 截至 截止 "
     # and words that say how something is counted, not what
     "总量 总数 总额 数量 人数 个数 规模 "
     # and who acts: every report speaks for its government
@@ -56,6 +56,12 @@ ASKING = frozenset(
     "多少 是 什么 哪些 几个 怎样 如何 情况 有关 关于 报告 提到 提出 还是 哪个 更高 更多 更少 谁 具体 多多少 高多少 "
     "大概 一共 总共 有 几 多大 多久 多长".split()
 )
+
+#: 「几家」「几位」「多少万人」: how a question asks for a count, whatever it counts.
+_ASKING_COUNT_RE = re.compile(r"^(?:几|多少)(?:万|亿)?[\u4e00-\u9fff]$")
+#: A one-character word of :data:`GENERIC` that jieba glued to the end of a word it guessed
+#: (「有效高企达1175家」 → 「高企达」): the word is what comes before it.
+_GLUED_GENERIC_RE = re.compile("(?:" + "|".join(w for w in GENERIC if len(w) == 1) + ")$")
 
 _SYNONYM_RES = tuple((re.compile(old), new) for old, new in SYNONYMS)
 _DIGIT_RE = re.compile(r"\d")
@@ -82,7 +88,11 @@ def _words(text: str) -> list[str]:
     """Search-mode words, lower-case, with jieba's guesses for words it does not know (「社零」, but also
     junk such as 「比要」 from 「占比要提高」: :func:`agreement` does not insist on those)."""
     words = (w.strip().lower() for w in jieba.lcut_for_search(text))
-    return [w for w in words if w and w not in STOPWORDS]
+    return [_unglued(w) for w in words if w and w not in STOPWORDS]
+
+
+def _unglued(word: str) -> str:
+    return word if len(word) < 3 or known(word) else _GLUED_GENERIC_RE.sub("", word)
 
 
 def known(word: str) -> bool:
@@ -95,7 +105,7 @@ _OURS = frozenset(new for _, new in SYNONYMS)
 
 def asked_terms(question: str, ignore: Collection[str] = ()) -> list[str]:
     """What a question asks about, in order: 「2023年太仓城镇新增就业多少人？」 → 城镇, 新增, 就业."""
-    return [w for w in dict.fromkeys(metric_words(question, ignore)) if w not in ASKING]
+    return [w for w in dict.fromkeys(metric_words(question, ignore)) if w not in ASKING and not _ASKING_COUNT_RE.match(w)]
 
 
 #: How far an abbreviation's characters may spread in the full term (「社会消费品零售总额」 is 9).

@@ -84,6 +84,9 @@ def test_a_synonym_right_before_a_figure_is_still_a_word():
         # R&D intensity, as the statistics bureau names it and as reports write it out
         ("研发投入强度是多少？", "全社会研究与试验发展经费支出占地区生产总值比重4%以上", 1.0),
         ("研发投入强度是多少？", "力争全社会研发经费支出占地区生产总值比重达4.05%", 1.0),
+        # 「几家」 asks, 「截至」 dates: neither is what is asked about; 「高企达」 (jieba's guess) is 高企
+        ("规上工业产值多少，规上工业企业有几家？", "1265家规模以上工业企业实现产值3210亿元", 1.0),
+        ("截至2023年有效高新技术企业有多少家？", "新认定高新技术企业460家、有效高企达1175家", 1.0),
     ],
 )
 def test_question_words_agree_with_a_report_sentence(question: str, sentence: str, expected: float):
