@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.documents import Report
+from rag.errors import DocumentError
 from rag.sections import Section, split_sections
 
 logger = logging.getLogger(__name__)
@@ -73,15 +74,15 @@ def chunk_report(report: Report, chunk_size: int = 300, chunk_overlap: int = 60)
     cursor = 0
     for section in split_sections(report):
         section_start = full_text.find(section.text, cursor)
-        if section_start < 0:  # cannot happen: sections are runs of consecutive paragraphs
-            raise AssertionError(f"{report.source}: section text not found in report")
+        if section_start < 0:  # sections are runs of consecutive paragraphs, save for a stray title line
+            raise DocumentError(f"{report.source}: a title line inside the text breaks its sections; remove it and retry")
         cursor = section_start
         pieces = [section.text] if len(section.text) <= chunk_size else splitter.split_text(section.text)
         search_from = section_start
         for piece in pieces:
             start = full_text.find(piece, search_from)
             if start < 0:
-                raise AssertionError(f"{report.source}: chunk text not found in report")
+                raise DocumentError(f"{report.source}: chunk text not found in report")
             search_from = start + 1
             chunks.append(_make_chunk(report, section, len(chunks), start, piece))
     logger.debug("%s: %d chunks", report.source, len(chunks))

@@ -68,7 +68,8 @@ def ingest(
         bool, typer.Option("--if-needed", help="Do nothing when the index is current for these files and settings.")
     ] = False,
 ) -> None:
-    """Clean, chunk and index reports (.txt/.md, UTF-8). The old index stays live until the new one is complete."""
+    """Clean, chunk and index reports (PDF, Word .docx, HTML, text in any Chinese encoding). The old index stays
+    live until the new one is complete."""
     from rag.ingest import index_is_current
     from rag.ingest import ingest as run_ingest
 

@@ -9,6 +9,7 @@ Numbers are never altered beyond mapping full-width digits to ASCII.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -17,11 +18,13 @@ from datetime import date
 from pathlib import Path
 
 from rag.errors import DocumentError
-from rag.headings import heading_rank, plan_year
+from rag.headings import division_names, divisions_in, heading_rank, is_title, plan_year, region_in
+from rag.loaders import CELL_SEPARATOR, load_document, sniff_file
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+#: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
 
 # --- character classes ---------------------------------------------------------------------
@@ -50,12 +53,33 @@ _ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
 _ASCII_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{_CJK}{_CJK_PUNCT}])")
 
 # --- metadata ------------------------------------------------------------------------------
+# The region patterns may be loose: what they catch counts only when it is a chain of divisions the
+# gazetteer knows (rag.headings.divisions_in), so 「…代表委员对市人民政府」 names no region 「委员对市」.
+#: The opening: 「现在，我代表苏州市相城区人民政府，向大会报告工作」 (a league's: 「…盟行政公署」).
+_REGION_RE = re.compile(rf"代表([{_CJK}]{{2,24}}?)(?:人民政府|行政公署)")
+#: A title, the report's own line or the file's title from its loader: 「2024年无锡市政府工作报告」,
+#: 「宜兴市人民政府工作报告」, 「政府工作报告_无锡市人民政府」; no sentence (「2023年政府工作报告确定的…，」).
+_TITLE_LINE_RE = re.compile(r"^[^，。；！？]*政府工作报告[^，。；！？]*$")
+MAX_TITLE = 40
+#: In a title the region is the place right before 「(人民)政府」, once the years are gone.
+_TITLE_REGION_RE = re.compile(rf"([{_CJK}]{{2,24}}?)(?:人民)?政府")
+#: A title's year (「2024年无锡市政府工作报告」: the year the report plans for).
+_TITLE_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年度?")
+#: The date line: 「——2024年1月9日在…会议上」, also in brackets or with one dash left by extraction.
+_DATE_RE = re.compile(r"(?:——|^[—（(－-])\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", re.M)
+#: The session the date line names: 「…日在太仓市第十七届人民代表大会」, 「…日在苏州市十七届人大」.
+_DATE_REGION_RE = re.compile(rf"日在([{_CJK}]{{2,24}}?)第?[一二三四五六七八九十]+届")
+#: The party committee, a last resort: 「中共太仓市委」.
+_REGION_FALLBACK_RE = re.compile(rf"中共([{_CJK}]{{2,24}}?)委")
+#: A chain of divisions as written, for names the gazetteer lacks: split on their suffixes.
 _ADMIN_UNIT = rf"[{_CJK}]{{1,8}}?(?:省|自治区|市|区|县|镇|乡|街道)"
-_REGION_RE = re.compile(rf"代表((?:{_ADMIN_UNIT})+)人民政府")
-_REGION_FALLBACK_RE = re.compile(rf"中共((?:{_ADMIN_UNIT})+?)委")
+_ADMIN_CHAIN_RE = re.compile(rf"(?:{_ADMIN_UNIT})+")
 _UNIT_SPLIT_RE = re.compile(_ADMIN_UNIT)
-_DATE_RE = re.compile(r"——\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_SPEAKER_RE = re.compile(rf"(市长|区长|县长|镇长|乡长|省长|主席)[{_SPACES}]*([{_CJK}]{{2,4}})")
+#: 「市长  徐华东」「苏州市市长 吴庆文」「代市长…」: the title at a line's start or right after a place, so
+#: that 「副市长」 or 「苏州长江…」 is no speaker.
+_SPEAKER_RE = re.compile(
+    rf"(?:^|(?<=[省市区县州盟旗镇乡代理]))(市长|区长|县长|镇长|乡长|省长|州长|旗长|盟长|主席)[{_SPACES}]*([{_CJK}]{{2,4}})", re.M
+)
 
 
 def normalize_inline(text: str) -> str:
@@ -126,23 +150,12 @@ class Report:
 
 
 def read_text(path: Path) -> str:
-    """Read a report as UTF-8 text; anything else raises :class:`DocumentError` naming the file."""
-    if not path.is_file():
-        raise DocumentError(f"{path}: no such file")
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise DocumentError(
-            f"{path}: unsupported file type {path.suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise DocumentError(f"{path}: binary file (contains NUL bytes), expected UTF-8 text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8 first") from None
-    if not text.strip():
-        raise DocumentError(f"{path}: empty file")
-    return text
+    """Read a report file of any supported format (:mod:`rag.loaders`) as the text :func:`clean` reads.
+
+    A ``.txt``/``.md`` file comes back exactly as decoded; PDF, Word and HTML files come back with
+    their page furniture removed. Anything else raises :class:`DocumentError` naming the file.
+    """
+    return load_document(path).text
 
 
 def file_sha256(path: Path) -> str:
@@ -151,11 +164,16 @@ def file_sha256(path: Path) -> str:
 
 
 def discover(paths: list[Path]) -> list[Path]:
-    """Expand directories into their report files (sorted); files are taken as given."""
+    """Expand directories into their report files (sorted); files are taken as given.
+
+    A folder contributes its files with a known suffix, and also downloads with another or no suffix
+    (「W020240128…」) whose first bytes are a PDF, a Word file or a web page: sniffing text as well would
+    pick up every README and JSON file. Word's lock files (「~$…」) are never reports.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and _is_report_file(p)))
         elif path.exists():
             found.append(path)
         else:
@@ -163,6 +181,19 @@ def discover(paths: list[Path]) -> list[Path]:
     if not found:
         raise DocumentError(f"no report files ({', '.join(SUPPORTED_SUFFIXES)}) in {', '.join(map(str, paths))}")
     return found
+
+
+def _is_report_file(path: Path) -> bool:
+    if path.name.startswith("~$"):
+        return False
+    if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        return True
+    if path.name.startswith(".") or path.name == MANIFEST_NAME:
+        return False
+    try:
+        return sniff_file(path) in ("pdf", "docx", "html")
+    except OSError:
+        return False
 
 
 def load_manifest(directory: Path) -> dict[str, dict[str, object]]:
@@ -180,9 +211,22 @@ def load_manifest(directory: Path) -> dict[str, dict[str, object]]:
 
 
 def load_report(path: Path, overrides: dict[str, object] | None = None) -> Report:
-    """Read, clean and describe one report file."""
-    raw = read_text(path)
+    """Read, clean and describe one report file (any format :mod:`rag.loaders` reads).
+
+    The metadata read off the text wins; what the file says about itself fills gaps. Its title (a
+    PDF's, Word file's or web page's, without the site's name) is the report's title, given to
+    :func:`detect_metadata` as found, and becomes the first line when the text has no title line of
+    its own, so that line-based detection sees it too. A web page's publication date stands in for a
+    missing report date when it falls in the report's year.
+    """
+    loaded = load_document(path)
+    raw = loaded.text
+    title = loaded.title if loaded.title and is_title(loaded.title) else None
+    if title and not _has_title_line(raw):
+        raw = f"{title}\n\n{raw}"
     paragraphs = clean(raw)
+    if loaded.format != "text":
+        paragraphs = _from_title(paragraphs)
     if not paragraphs:
         raise DocumentError(f"{path}: no text left after cleaning")
     report = Report(
@@ -190,8 +234,17 @@ def load_report(path: Path, overrides: dict[str, object] | None = None) -> Repor
         source=path.name,
         paragraphs=paragraphs,
         sha256=file_sha256(path),
+        title=title,
     )
+    report.extra["format"] = loaded.format
+    if loaded.metadata.get("raw_title"):
+        report.extra["raw_title"] = loaded.metadata["raw_title"]
     detect_metadata(report)
+    if report.date is None and loaded.date:
+        published = date.fromisoformat(loaded.date)
+        if report.year in (None, published.year):
+            report.date = published
+            report.year = published.year
     for key, value in (overrides or {}).items():
         if key == "date" and isinstance(value, str):
             value = date.fromisoformat(value)
@@ -202,6 +255,29 @@ def load_report(path: Path, overrides: dict[str, object] | None = None) -> Repor
     if report.title is None and report.region and report.year:
         report.title = f"{report.region}{report.year}年政府工作报告"
     return report
+
+
+#: How many leading lines may hold the report's own title line (after the site's or a date line).
+_TITLE_LINES = 8
+
+
+def _from_title(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    """Paragraphs from the report's title line on, when one of the first lines is the title.
+
+    What comes before it in a printed web page or a PDF is the site's name, its navigation and a
+    「发布日期」 line, not the report (and a title amid the preamble would break the sections). With
+    several title lines (the site's banner 「…人民政府办公室政府工作报告」, then the report's), the last.
+    """
+    first = max((i for i, p in enumerate(paragraphs[:_TITLE_LINES]) if is_title(p.text)), default=0)
+    if first:
+        logger.debug("dropped %d lines before the title: %s", first, [p.text for p in paragraphs[:first]])
+    return paragraphs[first:]
+
+
+def _has_title_line(raw: str) -> bool:
+    """Whether one of the first lines of ``raw`` is a title line (「政府工作报告」, 「政 府 工 作 报 告」)."""
+    lines = [line for line in raw.splitlines() if line.strip()][:_TITLE_LINES]
+    return any(is_title(re.sub(r"[\s#*]+", "", line)) for line in lines)
 
 
 def load_reports(paths: list[Path]) -> list[Report]:
@@ -258,6 +334,8 @@ def _joinable(prev: str, nxt: _Line, min_len: int) -> bool:
     return (
         (len(prev) >= min_len or "，" in prev or "。" in prev)
         and not _ends_sentence(prev)
+        and CELL_SEPARATOR not in prev  # a table row (「指标 | 2023年 | 增长」) is a line of its own
+        and CELL_SEPARATOR not in nxt.text
         and not nxt.heading
         and not nxt.text.startswith("——")
         and not looks_like_heading(nxt.text)
@@ -311,20 +389,47 @@ def clean(raw: str) -> list[Paragraph]:
 
 
 def split_region(full: str) -> tuple[str, str | None]:
-    """``苏州市相城区`` → (``相城区``, ``苏州市``); ``太仓市`` → (``太仓市``, None)."""
-    units = _UNIT_SPLIT_RE.findall(full)
+    """``苏州市相城区`` → (``相城区``, ``苏州市``); ``太仓市`` → (``太仓市``, None); ``昆山市玉山镇`` → (``玉山镇``,
+    ``昆山市``). The gazetteer splits the chain (「黔东南苗族侗族自治州」 is one division); a name it lacks is
+    split on the suffixes as written."""
+    units = divisions_in(full) or _UNIT_SPLIT_RE.findall(full)
     if len(units) >= 2 and "".join(units) == full:
         return units[-1], "".join(units[:-1])
     return full, None
 
 
 def detect_metadata(report: Report) -> None:
-    """Fill region, date, year, speaker and title from the text where they can be read off it."""
-    head = "\n".join(p.text for p in report.paragraphs[:12])
+    """Fill region, date, year and speaker from the text where they can be read off it.
+
+    The region is the first place that names divisions the gazetteer knows, read from, in this order:
+    the opening (「我代表…人民政府」), the title (``report.title`` as the loader found it, or a title
+    line), the date line's session (「…日在太仓市第十七届人民代表大会」), the opening anywhere, the party
+    committee (「中共太仓市委」); a parent region comes with it when one of the first three writes the
+    chain (「苏州市相城区」). The year is the date line's, else the title's, else the first part heading's.
+    """
+    heads = [p.text for p in report.paragraphs[:12]]
+    head = "\n".join(heads)
     body = report.text
-    match = _REGION_RE.search(head) or _REGION_RE.search(body) or _REGION_FALLBACK_RE.search(body)
-    if match:
-        report.region, report.parent_region = split_region(match.group(1))
+    titles = [t for t in (report.title or "", *heads) if _TITLE_LINE_RE.search(t) and len(t) <= MAX_TITLE]
+    openings = [m.group(1) for m in _REGION_RE.finditer(head)]
+    own = [
+        *openings,
+        *(region_in(m.group(1)) or "" for t in titles for m in _TITLE_REGION_RE.finditer(_TITLE_YEAR_RE.sub("", t))),
+        *(m.group(1) for m in _DATE_REGION_RE.finditer(head)),
+    ]
+    elsewhere = itertools.chain(
+        (m.group(1) for m in _REGION_RE.finditer(body)),
+        (region_in(m.group(1)) or "" for m in _REGION_FALLBACK_RE.finditer(body)),
+    )
+    found = next((name for name in itertools.chain(own, elsewhere) if divisions_in(name)), None)
+    if found is None and not division_names():  # no gazetteer data: the opening, if shaped like divisions
+        found = next((name for name in openings[:1] if _ADMIN_CHAIN_RE.fullmatch(name)), None)
+    if found:
+        report.region, report.parent_region = split_region(found)
+        if report.parent_region is None:
+            longer = (split_region(name) for name in own if name.endswith(found) and name != found)
+            report.parent_region = next((parent for region, parent in longer if region == found and parent), None)
+
     if date_match := _DATE_RE.search(head):
         y, m, d = map(int, date_match.groups())
         try:
@@ -332,6 +437,8 @@ def detect_metadata(report: Report) -> None:
             report.year = y
         except ValueError:
             logger.warning("%s: invalid report date %s", report.source, date_match.group(0))
+    if report.year is None:
+        report.year = next((int(year.group(1)) for t in titles if (year := _TITLE_YEAR_RE.search(t))), None)
     if report.year is None:
         report.year = plan_year(p.text for p in report.paragraphs)
     if speaker := _SPEAKER_RE.search(head):

@@ -1,7 +1,10 @@
 """Splitting a cleaned report into sections along its own heading hierarchy.
 
 Each section knows its heading path, the part of the report it belongs to (preamble, review of the
-past year, plan for the report's year, glossary) and which year it speaks about.
+past year, plan for the report's year, glossary) and which year it speaks about: from the part
+headings (「2023年工作回顾」, 「今年的主要任务」) where the report has them, else from the opening words
+of the paragraph where it turns to the coming year (「今年是…之年」, 「…主要预期目标是」) or, right
+after its opening, to the past one (「过去一年，…」) — the review comes before the targets.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from rag.headings import (
     Period,
     embedded_heading,
     glossary_term,
-    heading_rank,
     is_glossary_start,
     is_title,
+    names_year,
+    numbered_rank,
     period_of,
+    period_opening,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,6 +63,21 @@ class _State:
     stack: list[tuple[int, str]] = field(default_factory=list)
 
 
+def _part_name(kind: Period, year: int | None) -> str:
+    """The heading of a part the report does not head itself (a continuation page, targets without a heading)."""
+    when = f"{year}年" if year else ""
+    return f"{when}工作回顾" if kind == "review" else f"{when}目标任务"
+
+
+def _turns_to(state: _State, kind: Period, year: int | None) -> bool:
+    """Whether a paragraph's opening words move the report to another part: only forward, from the
+    preamble to the review or the plan, from the review to the plan, from a plan of several years
+    (「今后五年」) to the report's year; never inside the plan or the glossary."""
+    if kind == "review":
+        return state.period == "preamble"
+    return state.period in ("preamble", "review") or (state.period == "plan" and state.year is None and year is not None)
+
+
 def _is_bare_heading(paragraph: Paragraph) -> bool:
     text = paragraph.text
     return len(text) <= MAX_BARE_HEADING and not _PUNCT_RE.search(text) and not text.startswith("——")
@@ -75,21 +95,24 @@ def split_sections(report: Report) -> list[Section]:
         sections.append(section)
         return section
 
+    periods = [period_of(p.text, report.year) for p in paragraphs]
     # A continuation page (report 000) starts inside the review of the previous year, without its heading.
-    first_period = next((i for i, p in enumerate(paragraphs) if period_of(p.text)), None)
+    first_period = next((i for i, p in enumerate(periods) if p), None)
     if first_period is not None and first_period >= MIN_HEADLESS_REVIEW:
-        kind, year = period_of(paragraphs[first_period].text)  # type: ignore[misc]
+        kind, year = periods[first_period]  # type: ignore[misc]
         opens_speech = any(p.text.startswith("各位代表") for p in paragraphs[:MIN_HEADLESS_REVIEW])
-        has_review = any((period_of(p.text) or ("",))[0] == "review" for p in paragraphs)
-        if kind == "plan" and not opens_speech and not has_review:
+        has_review = any(p and p[0] == "review" for p in periods)
+        if kind == "plan" and year is not None and not opens_speech and not has_review:
             state.period, state.year = "review", year - 1
-            state.stack = [(0, f"{year - 1}年工作回顾")]
+            state.stack = [(0, _part_name("review", year - 1))]
 
     current = open_section()
-    for paragraph in paragraphs:
+    for paragraph, period in zip(paragraphs, periods, strict=True):
         text = paragraph.text
-        period = period_of(text)
-        if period is not None:
+        # A part heading that neither names its year nor changes the part (「一、聚焦重点任务」 inside
+        # the plan) is an ordinary heading of that part.
+        demoted = period is not None and period == (state.period, state.year) and not names_year(text)
+        if period is not None and not demoted:
             seen_period = True
             state.period, state.year = period
             state.stack = [(0, text)]
@@ -107,9 +130,24 @@ def split_sections(report: Report) -> list[Section]:
             current.paragraphs.append(text)
             continue
 
-        rank = heading_rank(text)
+        rank = numbered_rank(text)
+        opening = period_opening(text, report.year) if rank is None and not demoted else None
+        if opening is not None and _turns_to(state, *opening):
+            # the heading just opened, with nothing under it yet, heads the new part; else the part
+            # gets a heading of its own, not the old part's (「2023年工作回顾 > （七）…」)
+            seen_period = True
+            state.period, state.year = opening
+            if current.paragraphs or not state.stack or state.stack[-1][0] != 1:
+                state.stack = [(0, _part_name(*opening))]
+            else:
+                state.stack = state.stack[-1:]
+            if current.paragraphs:
+                current = open_section()
+            else:
+                current.path, current.period, current.year = [h for _, h in state.stack], state.period, state.year
+
         standalone = paragraph.heading or (rank is not None and embedded_heading(text) == text.rstrip("。"))
-        if rank is None and seen_period and (paragraph.heading or _is_bare_heading(paragraph)):
+        if rank is None and (demoted or (seen_period and (paragraph.heading or _is_bare_heading(paragraph)))):
             rank, standalone = 1, True
         if rank is None and paragraph.lead:
             rank, standalone = 5, False

@@ -144,13 +144,19 @@ def test_manifest_overrides_detection(tmp_path: Path, seeds_dir: Path):
 # --- bad input ------------------------------------------------------------------------------
 
 
+def test_a_gbk_text_file_is_read(tmp_path: Path):
+    path = tmp_path / "gbk.txt"
+    path.write_bytes("苏州市2023年政府工作报告。城镇新增就业20万人。".encode("gbk"))
+    assert "城镇新增就业20万人" in read_text(path)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("gbk.txt", "政府工作报告".encode("gbk"), "not valid UTF-8"),
+        ("latin.txt", b"annual report " * 20, "not readable Chinese"),
         ("bin.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
         ("empty.md", b"  \n\n", "empty"),
-        ("report.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("report.pdf", b"%PDF-1.4", "corrupt PDF"),
     ],
 )
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path, name: str, content: bytes, message: str):

@@ -92,8 +92,8 @@ def test_bad_file_leaves_the_old_index_untouched(make_settings, warm, corpus: Pa
     settings = make_settings()
     ingest([corpus], settings, embedder=warm)
     before = (settings.index_dir / CURRENT).read_text()
-    (corpus / "gbk.txt").write_bytes("政府工作报告".encode("gbk"))
-    with pytest.raises(DocumentError, match="gbk.txt"):
+    (corpus / "bin.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(DocumentError, match="bin.txt"):
         ingest([corpus], settings, embedder=warm)
     assert (settings.index_dir / CURRENT).read_text() == before
     assert len(load_index(settings.index_dir).sources) == 2
