@@ -130,6 +130,24 @@ class Settings(BaseSettings):
     #: Start the local model server when the service starts instead of on the first question.
     warm_up: bool = True
 
+    # --- reports added while serving (POST /api/documents) ------------------------------------
+    #: Comma-separated; ``Authorization: Bearer <one of them>`` may upload and delete reports and read
+    #: their jobs. Empty: uploads are disabled (403).
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: The most one upload request may carry (all its files together), streamed to disk as it comes.
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    #: Uploaded reports (named by their sha256, with a JSON sidecar each), the corpus state and the
+    #: upload jobs; the corpus is ``seeds_dir`` plus what is listed here.
+    uploads_dir: Path = Path("uploads")
+
+    @field_validator("admin_keys", mode="before")
+    @classmethod
+    def _comma_separated_admin_keys(cls, value: object) -> object:
+        """Like ``api_keys``: ``RAG_ADMIN_KEYS=k1,k2``."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("api_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rag.chunking import Chunk, chunk_reports
 from rag.config import Settings
@@ -24,6 +27,9 @@ from rag.index import (
 from rag.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
+
+#: Passages embedded between two ``progress`` calls.
+EMBED_PROGRESS_BATCH = 256
 
 
 @dataclass
@@ -46,14 +52,20 @@ def ingest(
     append: bool = False,
     embedder: Embedder | None = None,
     show_progress: bool = False,
+    progress: Callable[[str, float], None] | None = None,
 ) -> IngestResult:
     """Index the reports under ``paths`` (default: the seeds folder).
 
     With ``append`` the existing index is kept and the given reports are added to it (a report whose
     file name is already indexed replaces its old chunks). Every input file is read and checked
     before anything is written, so a bad file leaves the current index untouched.
+
+    ``progress(stage, fraction)``, when given, is called as the build goes: ``parsing``, ``embedding``
+    (fraction done, in batches) and ``writing``, each starting at 0.0.
     """
     started = time.perf_counter()
+    report_progress = progress or (lambda stage, fraction: None)
+    report_progress("parsing", 0.0)
     paths = paths or [settings.seeds_dir]
     reports = load_reports(paths)
     files = {r.source: _path_of(r, paths) for r in reports}
@@ -81,7 +93,17 @@ def ingest(
 
     new_chunks = chunk_reports(reports, settings.chunk_size, settings.chunk_overlap)
     chunks = kept_chunks + new_chunks
-    vectors = embedder.embed([c.index_text for c in chunks], "passage", show_progress=show_progress)
+    report_progress("embedding", 0.0)
+    texts = [c.index_text for c in chunks]
+    if progress is None:
+        vectors = embedder.embed(texts, "passage", show_progress=show_progress)
+    else:  # in batches, to say how far it got (cached vectors come back at once either way)
+        parts = []
+        for start in range(0, len(texts), EMBED_PROGRESS_BATCH):
+            parts.append(embedder.embed(texts[start : start + EMBED_PROGRESS_BATCH], "passage"))
+            progress("embedding", min(1.0, (start + EMBED_PROGRESS_BATCH) / len(texts)))
+        vectors = np.concatenate(parts) if parts else embedder.embed([], "passage")
+    report_progress("writing", 0.0)
     counts = {name: sum(1 for c in new_chunks if c.source == name) for name in names}
     sources = kept_sources + [source_entry(r, files[r.source], counts[r.source]) for r in reports]
     manifest = make_manifest(

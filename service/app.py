@@ -15,9 +15,11 @@ from rag import __version__
 from rag.config import Settings, get_settings
 from service import errors, metrics
 from service.engine import Engine
+from service.jobs import JobManager
 from service.middleware import AccessLog, AnswerOptions, BodySizeLimit
-from service.routers import api, health, openai_compat, widget
+from service.routers import api, documents, health, openai_compat, widget
 from service.throttle import RateLimiter
+from service.uploads import UploadError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         try:
             yield
         finally:
+            app.state.jobs.close()
             if owned:
                 app.state.engine.close()
                 app.state.engine = None
@@ -53,19 +56,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.auth_limiter = RateLimiter(settings.auth_failure_limit)
+    #: Uploads and the ingest worker; the engine is read when a job runs (it may load after this).
+    app.state.jobs = JobManager(settings, lambda: app.state.engine)
     errors.install(app)
+    app.add_exception_handler(UploadError, documents.upload_error)
     app.state.metrics = metrics.install(app)
     if engine is not None:
         engine.on_answer.append(app.state.metrics.observe)
 
     # added innermost first: request id → access log → CORS → body cap → OPTIONS → routes
     app.add_middleware(AnswerOptions)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # uploads are exempt from the JSON body cap: the route streams them to disk under max_upload_bytes
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=[documents.UPLOAD_ROUTE])
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(documents.router)
     app.include_router(openai_compat.router)
     app.include_router(widget.router)
 

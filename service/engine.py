@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from rag.answer import Answer, Answerer, Draft, Event
 from rag.config import Settings
@@ -22,40 +24,132 @@ logger = logging.getLogger(__name__)
 MODEL_CHECK_SECONDS = 5.0
 
 
-@dataclass
-class Engine:
-    settings: Settings
+@dataclass(frozen=True)
+class Served:
+    """One index generation as the service answers from it: its retriever and the answerer over it."""
+
     retriever: Retriever
-    llm: LLMClient | None
-    answerer: Answerer = field(init=False)
-    gate: GenerationGate = field(init=False)
+    answerer: Answerer
 
-    #: Called with every final answer (the app's metrics).
-    on_answer: list[Callable[[Answer], None]] = field(init=False, default_factory=list)
-    _checked: tuple[float, bool] | None = field(init=False, default=None)
-    _checked_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    @property
+    def generation(self) -> str:
+        return self.answerer.generation
 
-    def __post_init__(self) -> None:
-        self.answerer = Answerer(self.retriever, self.llm, self.settings)
-        self.gate = GenerationGate(self.settings.llm_concurrency, self.settings.queue_size)
+
+class _Drafts:
+    """Which answerer made which draft, by the draft's identity; an entry goes when its draft is
+    garbage-collected. Plain dict operations only (atomic): the finaliser may run inside any thread."""
+
+    def __init__(self) -> None:
+        self._owners: dict[int, Answerer] = {}
+
+    def pin(self, draft: Draft, answerer: Answerer) -> None:
+        key = id(draft)
+        self._owners[key] = answerer
+        weakref.finalize(draft, self._owners.pop, key, None)
+
+    def owner(self, draft: Draft) -> Answerer | None:
+        return self._owners.get(id(draft))
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+
+class ServedAnswerer(Answerer):
+    """An :class:`Answerer` that records the drafts it makes, so that :meth:`Engine.events` finishes
+    each with the generation that started it even when the engine swapped in between."""
+
+    def __init__(self, retriever: Retriever, llm: LLMClient | None, settings: Settings, drafts: _Drafts) -> None:
+        super().__init__(retriever, llm, settings)
+        self._drafts = drafts
+
+    def draft(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Draft:
+        draft = super().draft(question, history)
+        self._drafts.pin(draft, self)
+        return draft
+
+
+class Engine:
+    """The served index generation (swapped atomically by :meth:`swap`), the model client and its queue.
+
+    A request reads :attr:`retriever` or :attr:`answerer` once and keeps what it got: an answer is
+    drafted and finished by the answerer of one generation, and a swap never waits for requests nor
+    makes one fail.
+    """
+
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLMClient | None) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.gate = GenerationGate(settings.llm_concurrency, settings.queue_size)
+        #: Called with every final answer (the app's metrics).
+        self.on_answer: list[Callable[[Answer], None]] = []
+        self._checked: tuple[float, bool] | None = None
+        self._checked_lock = threading.Lock()
+        self._drafts = _Drafts()
+        self._swap_lock = threading.Lock()
+        self._served = self._serve(retriever)
+
+    def _serve(self, retriever: Retriever) -> Served:
+        return Served(retriever, ServedAnswerer(retriever, self.llm, self.settings, self._drafts))
+
+    @property
+    def served(self) -> Served:
+        """The generation served now (one attribute read: atomic)."""
+        return self._served
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._served.retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._served.answerer
+
+    @property
+    def generation(self) -> str:
+        return self._served.generation
+
+    def swap(self, retriever: Retriever) -> Served:
+        """Serve ``retriever``'s index from now on. The new answerer is built first (its answer cache
+        keys carry the new generation, and opening it drops the stored answers of other generations);
+        requests under way finish with the generation they started with."""
+        served = self._serve(retriever)
+        with self._swap_lock:
+            old, self._served = self._served, served
+        logger.info("serving index generation %s (was %s)", served.generation, old.generation)
+        return served
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:
-        """Open the index (building it from ``settings.seeds_dir`` when there is none yet) and the model client."""
+        """Open the index (building it from the corpus when there is none yet) and the model client.
+
+        The corpus is ``settings.seeds_dir``, changed by the uploads listed in ``settings.uploads_dir``
+        (:mod:`service.uploads`); an index that differs from it (``rag ingest`` of the seeds alone, an
+        upload interrupted by a crash) is rebuilt from it first: vectors are cached, so this is quick."""
+        from rag.ingest import ingest
+        from service.uploads import corpus_files, corpus_matches
+
+        files = corpus_files(settings) or None
         try:
             retriever = open_retriever(settings)
+            if files is not None and not corpus_matches(retriever.index.sources, files):
+                logger.info("the index differs from the corpus (seeds and uploads): re-indexing %d reports", len(files))
+                ingest(files, settings, embedder=retriever.embedder)
+                retriever = open_retriever(settings)
         except IndexNotFoundError:
-            from rag.ingest import ingest
-
-            logger.info("no index in %s/: building it from %s/", settings.index_dir, settings.seeds_dir)
-            ingest(None, settings)
+            logger.info(
+                "no index in %s/: building it from %s", settings.index_dir, "the corpus" if files else f"{settings.seeds_dir}/"
+            )
+            ingest(files, settings)
             retriever = open_retriever(settings)
         retriever.search("预热", k=1)  # load the embedding model and jieba now, not on the first request
         return cls(settings, retriever, make_llm(settings))
 
     def events(self, draft: Draft) -> Generator[Event, None, None]:
-        """The answerer's events for ``draft``; each final answer is handed to :attr:`on_answer` (metrics)."""
-        for event in self.answerer.events(draft):
+        """The events for ``draft`` from the answerer that drafted it (the generation it started with);
+        each final answer is handed to :attr:`on_answer` (metrics)."""
+        answerer = self._drafts.owner(draft) or self.answerer
+        for event in answerer.events(draft):
             if event.kind == "done":
                 for observe in self.on_answer:
                     observe(event.data)  # type: ignore[arg-type]
@@ -80,13 +174,33 @@ class Engine:
             close()
 
     def documents(self) -> list[dict[str, object]]:
-        """The indexed reports: metadata and chunk counts, without local paths or hashes."""
+        """The indexed reports: ``id``, metadata (region, year, title …), ``name`` (an upload's own file
+        name), ``format``, ``origin`` (``seed`` or ``upload``) and chunk counts, without local paths or hashes."""
+        from service.uploads import UploadStore, format_of
+
+        store = UploadStore(self.settings)
+        uploads = self.settings.uploads_dir.resolve()
         hidden = {"path", "sha256"}
-        return [{k: v for k, v in source.items() if k not in hidden} for source in self.retriever.index.sources]
+        listed = []
+        for source in self.retriever.index.sources:
+            file_name = str(source.get("source", ""))
+            upload = Path(str(source.get("path", ""))).resolve().parent == uploads
+            name = store.sidecar(file_name).get("name") if upload else None
+            listed.append(
+                {
+                    "id": source.get("doc_id") or Path(file_name).stem,
+                    **{k: v for k, v in source.items() if k not in hidden},
+                    "name": name or file_name,
+                    "format": source.get("format") or format_of(file_name),
+                    "origin": "upload" if upload else "seed",
+                }
+            )
+        return listed
 
     def index_info(self) -> dict[str, object]:
-        index = self.retriever.index
-        return {"chunks": len(index.chunks), "reports": len(index.sources), "model": index.model}
+        served = self._served
+        index = served.retriever.index
+        return {"chunks": len(index.chunks), "reports": len(index.sources), "model": index.model, "generation": served.generation}
 
     def llm_info(self, cache_seconds: float = 0.0) -> dict[str, object]:
         """Backend, model and whether it answers within a second (that check kept ``cache_seconds``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 
 from asgi_correlation_id import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,7 @@ class AnswerOptions:
     """``OPTIONS`` that is no CORS preflight (those the CORS middleware answers first): 204 with the
     methods the service serves, instead of 405 (probes and HTTP tooling send it)."""
 
-    ALLOW = b"GET, HEAD, POST, OPTIONS"
+    ALLOW = b"GET, HEAD, POST, DELETE, OPTIONS"
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,14 +39,17 @@ class AnswerOptions:
 
 
 class BodySizeLimit:
-    """413 with a JSON body for requests larger than ``max_bytes`` (declared or actually sent)."""
+    """413 with a JSON body for requests larger than ``max_bytes`` (declared or actually sent).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``exempt``: ``(method, path)`` pairs whose route enforces a cap of its own (uploads)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Iterable[tuple[str, str]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in self.exempt:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

@@ -14,6 +14,7 @@ import ipaddress
 from functools import lru_cache
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import SecretStr
 
 from rag.config import Settings
 from service.deps import get_auth_limiter, get_engine_settings, get_rate_limiter
@@ -53,14 +54,20 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def valid_key(token: str | None, settings: Settings) -> bool:
-    """``token`` is one of ``RAG_API_KEYS`` (compared with every key in constant time)."""
+def matches_any(token: str | None, keys: list[SecretStr]) -> bool:
+    """``token`` is one of ``keys``, compared with every key in constant time (timing does not reveal
+    which key matched, or how far)."""
     if token is None:
         return False
     ok = False
-    for key in settings.api_keys:  # timing does not reveal which key matched, or how far
+    for key in keys:
         ok |= hmac.compare_digest(token.encode(), key.get_secret_value().encode())
     return ok
+
+
+def valid_key(token: str | None, settings: Settings) -> bool:
+    """``token`` is one of ``RAG_API_KEYS`` or an admin key (``RAG_ADMIN_KEYS``: an admin may also ask)."""
+    return matches_any(token, [*settings.api_keys, *settings.admin_keys])
 
 
 def client_key(request: Request, settings: Settings) -> str:
