@@ -74,6 +74,10 @@ def ingest(
     from rag.ingest import ingest as run_ingest
 
     with user_errors():
+        if not paths:  # the corpus the service serves: seeds/ plus what was uploaded to it
+            from service.uploads import corpus_files
+
+            paths = corpus_files(settings())
         if if_needed and not append and index_is_current(paths, settings()):
             typer.echo(f"index in {settings().index_dir}/ is up to date")
             return

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.ingest import ingest
+from rag.ingest import index_is_current, ingest
 from rag.retrieve import Retriever
 from service.app import create_app
 from service.engine import Engine, ServedAnswerer
+from service.uploads import corpus_files
 from tests.conftest import wait_until
 
 ADMIN_KEY = "sk-admin-test-key"
@@ -164,6 +165,9 @@ def test_an_uploaded_report_is_answered_without_a_restart_and_the_same_bytes_aga
     stored = settings.uploads_dir / f"{doc['sha256']}.txt"
     assert stored.read_bytes() == UPLOAD.encode()
     assert json.loads((settings.uploads_dir / f"{doc['sha256']}.json").read_text(encoding="utf-8"))["name"] == doc["name"]
+
+    # `rag ingest --if-needed` (make run) takes the same corpus: the served index is current for it
+    assert index_is_current(corpus_files(settings), settings)
 
     generation = engine.generation
     again = upload(client, ("another-name.txt", UPLOAD.encode()))
