@@ -88,7 +88,9 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
 VERIFIED = 0.5
 MISATTRIBUTED = 0.25
 _BOUNDARY_RE = re.compile(r"[。！？；\n]")
-_CLAUSE_RE = re.compile(r"[。！？；\n，,：:]")
+_CLAUSE_MARKS = "。！？；\n，,：:"
+_CLAUSE_RE = re.compile(f"[{_CLAUSE_MARKS}]")
+_CLAUSE_BODY_RE = re.compile(f"[^{_CLAUSE_MARKS}]+")
 
 
 def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> str:
@@ -109,7 +111,7 @@ def measures_of(sentence: str, kind: str | None, ignore: Collection[str] = ()) -
     of its clause, before and after it (「7069套认定为保障性租赁住房」 names what it counts after it),
     or of the nearest clause before that names any (「…税收收入占全省比重达到27.9%，提高1.4个百分点」)."""
     body = comparable(sentence)
-    clauses = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^。！？；\n，,：:]+", body)]
+    clauses = [(m.start(), m.end(), m.group()) for m in _CLAUSE_BODY_RE.finditer(body)]
     found: list[list[str]] = []
     for figure in figures_in(body):
         if kind is not None and unit_kind(figure.unit) != kind:

@@ -83,18 +83,19 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def _error(description: str) -> dict[str, Any]:
+def documented_error(description: str) -> dict[str, Any]:
+    """One error status in an OpenAPI ``responses`` table: the envelope and what causes it."""
     return {"model": ErrorBody, "description": description}
 
 
 #: The errors every /api and /v1 route can send (the OpenAPI document lists them all).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("The body is not valid JSON."),
-    401: _error("`RAG_API_KEYS` is set and the request has no valid `Authorization: Bearer` key."),
-    413: _error("The body is larger than `RAG_MAX_BODY_BYTES`."),
-    422: _error("The request does not match its schema, or the question is empty or too long."),
-    429: _error("Rate limit (per API key, else per address) or too many failed authentications; see `Retry-After`."),
-    503: _error("The model's queue is full, or no index is loaded; see `Retry-After`."),
+    400: documented_error("The body is not valid JSON."),
+    401: documented_error("`RAG_API_KEYS` is set and the request has no valid `Authorization: Bearer` key."),
+    413: documented_error("The body is larger than `RAG_MAX_BODY_BYTES`."),
+    422: documented_error("The request does not match its schema, or the question is empty or too long."),
+    429: documented_error("Rate limit (per API key, else per address) or too many failed authentications; see `Retry-After`."),
+    503: documented_error("The model's queue is full, or no index is loaded; see `Retry-After`."),
 }
 
 #: ``/api/ask`` and ``/v1/chat/completions``: JSON, or with ``"stream": true`` server-sent events.

@@ -23,7 +23,7 @@ from rag.config import Settings
 from service.deps import get_auth_limiter, get_engine_settings
 from service.errors import error_response
 from service.jobs import JobManager
-from service.schemas import ErrorBody
+from service.schemas import documented_error
 from service.security import bearer_token, client_address, matches_any, valid_key
 from service.throttle import RateLimiter
 from service.uploads import HEAD_BYTES, Received, StoredDocument, UploadError, sniff_format
@@ -74,33 +74,31 @@ async def upload_error(request: Request, exc: Exception) -> JSONResponse:
 # --- documentation -----------------------------------------------------------------------------
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 _AUTH: dict[int | str, dict[str, Any]] = {
-    401: _error("No `Authorization: Bearer` key, or one that is neither an API key nor an admin key."),
-    403: _error("An API key that is no admin key, or no `RAG_ADMIN_KEYS` configured (uploads are disabled)."),
-    429: _error("Too many failed authentications from this address; see `Retry-After`."),
+    401: documented_error("No `Authorization: Bearer` key, or one that is neither an API key nor an admin key."),
+    403: documented_error("An API key that is no admin key, or no `RAG_ADMIN_KEYS` configured (uploads are disabled)."),
+    429: documented_error("Too many failed authentications from this address; see `Retry-After`."),
 }
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_AUTH,
-    413: _error("The upload is larger than `RAG_MAX_UPLOAD_BYTES` (all files of the request together)."),
-    415: _error("Not `multipart/form-data`, or a file of a type no loader reads (PDF, Word .docx, HTML, text; by content)."),
-    422: _error("No file in `files`, an empty file, a malformed body, or `replace` is no boolean."),
-    503: _error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
+    413: documented_error("The upload is larger than `RAG_MAX_UPLOAD_BYTES` (all files of the request together)."),
+    415: documented_error(
+        "Not `multipart/form-data`, or a file of a type no loader reads (PDF, Word .docx, HTML, text; by content)."
+    ),
+    422: documented_error("No file in `files`, an empty file, a malformed body, or `replace` is no boolean."),
+    503: documented_error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
 }
 JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_AUTH,
-    404: _error("No such job."),
-    422: _error("The job id is malformed."),
+    404: documented_error("No such job."),
+    422: documented_error("The job id is malformed."),
 }
 DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_AUTH,
-    404: _error("No indexed document has this id."),
-    409: _error("The document is the only report left in the index."),
-    422: _error("The document id is malformed."),
-    503: _error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
+    404: documented_error("No indexed document has this id."),
+    409: documented_error("The document is the only report left in the index."),
+    422: documented_error("The document id is malformed."),
+    503: documented_error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
 }
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
