@@ -100,7 +100,7 @@ def versus(ours: dict, model_only: dict) -> dict[str, dict[str, float | int | No
 
 def report_paths(retriever: Retriever, settings: Settings) -> list[Path]:
     """The report files the index was built from (so the baseline reads the same reports)."""
-    paths = [Path(str(s["path"])) for s in retriever.index.sources if Path(str(s.get("path", ""))).is_file()]
+    paths = [Path(str(s["path"])) for s in retriever.store.sources if Path(str(s.get("path", ""))).is_file()]
     return paths or [settings.seeds_dir]
 
 

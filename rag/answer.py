@@ -30,7 +30,7 @@ from rag.about import answer_about_reports, is_about_reports
 from rag.cache import AnswerCache, settings_fingerprint
 from rag.chunking import Chunk
 from rag.config import Settings
-from rag.coverage import coverage_gap, covered_years, gazetteer
+from rag.coverage import coverage_gap, gazetteer
 from rag.errors import LLMError, QueryError
 from rag.judge import judged_quote
 from rag.llm import LLMClient
@@ -212,11 +212,11 @@ class Answerer:
         self.llm = llm
         self.settings = settings
         self.cache = AnswerCache(settings.answer_cache_file) if settings.answer_cache else None
-        self.generation = retriever.index.path.name if retriever.index.path else str(retriever.index.manifest.get("created", ""))
+        self.generation = retriever.store.generation
         self.fingerprint = settings_fingerprint({**settings.answer_fingerprint(), "backend": self.backend})
         if self.cache is not None:
             self.cache.drop_other_generations(self.generation)
-        self.years_by_region = covered_years(retriever.index.chunks)
+        self.years_by_region = retriever.store.covered_years()
         gazetteer()  # loaded now (about a second), not on the first question
         self.places = self._place_names()
 
@@ -273,7 +273,7 @@ class Answerer:
         if not is_about_reports(draft.standalone):
             return False
         found = answer_about_reports(
-            draft.standalone, self.retriever.index.sources, self.retriever.index.chunks, self.retriever.regions
+            draft.standalone, self.retriever.store.sources, self.retriever.store.first_chunks(), self.retriever.regions
         )
         if found is None:
             return False

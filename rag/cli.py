@@ -72,6 +72,7 @@ def ingest(
     live until the new one is complete."""
     from rag.ingest import index_is_current
     from rag.ingest import ingest as run_ingest
+    from rag.stores import location
 
     with user_errors():
         if not paths:  # the corpus the service serves: seeds/ plus what was uploaded to it
@@ -79,10 +80,10 @@ def ingest(
 
             paths = corpus_files(settings())
         if if_needed and not append and index_is_current(paths, settings()):
-            typer.echo(f"index in {settings().index_dir}/ is up to date")
+            typer.echo(f"index in {location(settings())} is up to date")
             return
         result = run_ingest(paths, settings(), append=append, show_progress=sys.stderr.isatty())
-    typer.echo(f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.index.path}")
+    typer.echo(f"indexed {result.reports} reports, {result.chunks} chunks in {result.seconds:.1f}s → {result.location}")
 
 
 def _print_hits(result: dict[str, object]) -> None:

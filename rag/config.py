@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
 
+    # --- where the index lives (rag/stores/) ---------------------------------------------------
+    #: ``local``: FAISS + bm25s files under ``index_dir``, loaded by each process; ``milvus``: one
+    #: Milvus collection shared by every replica (docs/deploy.md).
+    store: Literal["local", "milvus"] = "local"
+    #: A file path (Milvus Lite inside this process: one process per file) or ``http://host:19530``
+    #: (a Milvus server or cluster; ``milvus-lite server`` serves a folder on loopback).
+    milvus_uri: str = "index/milvus.db"
+    milvus_token: SecretStr | None = None
+    #: The alias retrieval reads; each build is a collection ``<name>__g<time>`` behind it.
+    milvus_collection: str = Field("govrag", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,180}$")
+    #: Seconds to wait for the Milvus server on connect and per call (a down server fails, never hangs).
+    milvus_timeout: float = Field(10.0, gt=0)
+    #: How often (at most) a replica looks whether another one changed the shared store.
+    store_refresh_seconds: float = Field(2.0, ge=0)
+
     # --- embedding -------------------------------------------------------------------------
     embedding_model: str = BUILTIN_E5
     #: Used only when the model folder declares no ``query``/``passage`` prompts itself.

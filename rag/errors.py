@@ -29,3 +29,7 @@ class QueryError(RagError):
 
 class LLMError(RagError):
     """The language model backend failed (unreachable, timed out, bad response)."""
+
+
+class StoreError(RagError):
+    """The index store (a Milvus server) cannot be reached or refused a request."""

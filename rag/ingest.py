@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rag import stores
 from rag.chunking import Chunk, chunk_reports
 from rag.config import Settings
+from rag.coverage import covered_years
 from rag.documents import Report, discover, file_sha256, load_reports
 from rag.embedding import Embedder, load_embedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
-from rag.index import (
-    Index,
-    build_dense,
-    check_compatible,
-    load_index,
-    load_manifest,
-    make_manifest,
-    save_index,
-)
-from rag.lexical import LexicalIndex
+from rag.index import Index, make_manifest
+from rag.stores import Store
+from rag.stores.local import LocalStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +29,29 @@ EMBED_PROGRESS_BATCH = 256
 
 @dataclass
 class IngestResult:
-    index: Index
+    store: Store
     reports: int
     chunks: int
     seconds: float
     replaced: list[str]
 
+    @property
+    def index(self) -> Index:
+        """The new generation of a local store."""
+        if not isinstance(self.store, LocalStore):
+            raise AttributeError(f"a {self.store.kind} store has no in-process index")
+        return self.store.index
 
-def source_entry(report: Report, path: Path, chunks: int) -> dict[str, object]:
-    return {**report.metadata(), "path": str(path), "chunks": chunks}
+    @property
+    def location(self) -> str:
+        """Where the new generation lives: its folder, or the Milvus collection."""
+        return str(self.store.index.path) if isinstance(self.store, LocalStore) else self.store.generation
+
+
+def source_entry(report: Report, path: Path, chunks: list[Chunk]) -> dict[str, object]:
+    """A report's manifest entry: its metadata, file, chunk count and the years its passages cover."""
+    years = sorted(covered_years(chunks).get(report.region or "", set())) if report.region else []
+    return {**report.metadata(), "path": str(path), "chunks": len(chunks), "years": years}
 
 
 def ingest(
@@ -50,15 +59,17 @@ def ingest(
     settings: Settings,
     *,
     append: bool = False,
+    remove: Sequence[str] = (),
     embedder: Embedder | None = None,
     show_progress: bool = False,
     progress: Callable[[str, float], None] | None = None,
 ) -> IngestResult:
-    """Index the reports under ``paths`` (default: the seeds folder).
+    """Index the reports under ``paths`` (default: the seeds folder) in the configured store.
 
-    With ``append`` the existing index is kept and the given reports are added to it (a report whose
-    file name is already indexed replaces its old chunks). Every input file is read and checked
-    before anything is written, so a bad file leaves the current index untouched.
+    Without ``append`` they become the whole index (a new generation). With ``append`` they are added
+    to it (a report whose file name is already indexed replaces its old chunks) and the reports named
+    in ``remove`` (file names) leave it; ``paths`` may then be empty. Every input file is read and
+    checked before anything is written, so a bad file leaves the current index untouched.
 
     ``progress(stage, fraction)``, when given, is called as the build goes: ``parsing``, ``embedding``
     (fraction done, in batches) and ``writing``, each starting at 0.0.
@@ -66,58 +77,60 @@ def ingest(
     started = time.perf_counter()
     report_progress = progress or (lambda stage, fraction: None)
     report_progress("parsing", 0.0)
-    paths = paths or [settings.seeds_dir]
-    reports = load_reports(paths)
-    files = {r.source: _path_of(r, paths) for r in reports}
-    embedder = embedder or load_embedder(settings)
-
-    kept_chunks: list[Chunk] = []
-    kept_sources: list[dict[str, object]] = []
-    replaced: list[str] = []
-    if append:
-        try:
-            old = load_index(settings.index_dir)
-        except IndexNotFoundError:
-            old = None
-        if old is not None:
-            check_compatible(old.manifest, settings, check_files=False)
-            new_names = {r.source for r in reports}
-            kept_chunks = [c for c in old.chunks if c.source not in new_names]
-            kept_sources = [s for s in old.sources if s["source"] not in new_names]
-            replaced = sorted(new_names & {str(s["source"]) for s in old.sources})
-
+    if not append:
+        paths = paths or [settings.seeds_dir]
+    reports = load_reports(paths) if paths else []
+    files = {r.source: _path_of(r, paths or []) for r in reports}
     names = [r.source for r in reports]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise IndexMismatchError(f"two reports share the file name {', '.join(dupes)}; file names identify reports")
+    embedder = embedder or load_embedder(settings)
 
-    new_chunks = chunk_reports(reports, settings.chunk_size, settings.chunk_overlap)
-    chunks = kept_chunks + new_chunks
+    chunks = chunk_reports(reports, settings.chunk_size, settings.chunk_overlap)
     report_progress("embedding", 0.0)
-    texts = [c.index_text for c in chunks]
-    if progress is None:
-        vectors = embedder.embed(texts, "passage", show_progress=show_progress)
-    else:  # in batches, to say how far it got (cached vectors come back at once either way)
-        parts = []
-        for start in range(0, len(texts), EMBED_PROGRESS_BATCH):
-            parts.append(embedder.embed(texts[start : start + EMBED_PROGRESS_BATCH], "passage"))
-            progress("embedding", min(1.0, (start + EMBED_PROGRESS_BATCH) / len(texts)))
-        vectors = np.concatenate(parts) if parts else embedder.embed([], "passage")
+    vectors = _embed([c.index_text for c in chunks], embedder, show_progress, progress)
     report_progress("writing", 0.0)
-    counts = {name: sum(1 for c in new_chunks if c.source == name) for name in names}
-    sources = kept_sources + [source_entry(r, files[r.source], counts[r.source]) for r in reports]
+    by_source: dict[str, list[Chunk]] = {name: [] for name in names}
+    for chunk in chunks:
+        by_source[chunk.source].append(chunk)
+    sources = [source_entry(r, files[r.source], by_source[r.source]) for r in reports]
     manifest = make_manifest(
-        model=embedder.model_name,
-        dimension=int(vectors.shape[1]),
-        settings=settings,
-        sources=sources,
-        chunks=len(chunks),
+        model=embedder.model_name, dimension=int(vectors.shape[1]), settings=settings, sources=sources, chunks=len(chunks)
     )
-    index = Index(chunks, build_dense(vectors), LexicalIndex.build([c.index_text for c in chunks]), manifest)
-    save_index(index, settings.index_dir)
+    if append:
+        before = {str(s["source"]) for s in _live_sources(settings)}
+        replaced = sorted(before & set(names))
+        store = stores.update(settings, chunks, vectors, manifest, remove=list(remove))
+    else:
+        replaced = []
+        store = stores.replace(settings, chunks, vectors, manifest)
     seconds = time.perf_counter() - started
-    logger.info("indexed %d reports, %d chunks in %.1fs", len(sources), len(chunks), seconds)
-    return IngestResult(index, len(sources), len(chunks), seconds, replaced)
+    logger.info("indexed %d reports, %d chunks in %.1fs", len(store.sources), store.size, seconds)
+    return IngestResult(store, len(store.sources), store.size, seconds, replaced)
+
+
+def _embed(
+    texts: list[str], embedder: Embedder, show_progress: bool, progress: Callable[[str, float], None] | None
+) -> np.ndarray:
+    if progress is None:
+        return embedder.embed(texts, "passage", show_progress=show_progress)
+    parts = []  # in batches, to say how far it got (cached vectors come back at once either way)
+    for start in range(0, len(texts), EMBED_PROGRESS_BATCH):
+        parts.append(embedder.embed(texts[start : start + EMBED_PROGRESS_BATCH], "passage"))
+        progress("embedding", min(1.0, (start + EMBED_PROGRESS_BATCH) / len(texts)))
+    return np.concatenate(parts) if parts else embedder.embed([], "passage")
+
+
+def _live_sources(settings: Settings) -> list[dict[str, object]]:
+    try:
+        store = stores.open_store(settings, check_files=False)
+    except IndexNotFoundError:
+        return []
+    try:
+        return store.sources
+    finally:
+        store.close()
 
 
 def _path_of(report: Report, paths: list[Path]) -> Path:
@@ -133,11 +146,10 @@ def _path_of(report: Report, paths: list[Path]) -> Path:
 def index_is_current(paths: list[Path] | None, settings: Settings) -> bool:
     """Whether the live index was built from exactly these files (same contents) with these settings."""
     try:
-        manifest = load_manifest(settings.index_dir)
-        check_compatible(manifest, settings, check_files=False)
-    except (IndexNotFoundError, IndexMismatchError, OSError, ValueError):
+        sources = _live_sources(settings)
+    except (IndexMismatchError, OSError, ValueError):
         return False
     files = [f for f in discover(paths or [settings.seeds_dir]) if f.name != "manifest.json"]
     wanted = {f.name: file_sha256(f) for f in files}
-    have = {str(s["source"]): s.get("sha256") for s in manifest["sources"]}  # type: ignore[attr-defined]
+    have = {str(s["source"]): s.get("sha256") for s in sources}
     return wanted == have

@@ -22,6 +22,18 @@ STOPWORDS = frozenset(
 _PUNCT_ONLY = re.compile(r"^[\W_]+$")
 
 
+def punctuation_tokens() -> frozenset[str]:
+    """Punctuation as jieba gives it (ASCII, CJK symbols, full-width forms, doubled dashes and
+    ellipses): for analyzers that drop tokens by a stop list rather than by :data:`_PUNCT_ONLY`."""
+    import string
+
+    marks = set(string.punctuation)
+    marks |= {chr(c) for c in range(0x3000, 0x3040) if _PUNCT_ONLY.match(chr(c))}
+    marks |= {chr(c) for c in range(0xFF00, 0xFF66) if _PUNCT_ONLY.match(chr(c))}
+    marks |= set("“”‘’—…·•")
+    return frozenset(marks | {"……", "——", "--", "..."})
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens, lower-cased, without punctuation and stopwords."""
     tokens = []

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (FAISS) + BM25, fused, with region and year as first-class filters.
+"""Hybrid retrieval: dense + BM25 from a store (:mod:`rag.stores`), fused here, with region and year
+as first-class filters.
 
 Order of results: the region the question names (or the explicit filter) is a hard filter. Within
 it, passages from sections about the asked year come first (plan sections first when the question
@@ -8,12 +9,11 @@ asks for targets), then the rest; inside each tier, the fused dense+BM25 ranking
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Literal
 
-import faiss
 import numpy as np
 
 from rag.chunking import Chunk
@@ -22,6 +22,8 @@ from rag.embedding import Embedder
 from rag.errors import QueryError
 from rag.index import Index
 from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
+from rag.stores import Key, Store, Where, open_store
+from rag.stores.local import LocalStore
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +68,19 @@ class SearchResult:
         }
 
 
-def rrf(rankings: Sequence[Sequence[int]], k: int) -> dict[int, float]:
+def rrf(rankings: Sequence[Sequence[Key]], k: int) -> dict[Key, float]:
     """Reciprocal-rank fusion: sum of 1 / (k + rank) over the rankings a candidate appears in."""
-    scores: dict[int, float] = {}
+    scores: dict[Key, float] = {}
     for ranking in rankings:
         for rank, idx in enumerate(ranking, start=1):
             scores[idx] = scores.get(idx, 0.0) + 1.0 / (k + rank)
     return scores
 
 
-def weighted(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+def weighted(dense: dict[Key, float], lexical: dict[Key, float], dense_weight: float) -> dict[Key, float]:
     """Min-max normalised scores, combined linearly (a candidate missing from one list gets 0 there)."""
 
-    def norm(scores: dict[int, float]) -> dict[int, float]:
+    def norm(scores: dict[Key, float]) -> dict[Key, float]:
         if not scores:
             return {}
         lo, hi = min(scores.values()), max(scores.values())
@@ -90,29 +92,36 @@ def weighted(dense: dict[int, float], lexical: dict[int, float], dense_weight: f
 
 
 class Retriever:
-    """Searches one loaded :class:`Index` with the embedder it was built with."""
+    """Searches one store generation with the embedder it was built with."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
-        self.index = index
+    def __init__(self, store: Store | Index, embedder: Embedder, settings: Settings) -> None:
+        self.store: Store = LocalStore(store) if isinstance(store, Index) else store
         self.embedder = embedder
         self.settings = settings
-        self.regions = self._regions(index)
-        self.reference_years = self._reference_years(index)
+        self.regions = self._regions(self.store.sources)
+        self.reference_years = self._reference_years(self.store.sources)
+
+    @property
+    def index(self) -> Index:
+        """The in-process index of a local store (tests and benchmarks look inside it)."""
+        if not isinstance(self.store, LocalStore):
+            raise AttributeError(f"a {self.store.kind} store has no in-process index")
+        return self.store.index
 
     @staticmethod
-    def _regions(index: Index) -> list[RegionName]:
+    def _regions(sources: list[dict[str, object]]) -> list[RegionName]:
         seen: dict[str, RegionName] = {}
-        for source in index.sources:
+        for source in sources:
             if source.get("region"):
                 name = str(source["region"])
                 seen[name] = RegionName(name, source.get("parent_region"))  # type: ignore[arg-type]
         return list(seen.values())
 
     @staticmethod
-    def _reference_years(index: Index) -> dict[str, int]:
+    def _reference_years(sources: list[dict[str, object]]) -> dict[str, int]:
         """Newest report year per region, and overall under the key ``""``."""
         years: dict[str, int] = {}
-        for source in index.sources:
+        for source in sources:
             year = source.get("year")
             if isinstance(year, int):
                 for key in (str(source.get("region") or ""), ""):
@@ -150,15 +159,16 @@ class Retriever:
             intent = QueryIntent(intent.text, region, year, None)
 
         qvec = self.embedder.embed_query(intent.text) if mode != "bm25" else None
-        bm25 = self.index.lexical.scores(intent.text) if mode != "dense" else None
+        text = intent.text if mode != "dense" else None  # every side is matched by the whole question's terms
         parts = self._compared(query, intent) if use_metadata and region is None and year is None else [intent]
         if len(parts) == 1:
-            ranked = self._ranked(intent, qvec, bm25, mode, k)
+            ranked = self._ranked(intent, qvec, text, mode, k)
         else:  # a comparison: each side's best passages, taken in turn
-            sides = [self._ranked(part, qvec, bm25, mode, k) for part in parts]
+            sides = [self._ranked(part, qvec, text, mode, k) for part in parts]
             ranked = list(dict.fromkeys(r for group in zip_longest(*sides) for r in group if r is not None))
-        chunks = self.index.chunks
-        hits = [Hit(chunks[idx], score, rank) for rank, (idx, score) in enumerate(ranked[:k], 1)]
+        ranked = ranked[:k]
+        chunks = self.store.chunks([key for key, _ in ranked])
+        hits = [Hit(chunk, score, rank) for rank, (chunk, (_, score)) in enumerate(zip(chunks, ranked, strict=True), 1)]
         return SearchResult(query, intent, hits, parts)
 
     # -- internals --------------------------------------------------------------------------
@@ -175,51 +185,37 @@ class Retriever:
         return [intent]
 
     def _ranked(
-        self, intent: QueryIntent, qvec: np.ndarray | None, bm25: np.ndarray | None, mode: Mode, k: int
-    ) -> list[tuple[int, float]]:
-        """The best ``k`` (chunk index, score) pairs for ``intent``: tier by tier, fused within a tier."""
-        chunks = self.index.chunks
-        allowed = [i for i, c in enumerate(chunks) if intent.region is None or c.region == intent.region]
-        ranked: list[tuple[int, float]] = []
-        for tier in self._tiers(allowed, intent):
-            ranked.extend(self._rank(tier, qvec, bm25, mode))
+        self, intent: QueryIntent, qvec: np.ndarray | None, text: str | None, mode: Mode, k: int
+    ) -> list[tuple[Key, float]]:
+        """The best ``k`` (chunk key, score) pairs for ``intent``: tier by tier, fused within a tier."""
+        ranked: list[tuple[Key, float]] = []
+        for where in self._tiers(intent):
+            ranked.extend(self._rank(where, qvec, text, mode))
             if len(ranked) >= k:
                 break
         return ranked[:k]
 
-    def _tiers(self, allowed: list[int], intent: QueryIntent) -> list[list[int]]:
-        """Candidate groups in priority order: the asked year (its plan sections first when the question
-        asks for targets, its review first otherwise), then the rest."""
-        chunks = self.index.chunks
-
-        def split(ids: list[int], keep: Callable[[Chunk], bool]) -> tuple[list[int], list[int]]:
-            yes = [i for i in ids if keep(chunks[i])]
-            chosen = set(yes)
-            return yes, [i for i in ids if i not in chosen]
-
-        tiers: list[list[int]] = []
-        rest = allowed
+    @staticmethod
+    def _tiers(intent: QueryIntent) -> list[Where]:
+        """Candidate groups in priority order, all within the asked region: the asked year (its plan
+        sections first when the question asks for targets, its review first otherwise), then the rest."""
+        region = intent.region
         wants_plan = intent.period == "plan"
         if intent.year is not None:
-            same_year, rest = split(rest, lambda c: c.year == intent.year)
-            tiers.extend(split(same_year, lambda c: (c.period == "plan") == wants_plan))
-        elif wants_plan:
-            plan, rest = split(rest, lambda c: c.period == "plan")
-            tiers.append(plan)
-        tiers.append(rest)
-        return [t for t in tiers if t]
+            return [
+                Where(region, intent.year, plan=wants_plan),
+                Where(region, intent.year, plan=not wants_plan),
+                Where(region, intent.year, other_years=True),
+            ]
+        if wants_plan:
+            return [Where(region, plan=True), Where(region, plan=False)]
+        return [Where(region)]
 
-    def _rank(self, ids: list[int], qvec: np.ndarray | None, bm25: np.ndarray | None, mode: Mode) -> list[tuple[int, float]]:
-        """Fused ranking of the candidates ``ids`` (best first)."""
-        if not ids:
-            return []
+    def _rank(self, where: Where, qvec: np.ndarray | None, text: str | None, mode: Mode) -> list[tuple[Key, float]]:
+        """Fused ranking of the candidates under ``where`` (best first)."""
         n = self.settings.candidates
-        dense = self._dense(ids, qvec, n) if qvec is not None else {}
-        lexical: dict[int, float] = {}
-        if bm25 is not None:
-            sub = bm25[ids]
-            order = np.argsort(-sub, kind="stable")[:n]
-            lexical = {ids[j]: float(sub[j]) for j in order if sub[j] > 0}
+        dense = self.store.dense(qvec, n, where) if qvec is not None else {}
+        lexical = self.store.lexical(text, n, where) if text is not None else {}
         if mode == "dense":
             fused = dense
         elif mode == "bm25":
@@ -229,24 +225,17 @@ class Retriever:
         else:
             by_score = lambda s: sorted(s, key=s.get, reverse=True)  # noqa: E731
             fused = rrf([by_score(dense), by_score(lexical)], self.settings.rrf_k)
-        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-
-    def _dense(self, ids: list[int], qvec: np.ndarray, n: int) -> dict[int, float]:
-        q = np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32)
-        k = min(n, len(ids))
-        if len(ids) == self.index.dense.ntotal:
-            scores, found = self.index.dense.search(q, k)
-        else:
-            selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
-            scores, found = self.index.dense.search(q, k, params=faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
-        return {int(i): float(s) for i, s in zip(found[0], scores[0], strict=True) if i >= 0}
+        return sorted(fused.items(), key=lambda kv: (-kv[1], _order(kv[0])))
 
 
-def open_retriever(settings: Settings, *, check_files: bool = True) -> Retriever:
-    """Load the index from ``settings.index_dir``, check it matches the settings, and attach the embedder."""
+def _order(key: Key) -> tuple[int, str]:
+    """Ties in score go by row number (local store) or chunk id (Milvus)."""
+    return (int(key), "") if isinstance(key, int) else (0, str(key))
+
+
+def open_retriever(settings: Settings, *, check_files: bool = True, embedder: Embedder | None = None) -> Retriever:
+    """Open the configured store (checked against the settings) and attach the embedder."""
     from rag.embedding import load_embedder
-    from rag.index import check_compatible, load_index
 
-    index = load_index(settings.index_dir)
-    check_compatible(index.manifest, settings, check_files=check_files)
-    return Retriever(index, load_embedder(settings), settings)
+    store = open_store(settings, check_files=check_files)
+    return Retriever(store, embedder or load_embedder(settings), settings)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.answer import Answer, Answerer, Draft, Event
 from rag.config import Settings
-from rag.errors import IndexNotFoundError, LLMError
+from rag.errors import IndexNotFoundError, LLMError, RagError
 from rag.llm import LLMClient, LocalClient, make_llm
 from rag.retrieve import Retriever, open_retriever
 from service.throttle import GenerationGate, Ticket
@@ -84,30 +84,57 @@ class Engine:
         #: Called with every final answer (the app's metrics).
         self.on_answer: list[Callable[[Answer], None]] = []
         self._checked: tuple[float, bool] | None = None
+        self._store_checked: tuple[float, str | None] | None = None
         self._checked_lock = threading.Lock()
         self._drafts = _Drafts()
         self._swap_lock = threading.Lock()
         self._served = self._serve(retriever)
+        self._looked = time.monotonic()
+        self._follow_lock = threading.Lock()
 
     def _serve(self, retriever: Retriever) -> Served:
         return Served(retriever, ServedAnswerer(retriever, self.llm, self.settings, self._drafts))
 
     @property
     def served(self) -> Served:
-        """The generation served now (one attribute read: atomic)."""
+        """The generation served now (one attribute read: atomic), after following a shared store."""
+        self._follow_store()
         return self._served
 
     @property
     def retriever(self) -> Retriever:
-        return self._served.retriever
+        return self.served.retriever
 
     @property
     def answerer(self) -> Answerer:
-        return self._served.answerer
+        return self.served.answerer
 
     @property
     def generation(self) -> str:
-        return self._served.generation
+        return self.served.generation
+
+    def _follow_store(self) -> None:
+        """With a store other processes write too (Milvus), serve what it holds now: at most every
+        ``store_refresh_seconds`` one cheap look at its generation, and a swap when it changed. A store
+        that cannot be reached keeps the current view (requests then fail or succeed on their own)."""
+        if self.settings.store == "local" or time.monotonic() - self._looked < self.settings.store_refresh_seconds:
+            return
+        if not self._follow_lock.acquire(blocking=False):
+            return  # another thread is looking
+        try:
+            self._looked = time.monotonic()
+            current = self._served.retriever
+            try:
+                latest = current.store.latest_generation()
+                if latest == current.store.generation:
+                    return
+                fresh = open_retriever(self.settings, embedder=current.embedder)
+            except RagError as exc:
+                logger.warning("cannot look at the shared store: %s", exc)
+                return
+            self.swap(fresh)
+        finally:
+            self._follow_lock.release()
 
     def swap(self, retriever: Retriever) -> Served:
         """Serve ``retriever``'s index from now on. The new answerer is built first (its answer cache
@@ -132,7 +159,8 @@ class Engine:
         files = corpus_files(settings) or None
         try:
             retriever = open_retriever(settings)
-            if files is not None and not corpus_matches(retriever.index.sources, files):
+            shared = settings.store != "local"  # the shared store is the corpus of record: never rebuilt here
+            if files is not None and not shared and not corpus_matches(retriever.store.sources, files):
                 logger.info("the index differs from the corpus (seeds and uploads): re-indexing %d reports", len(files))
                 ingest(files, settings, embedder=retriever.embedder)
                 retriever = open_retriever(settings)
@@ -182,7 +210,7 @@ class Engine:
         uploads = self.settings.uploads_dir.resolve()
         hidden = {"path", "sha256"}
         listed = []
-        for source in self.retriever.index.sources:
+        for source in self.retriever.store.sources:
             file_name = str(source.get("source", ""))
             upload = Path(str(source.get("path", ""))).resolve().parent == uploads
             name = store.sidecar(file_name).get("name") if upload else None
@@ -198,9 +226,31 @@ class Engine:
         return listed
 
     def index_info(self) -> dict[str, object]:
-        served = self._served
-        index = served.retriever.index
-        return {"chunks": len(index.chunks), "reports": len(index.sources), "model": index.model, "generation": served.generation}
+        served = self.served
+        store = served.retriever.store
+        return {
+            "store": store.kind,
+            "chunks": store.size,
+            "reports": len(store.sources),
+            "model": store.manifest.get("model"),
+            "generation": served.generation,
+        }
+
+    def store_problem(self, cache_seconds: float = 0.0) -> str | None:
+        """Why the index store does not answer now (``None`` when it does; the local store always
+        does); the check is kept ``cache_seconds``."""
+        if self.settings.store == "local":
+            return None
+        now = time.monotonic()
+        with self._checked_lock:
+            if self._store_checked is None or now - self._store_checked[0] > cache_seconds:
+                try:
+                    self.served.retriever.store.latest_generation()
+                    problem = None
+                except RagError as exc:
+                    problem = str(exc)
+                self._store_checked = (now, problem)
+            return self._store_checked[1]
 
     def llm_info(self, cache_seconds: float = 0.0) -> dict[str, object]:
         """Backend, model and whether it answers within a second (that check kept ``cache_seconds``)."""

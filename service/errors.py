@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError, RagError
+from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError, RagError, StoreError
 from service.throttle import Busy
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IndexNotFoundError)
     @app.exception_handler(IndexMismatchError)
+    @app.exception_handler(StoreError)
     async def no_index(request: Request, exc: RagError) -> JSONResponse:
         return error_response(503, str(exc), "index_unavailable")
 

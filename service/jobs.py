@@ -121,7 +121,7 @@ class JobManager:
     def known_hashes(self) -> set[str]:
         """sha256 of every report in the corpus (listed uploads, and the served index's sources)."""
         engine = self._engine()
-        served = {str(s.get("sha256")) for s in engine.retriever.index.sources} if engine else set()
+        served = {str(s.get("sha256")) for s in engine.retriever.store.sources} if engine else set()
         return self.store.listed_hashes(self.store.state()) | served
 
     def submit_upload(self, documents: list[StoredDocument], replace: bool) -> Job:
@@ -134,7 +134,7 @@ class JobManager:
     def submit_delete(self, doc_id: str) -> Job:
         """A job removing document ``doc_id``; 404 when no indexed document has that id, 409 for the last one."""
         engine = self._engine()
-        sources = engine.retriever.index.sources if engine else []
+        sources = engine.retriever.store.sources if engine else []
         match = [s for s in sources if str(s.get("doc_id") or Path(str(s.get("source"))).stem) == doc_id]
         if not match:
             raise UploadError(404, f"no indexed document has the id {doc_id!r}")
@@ -219,25 +219,31 @@ class JobManager:
         if engine is None:
             raise RagError("no index is loaded yet")
         served = engine.served
-        sources = served.retriever.index.sources
+        sources = served.retriever.store.sources
+        indexed = [str(s["source"]) for s in sources]
         state = self.store.state()
         seeds = [p.name for p in self.store.seed_files()]
         self._update(job, status="parsing", progress=0.02)
+        added: list[str] = []
+        removed: list[str] = []
         if job.kind == "upload":
             new_state = self._plan_upload(job, state, seeds, sources)
+            if new_state is None:
+                return
+            added = [name for name in new_state.uploads if name not in state.uploads]
+            removed = [name for name in indexed if Path(name).stem in job.removed]  # with ``replace``
         elif job.kind == "delete":
-            in_corpus = {p.name for p in self.store.files(state)}
-            if job.target not in in_corpus:
+            if job.target not in indexed:
                 self._finish_unchanged(job)
                 return
             new_state = state.changed(remove=[str(job.target)], seeds=seeds)
+            removed = [str(job.target)]
             job.removed = [Path(str(job.target)).stem]
         else:
             new_state = state
-        if new_state is None:
-            return
-        files = self.store.files(new_state)
-        if not files:
+        if job.kind != "reindex" and not set(indexed) - set(removed) | set(added):
+            raise RagError("the corpus would have no report left")
+        if job.kind == "reindex" and not self.store.files(new_state):
             raise RagError("the corpus would have no report left")
 
         def progress(stage: str, fraction: float) -> None:
@@ -248,10 +254,15 @@ class JobManager:
             else:  # writing the new generation
                 self._update(job, status="embedding", progress=0.95)
 
-        result = ingest(files, self.settings, embedder=served.retriever.embedder, progress=progress)
+        embedder = served.retriever.embedder
+        if job.kind == "reindex":  # the whole corpus again, as a new generation
+            result = ingest(self.store.files(new_state), self.settings, embedder=embedder, progress=progress)
+        else:  # only what changed: the rest of the index is kept as it is
+            paths = [self.store.path(name) for name in added]
+            result = ingest(paths, self.settings, append=True, remove=removed, embedder=embedder, progress=progress)
         self.store.commit(new_state)
         self.store.remove_files(name for name in state.uploads if name not in new_state.uploads)
-        engine.swap(Retriever(result.index, served.retriever.embedder, self.settings))
+        engine.swap(Retriever(result.store, embedder, self.settings))
         self._update(job, status="done", progress=1.0, generation=engine.generation)
 
     def _plan_upload(

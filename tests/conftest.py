@@ -266,3 +266,83 @@ def trickling_server() -> Iterator[tuple[str, threading.Event]]:
     finish.set()
     server.shutdown()
     server.server_close()
+
+
+# --- the Milvus store (rag/stores/milvus.py) --------------------------------------------------
+
+
+def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-untyped-def]
+    """``milvus-lite server`` on a free loopback port, as a child of this process; returns
+    ``(process, uri)`` once it accepts connections. Stop it with :func:`rag.child.stop`."""
+    import sys
+
+    from rag.child import spawn, stop
+    from rag.llm import free_port
+
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(data_dir),
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with open(log_path, "ab") as log:
+        process = spawn(command, log)
+
+    def accepts() -> bool:
+        assert process.poll() is None, f"milvus-lite server exited: {log_path.read_text(errors='replace')[-2000:]}"
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_until(accepts, timeout=120, what="milvus-lite server to listen")
+    except BaseException:
+        stop(process)
+        raise
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Milvus Lite server on loopback for the session (the network path of the Milvus store)."""
+    from rag.child import stop
+
+    tmp = tmp_path_factory.mktemp("milvus-server")
+    process, uri = start_milvus_server(tmp / "data", tmp / "server.log")
+    try:
+        yield uri
+    finally:
+        stop(process)
+
+
+def _milvus_retriever(settings: Settings, embedder):  # type: ignore[no-untyped-def]
+    from rag.ingest import ingest
+    from rag.retrieve import Retriever
+
+    result = ingest(None, settings, embedder=embedder)
+    return Retriever(result.store, embedder, settings)
+
+
+@pytest.fixture(scope="session")
+def milvus_lite_retriever(session_settings: Settings, embedder, tmp_path_factory: pytest.TempPathFactory):
+    """The seed reports in a Milvus Lite file (in this process); vectors from the session's cache."""
+    path = tmp_path_factory.mktemp("milvus-lite") / "milvus.db"
+    retriever = _milvus_retriever(session_settings.model_copy(update={"store": "milvus", "milvus_uri": str(path)}), embedder)
+    yield retriever
+    retriever.store.close()
+
+
+@pytest.fixture(scope="session")
+def milvus_server_retriever(session_settings: Settings, embedder, milvus_server: str):
+    """The seed reports in the session's Milvus Lite server, reached over gRPC on loopback."""
+    settings = session_settings.model_copy(update={"store": "milvus", "milvus_uri": milvus_server, "milvus_collection": "seeds"})
+    retriever = _milvus_retriever(settings, embedder)
+    yield retriever
+    retriever.store.close()
+
+
+#: The stores retrieval tests run against: in-process files, a Milvus Lite file, a Milvus server.
+STORES = ("local", "milvus-lite", "milvus-server")
+
+
+@pytest.fixture(scope="session", params=STORES)
+def any_retriever(request: pytest.FixtureRequest):
+    """The seed index in each store (parametrised): results must not depend on where it lives."""
+    name = {"local": "retriever", "milvus-lite": "milvus_lite_retriever", "milvus-server": "milvus_server_retriever"}
+    return request.getfixturevalue(name[request.param])

@@ -1,0 +1,129 @@
+"""Where the indexed passages live: one small interface, two backends chosen by ``RAG_STORE``.
+
+- ``local`` (:mod:`rag.stores.local`): the FAISS + bm25s files of :mod:`rag.index`, in the process;
+- ``milvus`` (:mod:`rag.stores.milvus`): a Milvus collection (Milvus Lite in a file, or a Milvus
+  server or cluster by URI) with the dense vectors, a BM25 function over a jieba analyzer and the
+  scalar fields retrieval filters on, shared by every service replica.
+
+Retrieval (:mod:`rag.retrieve`) asks a store for the dense and the BM25 top-n under a :class:`Where`
+and fuses them itself, so ranking, fusion and the region/year tiers are the same on both. Writing goes
+through :func:`replace` (a whole new generation, made live atomically) and :func:`update` (reports
+added or removed in place, a new generation number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.config import Settings
+
+#: A chunk's handle in a store: the row number in the local index, the chunk id in Milvus.
+Key = Hashable
+
+
+@dataclass(frozen=True)
+class Where:
+    """The passages one retrieval tier may return: all of ``region`` (when given); of ``year`` only, or
+    with ``other_years`` of every year but it (passages of no year included); with ``plan`` only plan
+    sections (True) or none (False)."""
+
+    region: str | None = None
+    year: int | None = None
+    other_years: bool = False
+    plan: bool | None = None
+
+
+class Store(Protocol):
+    """What retrieval and the service read from an index generation."""
+
+    #: ``local`` or ``milvus``.
+    kind: str
+
+    @property
+    def manifest(self) -> Mapping[str, object]:
+        """Embedding model, chunking settings and the like (see :func:`rag.index.make_manifest`)."""
+
+    @property
+    def sources(self) -> list[dict[str, object]]:
+        """One entry per indexed report: its metadata, file name, hash and chunk count."""
+
+    @property
+    def generation(self) -> str:
+        """Names this state of the index: answer-cache keys carry it."""
+
+    @property
+    def size(self) -> int:
+        """Number of chunks."""
+
+    def dense(self, vector: np.ndarray, n: int, where: Where) -> dict[Key, float]:
+        """The ``n`` best chunks under ``where`` by inner product with ``vector`` (normalised: cosine)."""
+
+    def lexical(self, text: str, n: int, where: Where) -> dict[Key, float]:
+        """The ``n`` best chunks under ``where`` by BM25 for ``text`` (only chunks that match a term)."""
+
+    def chunks(self, keys: Sequence[Key]) -> list[Chunk]:
+        """The chunks of ``keys``, in that order."""
+
+    def first_chunks(self) -> list[Chunk]:
+        """Each report's first chunk (cited by answers about the reports themselves)."""
+
+    def covered_years(self) -> dict[str, set[int]]:
+        """Per region, the years its passages speak about or were reported in."""
+
+    def latest_generation(self) -> str:
+        """The generation the store holds now (another process may have changed it since this view
+        was opened); the same as :attr:`generation` for a store only this process writes."""
+
+    def close(self) -> None:
+        """Let go of connections and files."""
+
+
+def location(settings: Settings) -> str:
+    """Where the configured store is, for messages: 「index/」 or 「govrag in http://host:19530」."""
+    if settings.store == "milvus":
+        return f"Milvus collection {settings.milvus_collection!r} at {settings.milvus_uri}"
+    return f"{settings.index_dir}/"
+
+
+def open_store(settings: Settings, *, check_files: bool = True) -> Store:
+    """The live generation of the configured store, checked against the settings (and, for the local
+    store with ``check_files``, against the report files it was built from)."""
+    if settings.store == "milvus":
+        from rag.stores.milvus import MilvusStore
+
+        return MilvusStore.open(settings)
+    from rag.stores.local import LocalStore
+
+    return LocalStore.open(settings, check_files=check_files)
+
+
+def replace(settings: Settings, chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, object]) -> Store:
+    """Make ``chunks`` (with their ``vectors``) the whole index, as a new generation switched to
+    atomically: a failure leaves the previous generation live."""
+    if settings.store == "milvus":
+        from rag.stores import milvus
+
+        return milvus.replace(settings, chunks, vectors, manifest)
+    from rag.stores import local
+
+    return local.replace(settings, chunks, vectors, manifest)
+
+
+def update(
+    settings: Settings, chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, object], remove: Sequence[str] = ()
+) -> Store:
+    """Add the reports of ``manifest["sources"]`` (with their ``chunks`` and ``vectors``) and drop the
+    reports named in ``remove`` (file names; a report added again is replaced); the rest is kept. With
+    no index yet, this is :func:`replace`."""
+    if settings.store == "milvus":
+        from rag.stores import milvus
+
+        return milvus.update(settings, chunks, vectors, manifest, remove)
+    from rag.stores import local
+
+    return local.update(settings, chunks, vectors, manifest, remove)
