@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -66,6 +67,11 @@ _FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|
 Mode = Literal["quote", "model", "refused", "degraded", "extractive", "about"]
 
 
+def new_answer_id() -> str:
+    """A fresh answer id (32 hex digits): what feedback and the question log refer to."""
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int
@@ -100,6 +106,8 @@ class Answer:
     cached: bool = False
     #: Figures a cited passage states, but for a metric worded unlike the answer's (kept, marked).
     doubtful_numbers: list[str] = field(default_factory=list)
+    #: This answer's id (a cached answer given again gets a new one): feedback names it.
+    id: str = field(default_factory=new_answer_id)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -138,6 +146,8 @@ class Draft:
     sources: list[dict[str, object]] = field(default_factory=list)
     #: Set when whoever asked went away: the generation stops at the model's next token.
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: The id the final answer will carry, known from the start (the OpenAI stream's first chunk has it).
+    id: str = field(default_factory=new_answer_id)
 
     @property
     def needs_model(self) -> bool:
@@ -300,6 +310,7 @@ class Answerer:
         yield Event("sources", draft.sources)
         answer = yield from self._text(draft)
         answer.timings = {"first_token_ms": None, **draft.timings, "total_ms": _ms(draft.started, time.perf_counter())}
+        answer.id = draft.id
         if self.cache is not None and draft.cache_key and not answer.cached and not answer.degraded:
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)

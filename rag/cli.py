@@ -236,6 +236,138 @@ def evaluate(
     typer.echo(f"written to {folder}/ (report.md, results.json, charts)")
 
 
+log_app = typer.Typer(
+    help="The service's question log (RAG_LOG_PATH): export it, or turn asked questions into gold-set stubs.",
+    no_args_is_help=True,
+)
+app.add_typer(log_app, name="log")
+
+LOG_KINDS = ("all", "refused", "down", "up", "slow", "top")
+ENTRY_FIELDS = (
+    "id", "asked_at", "question", "standalone_question", "answer", "mode", "cached", "refused", "degraded", "reason",
+    "citations", "total_ms", "timings", "generation", "route", "rating", "comment", "rated_at", "client", "key_id",
+)  # fmt: skip
+TOP_FIELDS = ("question", "count", "last_asked_at", "refused", "up", "down")
+
+
+def _question_log() -> Any:
+    from service.questionlog import QuestionLog
+
+    current = settings()
+    if not current.question_log_file.exists():
+        typer.echo(f"note: no question log at {current.question_log_file} yet", err=True)
+    return QuestionLog.from_settings(current)
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+@log_app.command("export")
+def log_export(
+    since: Annotated[
+        str | None, typer.Option(help="From when: 2026-01-31, 2026-01-31T08:00Z, unix time, or 7d, 24h (default: all).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    kind: Annotated[str, typer.Option(help="all (oldest first), refused, down, up, slow, or top (most asked).")] = "all",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """The logged answers (question, standalone question, answer, mode, cited chunks, timings, rating,
+    comment …), as JSON Lines or CSV: what the admin page shows."""
+    import csv
+    import io
+    import time
+
+    from service.questionlog import parse_since
+
+    with user_errors():
+        if fmt not in ("jsonl", "csv"):
+            raise RagError(f"--format {fmt!r}: use jsonl or csv")
+        if kind not in LOG_KINDS:
+            raise RagError(f"--kind {kind!r}: use one of {', '.join(LOG_KINDS)}")
+        try:
+            start = parse_since(since, time.time())
+        except ValueError as exc:
+            raise RagError(str(exc)) from None
+        log = _question_log()
+        rows = list(log.entries(start) if kind == "all" else log.questions(kind, start, limit=10**9))
+        buffer = io.StringIO()
+        if fmt == "jsonl":
+            for row in rows:
+                buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            fields = TOP_FIELDS if kind == "top" else ENTRY_FIELDS
+            writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: _csv_value(row.get(k)) for k in fields} for row in rows)
+        if out is None:
+            typer.echo(buffer.getvalue(), nl=False)
+        else:
+            out.write_text(buffer.getvalue(), encoding="utf-8")
+            typer.echo(f"{len(rows)} rows → {out}", err=True)
+
+
+@log_app.command("to-gold")
+def log_to_gold(
+    ids: Annotated[list[str], typer.Option("--ids", help="Answer ids (comma-separated, or --ids repeated).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Append to this JSON Lines file (default: stdout).")] = None,
+) -> None:
+    """Write logged questions as gold-set stubs (eval/gold.jsonl's fields): the question is there; the
+    answer, evidence, report, region, year and type are to be filled in from the report (``todo``
+    says so; the logged answer, rating and comment are kept under ``from_log`` as hints). Stubs go to
+    the ``dev`` split: the frozen test split stays as it is."""
+    wanted = list(dict.fromkeys(part.strip().removeprefix("chatcmpl-") for arg in ids for part in arg.split(",") if part.strip()))
+    with user_errors():
+        if not wanted:
+            raise RagError("give at least one answer id with --ids")
+        found = _question_log().get(wanted)
+        missing = [answer_id for answer_id in wanted if answer_id not in found]
+        if missing:
+            raise RagError(f"no such answer in the question log: {', '.join(missing)}")
+        lines = [json.dumps(_gold_stub(found[answer_id]), ensure_ascii=False) for answer_id in wanted]
+        if out is None:
+            for line in lines:
+                typer.echo(line)
+        else:
+            with out.open("a", encoding="utf-8") as handle:
+                handle.writelines(line + "\n" for line in lines)
+            typer.echo(f"{len(lines)} gold stubs appended to {out}", err=True)
+
+
+def _gold_stub(entry: dict[str, Any]) -> dict[str, object]:
+    """A gold item to complete: the asked question (standalone), everything else to fill in."""
+    cited = list(entry.get("citations") or [])
+    source = ""
+    if cited:  # the first cited report, as a hint: chunk ids are "<report file stem>#<n>"
+        stem = str(cited[0]).split("#", 1)[0]
+        source = next((p.name for p in sorted(settings().seeds_dir.glob(f"{stem}.*"))), "")
+    return {
+        "id": f"log-{entry['id'][:12]}",
+        "question": entry.get("standalone_question") or entry["question"],
+        "answer": "",
+        "answer_aliases": [],
+        "must_contain": [],
+        "source": source,
+        "evidence": [],
+        "type": "",
+        "region": None,
+        "year": None,
+        "history": [],
+        "split": "dev",
+        "todo": "fill in answer, must_contain, evidence (verbatim from the report), source, region, year and type "
+        "(fact, unanswerable, …); then delete todo and from_log",
+        "from_log": {
+            "answer_id": entry["id"], "asked_at": entry.get("asked_at"), "asked": entry["question"],
+            "answer": entry.get("answer"), "mode": entry.get("mode"), "rating": entry.get("rating"),
+            "comment": entry.get("comment"), "cited_chunks": cited,
+        },
+    }  # fmt: skip
+
+
 #: Seconds open requests get after SIGTERM before ``rag serve`` closes them.
 SHUTDOWN_GRACE_SECONDS = 5
 

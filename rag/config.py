@@ -155,6 +155,17 @@ class Settings(BaseSettings):
     #: upload jobs; the corpus is ``seeds_dir`` plus what is listed here.
     uploads_dir: Path = Path("uploads")
 
+    # --- the question log (what was asked, answered, and what readers thought of it) -------------
+    #: Keep every answer the service gives (question, standalone question, answer, mode, cited chunk
+    #: ids, timings, index generation, time) and the readers' 👍/👎 in an SQLite file; ``0``: nothing kept.
+    log_questions: bool = True
+    #: Entries older than this are deleted by themselves (at start and at most once an hour while writing).
+    log_retention_days: int = Field(90, ge=1, le=36500)
+    #: Also keep the client's address and a fingerprint of its API key (sha256 prefix, never the key).
+    log_clients: bool = False
+    #: The question log's SQLite file (default: ``<cache_dir>/questions.sqlite``).
+    log_path: Path | None = None
+
     @field_validator("admin_keys", mode="before")
     @classmethod
     def _comma_separated_admin_keys(cls, value: object) -> object:
@@ -214,6 +225,10 @@ class Settings(BaseSettings):
     @property
     def answer_cache_file(self) -> Path:
         return self.answer_cache_path or self.cache_dir / "answers.sqlite"
+
+    @property
+    def question_log_file(self) -> Path:
+        return self.log_path or self.cache_dir / "questions.sqlite"
 
     def answer_fingerprint(self) -> dict[str, object]:
         """The settings that change an answer for the same question and index."""

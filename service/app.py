@@ -17,7 +17,8 @@ from service import errors, metrics
 from service.engine import Engine
 from service.jobs import JobManager
 from service.middleware import AccessLog, AnswerOptions, BodySizeLimit
-from service.routers import api, documents, health, openai_compat, widget
+from service.questionlog import QuestionLog
+from service.routers import admin, api, documents, feedback, health, openai_compat, widget
 from service.throttle import RateLimiter
 from service.uploads import UploadError
 
@@ -43,10 +44,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             if settings.warm_up:
                 await run_in_threadpool(app.state.engine.warm_up)
         logger.info("serving %s", app.state.engine.index_info())
+        if app.state.question_log is not None:
+            app.state.question_log.start()  # opens the file and applies retention, in its own thread
         try:
             yield
         finally:
             app.state.jobs.close()
+            if app.state.question_log is not None:
+                await run_in_threadpool(app.state.question_log.close)
             if owned:
                 app.state.engine.close()
                 app.state.engine = None
@@ -56,6 +61,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     app.state.auth_limiter = RateLimiter(settings.auth_failure_limit)
+    #: Ratings have a budget like questions, of their own.
+    app.state.feedback_limiter = RateLimiter(settings.rate_limit)
+    #: Every answer and its rating (service/questionlog.py); None with RAG_LOG_QUESTIONS=0.
+    app.state.question_log = QuestionLog.from_settings(settings) if settings.log_questions else None
     #: Uploads and the ingest worker; the engine is read when a job runs (it may load after this).
     app.state.jobs = JobManager(settings, lambda: app.state.engine)
     errors.install(app)
@@ -84,6 +93,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(api.router)
     app.include_router(documents.router)
     app.include_router(openai_compat.router)
+    app.include_router(feedback.router)
+    app.include_router(admin.router)
     app.include_router(widget.router)
+    app.include_router(admin.page_router)
 
     return app

@@ -6,6 +6,7 @@ from fastapi import Request
 
 from rag.config import Settings
 from service.engine import Engine
+from service.questionlog import QuestionLog
 from service.throttle import RateLimiter
 
 
@@ -23,3 +24,8 @@ def get_rate_limiter(request: Request) -> RateLimiter:
 
 def get_auth_limiter(request: Request) -> RateLimiter:
     return request.app.state.auth_limiter
+
+
+def get_question_log(request: Request) -> QuestionLog | None:
+    """The question log, ``None`` when it is off (``RAG_LOG_QUESTIONS=0``)."""
+    return request.app.state.question_log

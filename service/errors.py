@@ -16,6 +16,24 @@ from service.throttle import Busy
 logger = logging.getLogger(__name__)
 
 
+class ApiError(Exception):
+    """An error a route answers on purpose: ``status`` and the envelope's ``type`` (``kind``)."""
+
+    KINDS = {
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        422: "invalid_request_error",
+        503: "log_unavailable",
+    }
+
+    def __init__(self, status: int, message: str, kind: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind or self.KINDS.get(status, "error")
+        self.headers = headers
+
+
 def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
     body = {"error": {"message": message, "type": kind, "code": status, **extra}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -35,6 +53,10 @@ def install(app: FastAPI) -> None:
         if any(error.get("type") == "json_invalid" for error in exc.errors()):
             return error_response(400, "the body is not valid JSON", "invalid_request_error")
         return error_response(422, _validation_message(exc), "invalid_request_error")
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, str(exc), exc.kind, exc.headers)
 
     @app.exception_handler(QueryError)
     async def bad_query(request: Request, exc: QueryError) -> JSONResponse:

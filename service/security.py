@@ -91,6 +91,27 @@ def require_key(
     raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
 
 
+def require_admin_key(
+    request: Request,
+    settings: Settings = Depends(get_engine_settings),
+    failures: RateLimiter = Depends(get_auth_limiter),
+) -> None:
+    """``Authorization: Bearer <one of RAG_ADMIN_KEYS>`` for the admin routes (the question log): 401
+    without a known key, 403 for an API key that is no admin key, 403 for everyone while no admin key
+    is configured (the admin routes are off)."""
+    from service.errors import ApiError
+
+    if not settings.admin_keys:
+        raise ApiError(403, "the admin routes are disabled on this service (no RAG_ADMIN_KEYS)")
+    token = bearer_token(request)
+    if matches_any(token, settings.admin_keys):
+        return
+    if valid_key(token, settings):
+        raise ApiError(403, "this API key may read and ask but not administer; use an admin key")
+    failures.check("ip:" + client_address(request, settings), what="failed authentications")
+    raise ApiError(401, "missing or invalid admin key", headers={"WWW-Authenticate": "Bearer"})
+
+
 def rate_limit(
     request: Request,
     settings: Settings = Depends(get_engine_settings),

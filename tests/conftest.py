@@ -58,6 +58,8 @@ def make_settings(tmp_path: Path):
             "embedding_cache": tmp_path / "embeddings.sqlite",
             # tests that ask the same question twice expect two answers; tests/test_cache.py turns it on
             "answer_cache": False,
+            # the question log is on (as in production), in the test's tmp dir, never the real cache
+            "log_path": tmp_path / "questions.sqlite",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -75,6 +77,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         index_dir=tmp / "index",
         embedding_cache=tmp / "embeddings.sqlite",
         answer_cache=False,
+        log_path=tmp / "questions.sqlite",
     )
 
 

@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
 from rag.answer import Draft, final, validate_history
 from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
+from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
 from service.security import protected
 from service.streaming import answer_events, in_threadpool
@@ -37,27 +38,31 @@ def documents(engine: Engine = Depends(get_engine)) -> dict[str, object]:
 
 
 @router.post("/ask", response_model=None, responses=STREAMING_RESPONSE)
-def ask(body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
+def ask(request: Request, body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
     """A grounded answer with citations (the object ``rag ask --json`` prints).
 
     With ``"stream": true``: ``text/event-stream`` with events ``sources`` (the passages), ``delta``
     (``{"text": …}``), ``done`` (the answer object) and, if something breaks mid-way, ``error``.
+    Every answer has an ``id``: ``POST /api/feedback`` rates it.
     """
     question = validate_query(body.question)
     history = validate_history([turn.model_dump() for turn in body.history])
-    draft = engine.answerer.draft(question, history)  # quotes, cached answers, refusals: no model needed
+    answerer = engine.answerer  # the generation served now drafts and finishes this answer
+    draft = answerer.draft(question, history)  # quotes, cached answers, refusals: no model needed
     ticket = engine.admit(draft)  # 503 now, before any byte is sent, when the model's queue is full
     if body.stream:
-        return EventSourceResponse(_sse(engine, draft, ticket), ping=10)
+        return EventSourceResponse(_sse(request, engine, draft, ticket, answerer.generation), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
-            return final(engine.events(draft)).to_dict()
+            answer = final(engine.events(draft))
     finally:
         if ticket:
             ticket.close()
+    record_answer(request, answer, answerer.generation, "api")
+    return answer.to_dict()
 
 
-async def _sse(engine: Engine, draft: Draft, ticket) -> AsyncIterator[dict[str, str]]:
+async def _sse(request: Request, engine: Engine, draft: Draft, ticket, generation: str) -> AsyncIterator[dict[str, str]]:
     try:
         async for event in in_threadpool(answer_events(engine, draft, ticket), ticket, draft):
             if event.kind == "sources":
@@ -65,6 +70,7 @@ async def _sse(engine: Engine, draft: Draft, ticket) -> AsyncIterator[dict[str, 
             elif event.kind in ("delta", "replace"):
                 data = {"text": event.data}
             else:
+                record_answer(request, event.data, generation, "api")  # type: ignore[arg-type]
                 data = event.data.to_dict()  # type: ignore[attr-defined]
             yield {"event": event.kind, "data": json.dumps(data, ensure_ascii=False)}
     except Exception as exc:  # the status line is already sent: report in-band

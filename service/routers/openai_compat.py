@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
 from rag.answer import Answer, Draft, final, validate_history
@@ -20,6 +19,7 @@ from rag.errors import QueryError
 from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
+from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, ChatRequest
 from service.security import protected
 from service.streaming import answer_events, in_threadpool
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=protected, responses=ERROR_RESPONSES)
 
 MODEL_ID = "govrag"
+#: A completion's ``id`` is this prefix and the answer's id (``POST /api/feedback`` takes either form).
+ID_PREFIX = "chatcmpl-"
 
 
 def sources_footer(answer: Answer) -> str:
@@ -60,21 +62,26 @@ def models() -> dict[str, object]:
 
 
 @router.post("/chat/completions", response_model=None, responses=STREAMING_RESPONSE)
-def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
+def chat_completions(
+    request: Request, body: ChatRequest, engine: Engine = Depends(get_engine)
+) -> dict[str, object] | EventSourceResponse:
+    """A chat completion; its ``id`` is ``chatcmpl-`` and the answer's id (``POST /api/feedback`` rates it)."""
     question, history = _split(body)
     model = body.model or MODEL_ID
-    draft = engine.answerer.draft(question, history)
+    answerer = engine.answerer
+    draft = answerer.draft(question, history)
     ticket = engine.admit(draft)
     if body.stream:
-        return EventSourceResponse(_chunks(engine, draft, ticket, model), ping=10)
+        return EventSourceResponse(_chunks(request, engine, draft, ticket, model, answerer.generation), ping=10)
     try:
         with ticket.running() if ticket else nullcontext():
             answer = final(engine.events(draft))
     finally:
         if ticket:
             ticket.close()
+    record_answer(request, answer, answerer.generation, "v1")
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "id": f"{ID_PREFIX}{answer.id}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
@@ -89,8 +96,10 @@ def chat_completions(body: ChatRequest, engine: Engine = Depends(get_engine)) ->
     }
 
 
-async def _chunks(engine: Engine, draft: Draft, ticket, model: str) -> AsyncIterator[dict[str, str]]:
-    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+async def _chunks(
+    request: Request, engine: Engine, draft: Draft, ticket, model: str, generation: str
+) -> AsyncIterator[dict[str, str]]:
+    ident, created = f"{ID_PREFIX}{draft.id}", int(time.time())
 
     def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> dict[str, str]:
         body = {
@@ -108,6 +117,7 @@ async def _chunks(engine: Engine, draft: Draft, ticket, model: str) -> AsyncIter
                 yield chunk({"content": str(event.data)})
             elif event.kind == "done":
                 answer: Answer = event.data  # type: ignore[assignment]
+                record_answer(request, answer, generation, "v1")
                 # checks may add citations or a warning after the streamed text; send what is new
                 if answer.answer.startswith(sent):
                     tail = answer.answer[len(sent) :]

@@ -27,6 +27,9 @@
       e4xx: "请求无效：{m}", e5xx: "服务出错（{c}），请稍后重试。",
       network: "无法连接到问答服务，请检查网络后重试。", broken: "回答中断：{m}",
       dialog: "问答对话", log: "对话记录", input: "问题",
+      rate: "这个回答有帮助吗？", up: "有帮助", down: "没有帮助", thanks: "谢谢反馈！",
+      commentLabel: "哪里不对？（可选）", commentSend: "提交", commentSkip: "跳过", commentThanks: "谢谢，已收到您的意见。",
+      feedbackFailed: "反馈未能提交：{m}",
     },
     en: {
       title: "Government work report Q&A",
@@ -44,6 +47,9 @@
       e4xx: "Invalid request: {m}", e5xx: "Service error ({c}). Please retry later.",
       network: "Cannot reach the Q&A service. Check the connection and retry.", broken: "The answer broke off: {m}",
       dialog: "Q&A conversation", log: "Conversation", input: "Question",
+      rate: "Was this answer helpful?", up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback!",
+      commentLabel: "What was wrong? (optional)", commentSend: "Send", commentSkip: "Skip", commentThanks: "Thanks, your comment was received.",
+      feedbackFailed: "Feedback not sent: {m}",
     },
   };
 
@@ -59,8 +65,10 @@
     position: data.position === "left" ? "left" : "right",
     open: data.open === "true" || data.open === "",
     apiKey: data.apiKey || "",
+    feedback: data.feedback !== "false", // 👍/👎 under each answer
   };
   var MAX_TURNS = 20; // the service accepts at most 20 history turns
+  var MAX_COMMENT = 1000; // the service's limit for a comment on an answer
   var MAX_RETRY_WAIT = 30; // seconds: the longest Retry-After the widget waits out by itself on a 503
   // what the service put before a quoted report sentence before answers carried "mode": "quote"
   var QUOTE_MARK = "（未经大模型生成，以下为报告原文摘录）";
@@ -119,6 +127,15 @@
     ".passage .close{float:right;font-size:12px;color:#57606a;text-decoration:underline}",
     ".error{align-self:stretch;background:#fde8e8;color:#9b1c1c;border:1px solid #f5c2c2}",
     ".error button{margin-left:8px;text-decoration:underline;color:#9b1c1c;font-weight:600}",
+    ".feedback{margin-top:6px;display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:12px;color:#57606a;white-space:normal}",
+    ".feedback .rate{padding:1px 8px;border:1px solid #d0d4da;border-radius:12px;font-size:14px;line-height:1.5}",
+    ".feedback .rate[aria-pressed=true]{border-color:var(--c);background:#f6f7f9}",
+    ".feedback .note{flex-basis:100%}",
+    ".feedback .comment{flex-basis:100%;display:flex;flex-direction:column;gap:4px}",
+    ".feedback .comment textarea{height:52px;flex:none;font-size:13px}",
+    ".feedback .comment div{display:flex;gap:8px}",
+    ".feedback .comment button{padding:2px 10px;border-radius:6px;border:1px solid #d0d4da}",
+    ".feedback .comment .send-comment{background:var(--c);color:#fff;border-color:var(--c)}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}",
     "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #d0d4da;border-radius:8px;background:#fff}",
     ".send,.stop{padding:0 14px;border-radius:8px;background:var(--c);color:#fff;font-weight:600}",
@@ -273,7 +290,103 @@
       });
       msg.appendChild(el("div", { class: "sources" }, [el("div", { text: t.sources }), list]));
     }
+    if (cfg.feedback && typeof answer.id === "string" && answer.id) msg.appendChild(feedbackBar(answer));
     scroll();
+  }
+
+  // --- 👍/👎 under an answer: POST /api/feedback; 👎 opens an optional short comment ------------------
+
+  function headersJSON() {
+    var headers = { "Content-Type": "application/json" };
+    if (cfg.apiKey) headers.Authorization = "Bearer " + cfg.apiKey;
+    return headers;
+  }
+
+  function sendFeedback(answerId, rating, comment) {
+    var body = { answer_id: answerId, rating: rating };
+    if (comment) body.comment = comment;
+    return fetch(cfg.api + "/api/feedback", { method: "POST", headers: headersJSON(), body: JSON.stringify(body) })
+      .then(function (response) {
+        if (response.ok) return;
+        return response.json().catch(function () { return null; }).then(function (json) {
+          throw { shown: response.status === 404 ? fmt(t.feedbackFailed, { m: json && json.error ? json.error.message : "404" }) : httpMessage(response, json) };
+        });
+      }, function () { throw { shown: t.network }; });
+  }
+
+  // remembers the rating with the conversation, so it is shown again after a reload
+  function remember(answerId, rating) {
+    history.forEach(function (turn) { if (turn.answer && turn.answer.id === answerId) turn.rating = rating; });
+    save();
+  }
+
+  function ratingOf(answerId) {
+    for (var i = 0; i < history.length; i++) if (history[i].answer && history[i].answer.id === answerId) return history[i].rating || null;
+    return null;
+  }
+
+  function feedbackBar(answer) {
+    var bar = el("div", { class: "feedback", role: "group", "aria-label": t.rate });
+    var note = el("div", { class: "note", role: "status", "aria-live": "polite" });
+    var up = el("button", { type: "button", class: "rate up", "data-rating": "up", "aria-label": t.up, title: t.up, "aria-pressed": "false", text: "👍" });
+    var down = el("button", { type: "button", class: "rate down", "data-rating": "down", "aria-label": t.down, title: t.down, "aria-pressed": "false", text: "👎" });
+    var form = null;
+
+    function pressed(rating) {
+      up.setAttribute("aria-pressed", rating === "up" ? "true" : "false");
+      down.setAttribute("aria-pressed", rating === "down" ? "true" : "false");
+    }
+
+    function closeComment() { if (form) { form.remove(); form = null; } }
+
+    function failed(err) { note.textContent = err && err.shown ? err.shown : t.network; }
+
+    function openComment() {
+      closeComment();
+      var box = el("textarea", { "aria-label": t.commentLabel, placeholder: t.commentLabel, maxlength: String(MAX_COMMENT), rows: "2" });
+      var send = el("button", { type: "button", class: "send-comment", text: t.commentSend });
+      var skip = el("button", { type: "button", class: "skip-comment", text: t.commentSkip });
+      form = el("div", { class: "comment" }, [box, el("div", {}, [send, skip])]);
+      function submitComment() {
+        var comment = box.value.trim().slice(0, MAX_COMMENT);
+        if (!comment) { closeComment(); down.focus(); return; }
+        send.disabled = true;
+        sendFeedback(answer.id, "down", comment).then(function () {
+          closeComment();
+          note.textContent = t.commentThanks;
+          down.focus();
+        }, function (err) { send.disabled = false; failed(err); });
+      }
+      send.addEventListener("click", submitComment);
+      skip.addEventListener("click", function () { closeComment(); down.focus(); });
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitComment(); }
+        else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeComment(); down.focus(); }
+      });
+      bar.insertBefore(form, note);
+      box.focus();
+      scroll();
+    }
+
+    function rate(rating) {
+      note.textContent = "";
+      sendFeedback(answer.id, rating).then(function () {
+        pressed(rating);
+        remember(answer.id, rating);
+        note.textContent = t.thanks;
+        if (rating === "down") openComment();
+        else closeComment();
+      }, failed);
+    }
+
+    up.addEventListener("click", function () { rate("up"); });
+    down.addEventListener("click", function () { rate("down"); });
+    pressed(ratingOf(answer.id));
+    bar.appendChild(el("span", { class: "label", text: t.rate }));
+    bar.appendChild(up);
+    bar.appendChild(down);
+    bar.appendChild(note);
+    return bar;
   }
 
   function showError(message, retry) {
@@ -344,8 +457,8 @@
     body.textContent = t.thinking;
     var text = "", sources = [], done = null, failed = null;
     var priorHistory = history.slice(-MAX_TURNS).map(function (turn) { return { role: turn.role, content: turn.content }; });
-    var headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
-    if (cfg.apiKey) headers.Authorization = "Bearer " + cfg.apiKey;
+    var headers = headersJSON();
+    headers.Accept = "text/event-stream";
     var signal = (controller = new AbortController()).signal;
     setBusy(true);
     var retry = function () { msg.remove(); ask(question); };
@@ -391,10 +504,10 @@
       return pump();
     }).then(function () {
       if (failed || !done) throw { shown: fmt(t.broken, { m: failed || "—" }) };
-      renderAnswer(msg, done);
       history.push({ role: "user", content: question });
       history.push({ role: "assistant", content: done.answer, answer: done });
       save();
+      renderAnswer(msg, done);
     }).catch(function (err) {
       if (err && err.name === "AbortError") {
         msg.classList.remove("streaming");
