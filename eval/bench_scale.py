@@ -1,13 +1,17 @@
-"""How cost grows with the corpus: synthetic corpora of N chunks generated from the real ones.
+"""How cost grows with the corpus, per store: synthetic corpora of N chunks made from the real ones.
 
-    python -m eval.bench_scale [--sizes 10000 100000] [--queries 50]
+    python -m eval.bench_scale --store local  [--sizes 10000 100000 1000000] [--queries 50]
+    python -m eval.bench_scale --store milvus [--sizes …]   # a `milvus-lite server` on loopback
 
-Each synthetic chunk is a real chunk with its figures changed and a numbered copy tag, so BM25
-really tokenizes and indexes N distinct texts. Embedding 100k chunks with the CPU model would take
-hours (throughput is measured here and extrapolated); the dense vectors are the real chunk vectors
-plus small noise, renormalised, which is what FAISS cost depends on. Measured per size: BM25 +
-FAISS build time, saved index size, resident memory of the loaded index, and hybrid query latency
-(query embedding included) p50/p95.
+Each synthetic chunk is a real chunk with its figures changed and a numbered copy tag, so BM25 really
+tokenizes and indexes N distinct texts. Vectors: up to ``--real-up-to`` chunks (default 10k) the real
+embedder makes them (cached in a benchmark-only file, so the second store's run reuses them); above
+that, the real chunk vectors plus small noise, renormalised (what search cost depends on: embedding a
+million chunks on this CPU would take days). Measured per size: build (local: BM25 + FAISS + writing
+the generation; Milvus: inserting through gRPC, the server's BM25 analysis, flush), the store on disk,
+the resident memory the API process gains by opening it (and the Milvus server's own), and search
+latency (query embedding included) p50/p95 with the region/year filters a question implies and
+without any filter.
 """
 
 from __future__ import annotations
@@ -17,20 +21,21 @@ import dataclasses
 import gc
 import random
 import re
-import resource
 import shutil
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
-from rag.config import get_settings
-from rag.index import Index, build_dense, save_index
-from rag.lexical import LexicalIndex
+from rag.chunking import Chunk
+from rag.config import Settings, get_settings
 from rag.retrieve import Retriever, open_retriever
+from rag.stores import Store
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -39,87 +44,185 @@ QUESTIONS = [
     "玉山镇2019年社会消费品零售总额",
     "太仓港集装箱吞吐量",
 ]
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def rss_mb() -> float:
-    for line in open("/proc/self/status"):
+def rss_mb(pid: int | str = "self") -> float:
+    for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
-def synthetic(base: Retriever, size: int, seed: int = 0) -> Index:
+def disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def synthetic_chunks(base: list[Chunk], size: int, seed: int = 0) -> tuple[list[Chunk], list[int]]:
+    """``size`` chunks, each a base chunk with its figures changed; also which base chunk each copies."""
     rng = random.Random(seed)
-    chunks = base.index.chunks
-    vectors = base.index.dense.reconstruct_n(0, base.index.dense.ntotal)
-    noise = np.random.default_rng(seed)
-    out_chunks, rows = [], []
+    chunks, rows = [], []
     for i in range(size):
-        j = i % len(chunks)
-        text = re.sub(r"\d+(?:\.\d+)?", lambda m: str(round(float(m.group(0)) * rng.uniform(0.5, 1.5), 1)), chunks[j].text)
-        out_chunks.append(dataclasses.replace(chunks[j], chunk_id=f"syn{i}", text=f"{text}（副本{i}）"))
+        j = i % len(base)
+        text = _NUMBER.sub(lambda m: str(round(float(m.group(0)) * rng.uniform(0.5, 1.5), 1)), base[j].text)
+        chunks.append(dataclasses.replace(base[j], chunk_id=f"syn{i}", text=f"{text}（副本{i}）"))
         rows.append(j)
-    dense = vectors[rows] + noise.normal(0, 0.02, (size, vectors.shape[1])).astype(np.float32)
-    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    return chunks, rows
+
+
+def vectors_for(chunks: list[Chunk], rows: list[int], base: Retriever, real: bool, seed: int = 0) -> np.ndarray:
+    if real:
+        return base.embedder.embed([c.index_text for c in chunks], "passage", show_progress=False)
+    local = open_retriever(base.settings.model_copy(update={"store": "local"}), embedder=base.embedder, check_files=False)
+    originals = local.index.dense.reconstruct_n(0, local.index.dense.ntotal)
+    noisy = originals[rows] + np.random.default_rng(seed).normal(0, 0.02, (len(rows), originals.shape[1])).astype(np.float32)
+    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+
+def latencies(retriever: Retriever, queries: int, **search: object) -> tuple[float, float]:
+    taken = []
+    for n in range(queries):
+        started = time.perf_counter()
+        retriever.search(QUESTIONS[n % len(QUESTIONS)], k=5, **search)  # type: ignore[arg-type]
+        taken.append((time.perf_counter() - started) * 1000)
+    return percentile(taken, 0.5), percentile(taken, 0.95)
+
+
+@dataclasses.dataclass
+class Row:
+    size: int
+    vectors: str
+    build_s: float
+    disk_mb: float
+    api_rss_mb: float
+    server_rss_mb: float | None
+    filtered: tuple[float, float]
+    unfiltered: tuple[float, float]
+
+    def markdown(self, store: str) -> str:
+        server = f"{self.server_rss_mb:,.0f} MB" if self.server_rss_mb is not None else "–"
+        return (
+            f"| {store} | {self.size:,} | {self.vectors} | {self.build_s:,.1f} s | {self.disk_mb:,.0f} MB | "
+            f"+{self.api_rss_mb:,.0f} MB | {server} | {self.filtered[0]:.0f} / {self.filtered[1]:.0f} ms | "
+            f"{self.unfiltered[0]:.0f} / {self.unfiltered[1]:.0f} ms |"
+        )
+
+
+def measure(
+    settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, open_store: Callable[[], Store], queries: int
+) -> tuple[float, float, tuple[float, float], tuple[float, float]]:
+    """Build (timed) with ``settings``' store, then open it in this process (RSS growth) and search."""
+    from rag import stores
+    from rag.index import make_manifest
+
+    manifest = make_manifest(
+        model=base.embedder.model_name, dimension=int(vectors.shape[1]), settings=settings, sources=[], chunks=len(chunks)
+    )
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    manifest["sources"] = [{**s, "chunks": counts.get(str(s["source"]), 0)} for s in base.store.sources]
     started = time.perf_counter()
-    lexical = LexicalIndex.build([c.index_text for c in out_chunks])
-    bm25_s = time.perf_counter() - started
-    started = time.perf_counter()
-    faiss_index = build_dense(dense.astype(np.float32))
-    faiss_s = time.perf_counter() - started
-    manifest = {**base.index.manifest, "chunks": size}
-    index = Index(out_chunks, faiss_index, lexical, manifest)
-    index.build_seconds = {"bm25": bm25_s, "faiss": faiss_s}  # type: ignore[attr-defined]
-    return index
+    built = stores.replace(settings, chunks, vectors, manifest)
+    build_s = time.perf_counter() - started
+    built.close()
+    del built
+    gc.collect()
+    before = rss_mb()
+    store = open_store()
+    retriever = Retriever(store, base.embedder, settings)
+    retriever.search(QUESTIONS[0], k=5)  # first query: lazy loads
+    grown = rss_mb() - before
+    filtered = latencies(retriever, queries)
+    unfiltered = latencies(retriever, queries, use_metadata=False)
+    store.close()
+    return build_s, grown, filtered, unfiltered
+
+
+def run_local(settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, queries: int, label: str) -> Row:
+    from rag.stores.local import LocalStore
+
+    folder = Path(tempfile.mkdtemp(prefix="scale-local-"))
+    try:
+        local = settings.model_copy(update={"store": "local", "index_dir": folder})
+        build_s, grown, filtered, unfiltered = measure(
+            local, base, chunks, vectors, lambda: LocalStore.open(local, check_files=False), queries
+        )
+        return Row(len(chunks), label, build_s, disk_mb(folder), grown, None, filtered, unfiltered)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_milvus(settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, queries: int, label: str) -> Row:
+    """Against a fresh ``milvus-lite server`` on loopback (the API process holds only a client)."""
+    import socket
+    import sys
+
+    from rag.child import spawn, stop
+    from rag.llm import free_port
+    from rag.stores.milvus import MilvusStore
+
+    folder = Path(tempfile.mkdtemp(prefix="scale-milvus-"))
+    port = free_port()
+    with open(folder / "server.log", "ab") as log:
+        server = spawn([str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(folder / "data"),
+                        "--host", "127.0.0.1", "--port", str(port)], log)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"milvus-lite server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        remote = settings.model_copy(
+            update={
+                "store": "milvus",
+                "milvus_uri": f"http://127.0.0.1:{port}",
+                "milvus_collection": "scale",
+                "milvus_timeout": 600,
+            }
+        )
+        build_s, grown, filtered, unfiltered = measure(remote, base, chunks, vectors, lambda: MilvusStore.open(remote), queries)
+        server_rss = rss_mb(server.pid)
+        return Row(len(chunks), label, build_s, disk_mb(folder / "data"), grown, server_rss, filtered, unfiltered)
+    finally:
+        stop(server, grace=30)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", choices=["local", "milvus"], default="local")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--real-up-to", type=int, default=10_000, help="Embed corpora up to this size with the real model.")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "govrag-bench-scale-embeddings.sqlite")
     args = parser.parse_args()
-    settings = get_settings()
-    base = open_retriever(settings)
+    settings = get_settings().model_copy(update={"embedding_cache": args.cache})
+    base = open_retriever(settings.model_copy(update={"store": "local"}), check_files=False)
+    seed_chunks = base.index.chunks
 
-    texts = [c.index_text for c in base.index.chunks[:64]]
+    texts = [c.index_text for c in seed_chunks[:64]]
     base.embedder.embed_query("预热")
     started = time.perf_counter()
     base.embedder.model.encode(texts, batch_size=32)
     per_chunk = (time.perf_counter() - started) / len(texts)
-
-    print(f"\n### Scale — {machine()}, {time.strftime('%Y-%m-%d')}\n")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"\n### Scale, {args.store} store — {machine()}, {time.strftime('%Y-%m-%d')}, commit {commit}\n")
+    print(f"Embedding throughput (CPU, {base.embedder.model_name}): {1 / per_chunk:.1f} chunks/s.\n")
     print(
-        f"Embedding throughput (CPU, {base.embedder.model_name}): {1 / per_chunk:.1f} chunks/s, "
-        f"so embedding alone would take ~{10_000 * per_chunk / 60:.0f} min for 10k and ~{100_000 * per_chunk / 3600:.1f} h for 100k chunks.\n"
+        "| store | chunks | vectors | build | on disk | API process RSS | server RSS | search p50 / p95, filtered | unfiltered |"
     )
-    print("| chunks | BM25 build | FAISS build | index on disk | RSS after load | query p50 | query p95 |")
-    print("|---|---|---|---|---|---|---|")
-    for size in [len(base.index.chunks), *args.sizes]:
+    print("|---|---|---|---|---|---|---|---|---|")
+    run = run_local if args.store == "local" else run_milvus
+    for size in args.sizes:
         gc.collect()
-        before = rss_mb()
-        index = base.index if size == len(base.index.chunks) else synthetic(base, size)
-        grown = rss_mb() - before
-        built = getattr(index, "build_seconds", None)
-        folder = Path(tempfile.mkdtemp())
-        try:
-            save_index(index, folder)
-            disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        retriever = Retriever(index, base.embedder, settings)
-        latencies = []
-        for n in range(args.queries):
-            started = time.perf_counter()
-            retriever.search(QUESTIONS[n % len(QUESTIONS)], k=5)
-            latencies.append((time.perf_counter() - started) * 1000)
-        bm25 = f"{built['bm25']:.1f} s" if built else "(real index)"
-        faiss_t = f"{built['faiss'] * 1000:.0f} ms" if built else "–"
-        print(
-            f"| {size:,} | {bm25} | {faiss_t} | {disk:.0f} MB | +{grown:.0f} MB | "
-            f"{percentile(latencies, 0.5):.0f} ms | {percentile(latencies, 0.95):.0f} ms |",
-            flush=True,
-        )
-        del index, retriever
+        chunks, rows = synthetic_chunks(seed_chunks, size)
+        real = size <= args.real_up_to
+        started = time.perf_counter()
+        vectors = vectors_for(chunks, rows, base, real)
+        label = f"real ({time.perf_counter() - started:,.0f} s to embed)" if real else "real + noise"
+        print(run(settings, base, chunks, vectors, args.queries, label).markdown(args.store), flush=True)
+        del chunks, rows, vectors
 
 
 if __name__ == "__main__":

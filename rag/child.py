@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,9 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def spawn(command: Sequence[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    """Start ``command`` (output to ``log``) so that it ends when this process does."""
+def spawn(command: Sequence[str], log: IO[bytes], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``command`` (output to ``log``; environment ``env``, else ours) so that it ends when this
+    process does."""
     parent = os.getpid()
     started: queue.Queue[subprocess.Popen[bytes] | BaseException] = queue.Queue()
 
@@ -59,6 +60,7 @@ def spawn(command: Sequence[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=None if env is None else dict(env),
                 start_new_session=True,
                 preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW1509 - only prctl and getppid run there
             )

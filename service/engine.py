@@ -207,13 +207,14 @@ class Engine:
         from service.uploads import UploadStore, format_of
 
         store = UploadStore(self.settings)
-        uploads = self.settings.uploads_dir.resolve()
+        uploads, seeds = self.settings.uploads_dir.resolve(), self.settings.seeds_dir.resolve()
         hidden = {"path", "sha256"}
         listed = []
         for source in self.retriever.store.sources:
             file_name = str(source.get("source", ""))
-            upload = Path(str(source.get("path", ""))).resolve().parent == uploads
-            name = store.sidecar(file_name).get("name") if upload else None
+            folder = Path(str(source.get("path", ""))).resolve().parent
+            upload = folder != seeds  # in a shared store, also another replica's upload
+            name = store.sidecar(file_name).get("name") if folder == uploads else None
             listed.append(
                 {
                     "id": source.get("doc_id") or Path(file_name).stem,

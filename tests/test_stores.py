@@ -54,7 +54,7 @@ def test_the_store_says_what_the_local_index_says(retriever, milvus_lite_retriev
 def test_filters_become_milvus_expressions():
     assert expression(Where()) == ""
     assert expression(Where("太仓市", 2023, plan=True)) == 'region == "太仓市" and year == 2023 and period == "plan"'
-    assert expression(Where("a\"b", 2023, other_years=True)) == 'region == "a\\"b" and year != 2023'
+    assert expression(Where('a"b', 2023, other_years=True)) == 'region == "a\\"b" and year != 2023'
     assert expression(Where(plan=False)) == 'period != "plan"'
 
 
