@@ -123,6 +123,7 @@ def _embed(
 
 
 def _live_sources(settings: Settings) -> list[dict[str, object]]:
+    """The reports in the live index (none when there is no index yet)."""
     try:
         store = stores.open_store(settings, check_files=False)
     except IndexNotFoundError:
@@ -144,11 +145,16 @@ def _path_of(report: Report, paths: list[Path]) -> Path:
 
 
 def index_is_current(paths: list[Path] | None, settings: Settings) -> bool:
-    """Whether the live index was built from exactly these files (same contents) with these settings."""
+    """Whether the live index was built from exactly these files (same contents) with these settings.
+
+    A shared store (Milvus) is the corpus of record: other replicas add and remove reports in it, so
+    any compatible index there is current (only `rag ingest` without ``--if-needed`` rebuilds it)."""
     try:
         sources = _live_sources(settings)
-    except (IndexMismatchError, OSError, ValueError):
+    except (IndexNotFoundError, IndexMismatchError, OSError, ValueError):
         return False
+    if settings.store != "local":
+        return bool(sources)
     files = [f for f in discover(paths or [settings.seeds_dir]) if f.name != "manifest.json"]
     wanted = {f.name: file_sha256(f) for f in files}
     have = {str(s["source"]): s.get("sha256") for s in sources}

@@ -97,10 +97,14 @@ def connect(settings: Settings) -> Any:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
     try:
         return MilvusClient(uri=uri, token=token, timeout=settings.milvus_timeout)
-    except MilvusException as exc:
-        raise StoreError(f"cannot reach Milvus at {uri}: {getattr(exc, 'message', None) or exc}") from None
-    except (OSError, RuntimeError) as exc:  # Milvus Lite: the file is held by another process, or unwritable
-        raise StoreError(f"cannot open Milvus Lite at {uri}: {exc}") from None
+    except (MilvusException, OSError, RuntimeError) as exc:
+        reason = getattr(exc, "message", None) or str(exc)
+        if is_lite(uri):  # most often: another process has the file (Milvus Lite serves one at a time)
+            reason += (
+                "; Milvus Lite opens a file in one process at a time: stop the other one, or serve the folder"
+                " with `milvus-lite server` and set RAG_MILVUS_URI=http://host:port"
+            )
+        raise StoreError(f"cannot open Milvus at {uri}: {reason}") from None
 
 
 # --- schema ---------------------------------------------------------------------------------
