@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,6 @@ from eval.bench_retrieval import machine
 from rag.chunking import Chunk
 from rag.config import Settings, get_settings
 from rag.retrieve import Retriever, open_retriever
-from rag.stores import Store
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -109,9 +107,13 @@ class Row:
 
 
 def measure(
-    settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, open_store: Callable[[], Store], queries: int
+    settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, queries: int
 ) -> tuple[float, float, tuple[float, float], tuple[float, float]]:
-    """Build (timed) with ``settings``' store, then open it in this process (RSS growth) and search."""
+    """Build (timed) with ``settings``' store; then, in a fresh process as an API replica would, open it
+    (the resident memory that adds) and search."""
+    import json
+    import sys
+
     from rag import stores
     from rag.index import make_manifest
 
@@ -123,31 +125,45 @@ def measure(
         counts[chunk.source] = counts.get(chunk.source, 0) + 1
     manifest["sources"] = [{**s, "chunks": counts.get(str(s["source"]), 0)} for s in base.store.sources]
     started = time.perf_counter()
-    built = stores.replace(settings, chunks, vectors, manifest)
+    stores.replace(settings, chunks, vectors, manifest).close()
     build_s = time.perf_counter() - started
-    built.close()
-    del built
+    probe = subprocess.run(
+        [sys.executable, "-m", "eval.bench_scale", "--probe", settings.model_dump_json(), "--queries", str(queries)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = json.loads(probe.stdout.strip().splitlines()[-1])
+    return build_s, found["rss_mb"], tuple(found["filtered"]), tuple(found["unfiltered"])  # type: ignore[return-value]
+
+
+def probe(settings_json: str, queries: int) -> None:
+    """Run in a fresh process: open the store after the embedder, search, print JSON."""
+    import json
+
+    from rag.embedding import load_embedder
+    from rag.stores import open_store
+
+    settings = Settings.model_validate_json(settings_json)
+    embedder = load_embedder(settings)
+    embedder.embed_query("预热")
     gc.collect()
     before = rss_mb()
-    store = open_store()
-    retriever = Retriever(store, base.embedder, settings)
+    retriever = Retriever(open_store(settings, check_files=False), embedder, settings)
     retriever.search(QUESTIONS[0], k=5)  # first query: lazy loads
     grown = rss_mb() - before
-    filtered = latencies(retriever, queries)
-    unfiltered = latencies(retriever, queries, use_metadata=False)
-    store.close()
-    return build_s, grown, filtered, unfiltered
+    found = {
+        "rss_mb": grown,
+        "filtered": latencies(retriever, queries),
+        "unfiltered": latencies(retriever, queries, use_metadata=False),
+    }
+    retriever.store.close()
+    print(json.dumps(found))
 
 
 def run_local(settings: Settings, base: Retriever, chunks: list[Chunk], vectors: np.ndarray, queries: int, label: str) -> Row:
-    from rag.stores.local import LocalStore
-
     folder = Path(tempfile.mkdtemp(prefix="scale-local-"))
     try:
         local = settings.model_copy(update={"store": "local", "index_dir": folder})
-        build_s, grown, filtered, unfiltered = measure(
-            local, base, chunks, vectors, lambda: LocalStore.open(local, check_files=False), queries
-        )
+        build_s, grown, filtered, unfiltered = measure(local, base, chunks, vectors, queries)
         return Row(len(chunks), label, build_s, disk_mb(folder), grown, None, filtered, unfiltered)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -160,7 +176,6 @@ def run_milvus(settings: Settings, base: Retriever, chunks: list[Chunk], vectors
 
     from rag.child import spawn, stop
     from rag.llm import free_port
-    from rag.stores.milvus import MilvusStore
 
     folder = Path(tempfile.mkdtemp(prefix="scale-milvus-"))
     port = free_port()
@@ -181,7 +196,7 @@ def run_milvus(settings: Settings, base: Retriever, chunks: list[Chunk], vectors
                 "milvus_timeout": 600,
             }
         )
-        build_s, grown, filtered, unfiltered = measure(remote, base, chunks, vectors, lambda: MilvusStore.open(remote), queries)
+        build_s, grown, filtered, unfiltered = measure(remote, base, chunks, vectors, queries)
         server_rss = rss_mb(server.pid)
         return Row(len(chunks), label, build_s, disk_mb(folder / "data"), grown, server_rss, filtered, unfiltered)
     finally:
@@ -196,7 +211,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--real-up-to", type=int, default=10_000, help="Embed corpora up to this size with the real model.")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "govrag-bench-scale-embeddings.sqlite")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: the fresh process of `measure`
     args = parser.parse_args()
+    if args.probe:
+        probe(args.probe, args.queries)
+        return
     settings = get_settings().model_copy(update={"embedding_cache": args.cache})
     base = open_retriever(settings.model_copy(update={"store": "local"}), check_files=False)
     seed_chunks = base.index.chunks
