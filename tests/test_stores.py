@@ -142,3 +142,34 @@ def test_the_api_process_needs_no_index_in_memory(milvus_server_retriever):
     assert isinstance(store, MilvusStore) and not hasattr(store, "index")
     with pytest.raises(AttributeError, match="no in-process index"):
         milvus_server_retriever.index  # noqa: B018
+
+
+def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rag import cli
+    from rag.llm import free_port
+
+    settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
+    monkeypatch.setattr(cli, "settings", lambda: settings)
+    for command in (["search", "太仓港"], ["ingest", "--if-needed"]):
+        result = CliRunner().invoke(cli.app, command)
+        assert result.exit_code != 0
+        [line] = [line for line in result.output.splitlines() if line.strip()]
+        assert line.startswith("error: cannot open Milvus at http://127.0.0.1:"), result.output
+
+
+def test_the_cli_ingests_into_milvus_and_searches_it(make_settings, monkeypatch, tmp_path, retriever):
+    from typer.testing import CliRunner
+
+    from rag import cli
+
+    settings = make_settings(store="milvus", milvus_uri=str(tmp_path / "cli.db"), embedding_cache=retriever.settings.embedding_cache)
+    monkeypatch.setattr(cli, "settings", lambda: settings)
+    runner = CliRunner()
+    built = runner.invoke(cli.app, ["ingest"])
+    assert built.exit_code == 0 and "indexed 5 reports" in built.output and "govrag__g" in built.output, built.output
+    again = runner.invoke(cli.app, ["ingest", "--if-needed"])
+    assert again.exit_code == 0 and "up to date" in again.output and "Milvus collection 'govrag'" in again.output
+    found = runner.invoke(cli.app, ["search", "2023年太仓市一般公共预算收入是多少？", "-k", "3"])
+    assert found.exit_code == 0 and "太仓市 · 2023年" in found.stdout, found.output
