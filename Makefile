@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAG_CACHE_DIR := $(CACHE)
 
-.PHONY: help setup browser test run index record bench reliability clean-index
+.PHONY: help setup browser test run index record bench bench-scale reliability clean-index
 
 help:
 	@echo "make run    set everything up, build the index if needed, serve http://127.0.0.1:8000 (local model)"
@@ -76,7 +76,13 @@ bench: index
 	$(BIN)/python -m eval.bench_retrieval
 	RAG_ANSWER_CACHE=0 $(BIN)/rag eval --model-only --name bench-$$(date +%Y%m%d-%H%M)
 	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_answer
-	$(BIN)/python -m eval.bench_scale
+	$(BIN)/python -m eval.bench_scale --store local
+	$(BIN)/python -m eval.bench_scale --store milvus
+
+# The 1M-chunk rows of docs/benchmarks.md (about an hour and ~15 GB of RAM on 2 cores).
+bench-scale: index
+	$(BIN)/python -m eval.bench_scale --store local --sizes 10000 100000 1000000
+	$(BIN)/python -m eval.bench_scale --store milvus --sizes 10000 100000 1000000
 
 # The fault/fuzz/soak suite of docs/reliability.md: the fault tests (also in make test), schemathesis
 # with 150 cases per operation, then a 3-minute loopback soak of `rag serve` with 50 clients.
