@@ -359,6 +359,13 @@ def _insert(client: Any, collection: str, chunks: Sequence[Chunk], vectors: np.n
         _call("insert", lambda rows=rows: client.insert(collection, rows))  # type: ignore[misc]
 
 
+def _seal(client: Any, collection: str) -> None:
+    """Flush what was written into sealed, indexed segments. Milvus Lite otherwise keeps it in its
+    in-memory table (and its log, replayed there after a restart), which every search re-indexes from
+    scratch: measured at 10k chunks, about 1 s per search before a flush."""
+    _call("flush", lambda: client.flush(collection))
+
+
 def _with_order(manifest: Mapping[str, object], sources: Sequence[Mapping[str, object]]) -> dict[str, object]:
     """The manifest row also keeps the reports' order (Milvus returns rows in its own)."""
     return {**manifest, "order": [str(s["source"]) for s in sources]}
@@ -372,6 +379,7 @@ def replace(settings: Settings, chunks: list[Chunk], vectors: np.ndarray, manife
         _call("create", lambda: _chunk_collection(client, collection, int(vectors.shape[1])))
         _call("create", lambda: _meta_collection(client, f"{collection}_meta"))
         _insert(client, collection, chunks, vectors)
+        _seal(client, collection)
         version = time.time_ns()
         _call("insert", lambda: client.insert(f"{collection}_meta", _meta_rows(_with_order(manifest, sources), sources, version)))
         _switch(client, settings, collection)
@@ -424,6 +432,7 @@ def update(
     for name in gone:
         _call("delete", lambda name=name: client.delete(collection, filter=f"source == {_quoted(name)}"))  # type: ignore[misc]
     _insert(client, collection, chunks, vectors)
+    _seal(client, collection)
     kept = [s for s in live.sources if s["source"] not in gone]
     sources = kept + added
     head = {k: v for k, v in live.manifest.items() if k != "sources"}
