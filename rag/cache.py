@@ -26,7 +26,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePath
 from types import TracebackType
 from typing import Any
@@ -95,6 +95,23 @@ def _jsonable(value: object) -> object:
 def _connect(path: Path) -> sqlite3.Connection:
     """The one place the SQLite file is opened (tests substitute a read-only connection here)."""
     return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic write transaction on ``db`` (opened with ``isolation_level=None``): BEGIN IMMEDIATE …
+    COMMIT, rolled back on any error. Also the question log's (service/questionlog.py)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:  # the original error is the one worth reporting
+                pass
+        raise
 
 
 class AnswerCache:
@@ -252,22 +269,10 @@ class AnswerCache:
             return None
         return db
 
-    @contextmanager
-    def _write(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """One atomic write transaction (BEGIN IMMEDIATE … COMMIT, rolled back on any error)."""
+    def _write(self, db: sqlite3.Connection | None = None) -> AbstractContextManager[sqlite3.Connection]:
         db = db if db is not None else self._db
         assert db is not None
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                try:
-                    db.execute("ROLLBACK")
-                except sqlite3.Error:  # the original error is the one worth reporting
-                    pass
-            raise
+        return write_transaction(db)
 
     def _prune(self, db: sqlite3.Connection) -> None:
         """Keep the newest ``max_rows`` rows (REPLACE gives a re-stored key a new, higher rowid)."""

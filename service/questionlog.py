@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rag.cache import normalize_question
+from rag.cache import normalize_question, write_transaction
 from rag.config import Settings
 from rag.errors import RagError
 
@@ -278,7 +278,7 @@ class QuestionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = _connect(self.path)
             db.execute("PRAGMA journal_mode = WAL")
-            with _transaction(db):
+            with write_transaction(db):
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS questions (id TEXT PRIMARY KEY, asked_at REAL NOT NULL,"
                     " question TEXT NOT NULL, standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL,"
@@ -311,7 +311,7 @@ class QuestionLog:
             return
         assert self._db is not None
         try:
-            with _transaction(self._db) as db:
+            with write_transaction(self._db) as db:
                 for item in items:
                     if item[0] == "answer":
                         db.execute(
@@ -339,7 +339,7 @@ class QuestionLog:
         now = self.clock()
         self._last_prune = now
         try:
-            with _transaction(self._db) as db:
+            with write_transaction(self._db) as db:
                 deleted = db.execute("DELETE FROM questions WHERE asked_at < ?", (now - self.retention_days * 86400,)).rowcount
         except (sqlite3.Error, OSError) as exc:
             logger.error("question log: retention failed on %s (%s)", self.path, exc)
@@ -422,26 +422,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return db
-
-
-class _transaction:
-    """``with _transaction(db):`` BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc_type is None:
-            self.db.execute("COMMIT")
-        elif self.db.in_transaction:
-            try:
-                self.db.execute("ROLLBACK")
-            except sqlite3.Error:  # the original error is the one worth reporting
-                pass
 
 
 def _row(entry: LoggedAnswer) -> tuple[Any, ...]:
