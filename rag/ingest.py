@@ -19,7 +19,7 @@ from rag.embedding import Embedder, load_embedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.index import Index, make_manifest
 from rag.stores import Store
-from rag.stores.local import LocalStore
+from rag.stores.local import LocalStore, in_process_index
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,7 @@ class IngestResult:
     @property
     def index(self) -> Index:
         """The new generation of a local store."""
-        if not isinstance(self.store, LocalStore):
-            raise AttributeError(f"a {self.store.kind} store has no in-process index")
-        return self.store.index
+        return in_process_index(self.store)
 
     @property
     def location(self) -> str:
@@ -123,15 +121,11 @@ def _embed(
 
 
 def _live_sources(settings: Settings) -> list[dict[str, object]]:
-    """The reports in the live index (none when there is no index yet)."""
+    """The reports in the live index (none when there is no index yet), read from its manifest."""
     try:
-        store = stores.open_store(settings, check_files=False)
+        return list(stores.live_manifest(settings)["sources"])  # type: ignore[call-overload]
     except IndexNotFoundError:
         return []
-    try:
-        return store.sources
-    finally:
-        store.close()
 
 
 def _path_of(report: Report, paths: list[Path]) -> Path:

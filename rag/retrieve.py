@@ -23,7 +23,7 @@ from rag.errors import QueryError
 from rag.index import Index
 from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
 from rag.stores import Key, Store, Where, open_store
-from rag.stores.local import LocalStore
+from rag.stores.local import LocalStore, in_process_index
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ class Retriever:
     @property
     def index(self) -> Index:
         """The in-process index of a local store (tests and benchmarks look inside it)."""
-        if not isinstance(self.store, LocalStore):
-            raise AttributeError(f"a {self.store.kind} store has no in-process index")
-        return self.store.index
+        return in_process_index(self.store)
 
     @staticmethod
     def _regions(sources: list[dict[str, object]]) -> list[RegionName]:

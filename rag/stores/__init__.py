@@ -102,6 +102,22 @@ def open_store(settings: Settings, *, check_files: bool = True) -> Store:
     return LocalStore.open(settings, check_files=check_files)
 
 
+def live_manifest(settings: Settings) -> Mapping[str, object]:
+    """The live generation's manifest (its reports under ``sources``), checked against the settings,
+    without loading the index itself; :class:`rag.errors.IndexNotFoundError` when there is none."""
+    if settings.store == "milvus":
+        from rag.stores.milvus import MilvusStore
+
+        store = MilvusStore.open(settings)
+        store.close()
+        return store.manifest
+    from rag.index import check_compatible, load_manifest
+
+    manifest = load_manifest(settings.index_dir)
+    check_compatible(manifest, settings, check_files=False)
+    return manifest
+
+
 def replace(settings: Settings, chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, object]) -> Store:
     """Make ``chunks`` (with their ``vectors``) the whole index, as a new generation switched to
     atomically: a failure leaves the previous generation live."""

@@ -15,7 +15,7 @@ from rag.coverage import covered_years
 from rag.errors import IndexNotFoundError
 from rag.index import Index, build_dense, check_compatible, load_index, save_index
 from rag.lexical import LexicalIndex
-from rag.stores import Key, Where
+from rag.stores import Key, Store, Where
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,13 @@ class LocalStore:
 
     def close(self) -> None:
         pass
+
+
+def in_process_index(store: Store) -> Index:
+    """The :class:`Index` of a local store; other stores keep theirs out of this process."""
+    if not isinstance(store, LocalStore):
+        raise AttributeError(f"a {store.kind} store has no in-process index")
+    return store.index
 
 
 # --- writing -------------------------------------------------------------------------------
