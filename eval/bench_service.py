@@ -24,7 +24,7 @@ import httpx
 
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
-from eval.gold import load_gold
+from eval.gold import answer_is_correct, answerable, load_gold
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -61,12 +61,14 @@ def run(url: str, path: str, bodies: list[dict], clients: int, headers: dict[str
 
 
 def stream_ask(url: str, question: str, headers: dict[str, str], timeout: float) -> dict:
-    """One streamed ask, retried once after Retry-After on 503: statuses, first-text and done times, mode."""
+    """One streamed ask, retried once after Retry-After on 503: statuses, first-text and done times
+    (from the first attempt: a retried question's wait counts), mode and the final answer object."""
     statuses: list[int] = []
+    started = time.perf_counter()
+    first = done = None
+    mode = None
+    answer: dict | None = None
     for _attempt in range(2):
-        started = time.perf_counter()
-        first = done = None
-        mode = None
         try:
             with httpx.stream("POST", url + "/api/ask", json={"question": question, "stream": True},
                               headers=headers, timeout=timeout) as response:  # fmt: skip
@@ -84,20 +86,23 @@ def stream_ask(url: str, question: str, headers: dict[str, str], timeout: float)
                         first = time.perf_counter() - started
                     elif line.startswith("data:") and event == "done":
                         done = time.perf_counter() - started
-                        mode = json.loads(line[5:])["mode"]
+                        answer = json.loads(line[5:])
+                        mode = answer["mode"]
+                        if mode == "degraded" and "busy" in (answer.get("reason") or ""):
+                            mode = "from the report, model busy"
         except httpx.HTTPError:
             statuses.append(0)
         break
-    return {"statuses": statuses, "first": first, "done": done, "mode": mode}
+    return {"statuses": statuses, "first": first, "done": done, "mode": mode, "answer": answer}
 
 
 def users(url: str, count: int, per_user: int, headers: dict[str, str], timeout: float) -> list[dict]:
     """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn."""
-    questions = [item["question"] for item in load_gold() if not item["history"]]
-    plan = [[questions[(u + count * k) % len(questions)] for k in range(per_user)] for u in range(count)]
+    items = [item for item in load_gold() if not item["history"]]
+    plan = [[items[(u + count * k) % len(items)] for k in range(per_user)] for u in range(count)]
 
-    def user(mine: list[str]) -> list[dict]:
-        return [stream_ask(url, q, headers, timeout) for q in mine]
+    def user(mine: list[dict]) -> list[dict]:
+        return [{**stream_ask(url, item["question"], headers, timeout), "item": item} for item in mine]
 
     with ThreadPoolExecutor(count) as pool:
         return [r for rows in pool.map(user, plan) for r in rows]
@@ -144,16 +149,29 @@ def main() -> None:
         by_mode: dict[str, list[dict]] = defaultdict(list)
         for r in rows_u:
             by_mode[r["mode"] or "no answer"].append(r)
-        print("\n| answered by | n | first text p50 | p95 | done p50 | p95 |\n|---|---|---|---|---|---|")
 
         def ms(values: list[float], q: float) -> str:
             value = percentile(values, q)
             return f"{value * 1000:.0f} ms" if value is not None else "–"
 
+        print("\n| answered by | n | right | first text p50 | p95 | done p50 | p95 |\n|---|---|---|---|---|---|---|")
         for mode, group in [("all", rows_u), *sorted(by_mode.items())]:
             firsts = [r["first"] for r in group if r["first"] is not None]
             dones = [r["done"] for r in group if r["done"] is not None]
-            print(f"| {mode} | {len(group)} | {ms(firsts, 0.5)} | {ms(firsts, 0.95)} | {ms(dones, 0.5)} | {ms(dones, 0.95)} |")
+            right = sum(_right(r) for r in group)
+            print(f"| {mode} | {len(group)} | {right} | {ms(firsts, 0.5)} | {ms(firsts, 0.95)} | {ms(dones, 0.5)} | "
+                  f"{ms(dones, 0.95)} |")  # fmt: skip
+
+
+def _right(row: dict) -> bool:
+    """Whether the answer a user got under load is right by the gold set (a refusal for an
+    unanswerable question; the gold figure, not refused, for an answerable one)."""
+    answer, item = row["answer"], row["item"]
+    if answer is None:
+        return False
+    if not answerable(item):
+        return bool(answer["refused"])
+    return not answer["refused"] and answer_is_correct(item, answer["answer"])
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 #: Marks report text given verbatim (a quote, or the extractive answer): no model wrote it.
 EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
+#: Why an answer came from the report without the model although it needed one (the widget shows it).
+BUSY_REASON = "the language model is busy; answered from the reports without it"
 MAX_HISTORY_TURNS = 20
 _FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|呢[？?]?$")
 
@@ -148,6 +150,8 @@ class Draft:
     cancelled: threading.Event = field(default_factory=threading.Event)
     #: The id the final answer will carry, known from the start (the OpenAI stream's first chunk has it).
     id: str = field(default_factory=new_answer_id)
+    #: Answered without the model because it was busy (:meth:`Answerer.answer_busy`): not cached.
+    busy: bool = False
 
     @property
     def needs_model(self) -> bool:
@@ -311,7 +315,7 @@ class Answerer:
         answer = yield from self._text(draft)
         answer.timings = {"first_token_ms": None, **draft.timings, "total_ms": _ms(draft.started, time.perf_counter())}
         answer.id = draft.id
-        if self.cache is not None and draft.cache_key and not answer.cached and not answer.degraded:
+        if self.cache is not None and draft.cache_key and not (answer.cached or answer.degraded or draft.busy):
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)
 
@@ -418,6 +422,17 @@ class Answerer:
             return answer
         logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
         return self._verify(draft, EXTRACTIVE_PREFIX + quote, mode="quote")
+
+    def answer_busy(self, draft: Draft) -> None:
+        """The model is too busy to answer ``draft`` soon: answer it now from the report — its sure
+        quote where there is one (``quote-then-model``), else the extractive answer, marked
+        ``degraded`` with the reason (never cached: the next time, the model answers)."""
+        draft.busy = True
+        if draft.quote:
+            draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
+            return
+        draft.answer = self._extractive(draft, degraded=True)
+        draft.answer.reason = draft.answer.reason or BUSY_REASON
 
     def _unit_quote(self, draft: Draft) -> str | None:
         if len(draft.sides) != 1:

@@ -142,6 +142,13 @@ class Settings(BaseSettings):
     #: Generations running at once (the local model does one at a time) and requests waiting for one.
     llm_concurrency: int = Field(1, ge=1, le=64)
     queue_size: int = Field(4, ge=0, le=1000)
+    #: What a question that needs the model gets when the model is busy: ``excerpt`` — when it would
+    #: wait longer than ``model_wait_seconds`` for the model (by the recent answers' pace), or the
+    #: queue is full, it is answered at once from the report (the extractive answer, marked
+    #: ``degraded`` with the reason, not cached); ``503`` — it waits in the queue, and a full queue is
+    #: 503 with Retry-After.
+    busy_answer: Literal["excerpt", "503"] = "excerpt"
+    model_wait_seconds: float = Field(10.0, ge=0.0, le=600.0)
     #: Start the local model server when the service starts instead of on the first question.
     warm_up: bool = True
 

@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.errors import IndexNotFoundError, LLMError, RagError
 from rag.llm import LLMClient, LocalClient, make_llm
 from rag.retrieve import Retriever, open_retriever
-from service.throttle import GenerationGate, Ticket
+from service.throttle import Busy, GenerationGate, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +184,42 @@ class Engine:
             yield event
 
     def admit(self, draft: Draft) -> Ticket | None:
-        """A place in the model's queue (:class:`Busy` when full); ``None`` when the draft needs no model
-        (a quote, a cached answer, an early refusal) or there is no model to wait for."""
-        return self.gate.admit() if self.llm is not None and draft.needs_model else None
+        """A place in the model's queue; ``None`` when the draft needs no model (a quote, a cached
+        answer, an early refusal), there is no model to wait for, or the model is too busy and the
+        draft was answered from the report instead (``RAG_BUSY_ANSWER=excerpt``). :class:`Busy` (503)
+        when the queue is full and ``RAG_BUSY_ANSWER=503``."""
+        if self.llm is None or not draft.needs_model:
+            return None
+        if self.settings.busy_answer == "503":
+            return self.gate.admit()
+        try:
+            return self.gate.admit(max_wait=self.settings.model_wait_seconds)
+        except Busy as busy:
+            self._shed(draft, busy)
+            return None
+
+    def answer_events(self, draft: Draft, ticket: Ticket | None) -> Generator[Event, None, None]:
+        """A draft's events, holding a generation slot while it needs the model. With
+        ``RAG_BUSY_ANSWER=excerpt`` a question whose slot does not come within twice
+        ``model_wait_seconds`` (the model took longer than expected) is answered from the report."""
+        if ticket is None:
+            yield from self.events(draft)
+            return
+        shedding = self.settings.busy_answer == "excerpt"
+        try:
+            with ticket.running(2 * self.settings.model_wait_seconds if shedding else None):
+                yield from self.events(draft)
+            return
+        except Busy as busy:  # raised only while waiting for the slot, before any event
+            if not shedding:
+                raise
+            self._shed(draft, busy)
+        yield from self.events(draft)
+
+    def _shed(self, draft: Draft, busy: Busy) -> None:
+        logger.info("answering from the report without the model: %s", busy)
+        self.gate.shed += 1
+        (self._drafts.owner(draft) or self.answerer).answer_busy(draft)
 
     def warm_up(self) -> None:
         """Start the bundled model server now rather than on the first question; failures only log."""

@@ -69,7 +69,12 @@ class EngineCollector(Collector):
             return
         gate = engine.gate
         yield GaugeMetricFamily("rag_queue_depth", "Model answers running or waiting", value=gate.admitted)
-        yield CounterMetricFamily("rag_queue_rejections", "Model answers refused with 503 (queue full)", value=gate.rejected)
+        yield CounterMetricFamily(
+            "rag_queue_rejections", "Model answers not queued (queue full, or the wait too long)", value=gate.rejected
+        )
+        yield CounterMetricFamily(
+            "rag_answers_shed", "Questions answered from the reports because the model was busy", value=gate.shed
+        )
         llm = engine.llm_info(cache_seconds=MODEL_CHECK_SECONDS)
         yield GaugeMetricFamily("rag_model_up", "1 when the language model answers", value=1.0 if llm["reachable"] else 0.0)
         info = engine.index_info()

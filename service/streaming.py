@@ -5,22 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator, Generator
-from contextlib import nullcontext
 
 import anyio
 from starlette.concurrency import run_in_threadpool
 
 from rag.answer import Draft, Event
-from service.engine import Engine
 from service.throttle import Ticket
 
 logger = logging.getLogger(__name__)
-
-
-def answer_events(engine: Engine, draft: Draft, ticket: Ticket | None) -> Generator[Event, None, None]:
-    """A draft's events, produced while holding a generation slot when it needs the model."""
-    with ticket.running() if ticket else nullcontext():
-        yield from engine.events(draft)
 
 
 def _step(events: Generator[Event, None, object], gone: threading.Event) -> Event | None:

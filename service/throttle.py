@@ -39,13 +39,19 @@ class GenerationGate:
     """At most ``concurrency`` generations at once and ``queue_size`` more waiting; beyond that, :class:`Busy`.
 
     The local model answers one question at a time; a bounded queue keeps waiting times bounded
-    instead of piling requests up behind it.
+    instead of piling requests up behind it. The gate also knows how long the model's recent answers
+    took, so it can tell a newcomer how long it would wait (:meth:`expected_wait`): the service answers
+    a question that would wait too long from the report at once instead of queueing it.
     """
 
     #: A waiting request gives up after this long.
     wait_seconds = 300.0
     #: What 503 suggests: roughly one local answer.
     retry_after = 30
+    #: How long a model answer is assumed to take before one has been timed (the bundled 1.5B model
+    #: on 2 cores: 6–17 s); then a moving average of the last ones.
+    assumed_answer_seconds = 10.0
+    _smoothing = 0.3
 
     def __init__(self, concurrency: int, queue_size: int) -> None:
         self.concurrency = concurrency
@@ -54,15 +60,37 @@ class GenerationGate:
         self._lock = threading.Lock()
         self.admitted = 0
         self.rejected = 0
+        #: Model answers not queued because they would have waited too long (answered from the report).
+        self.shed = 0
+        self.answer_seconds = self.assumed_answer_seconds
+        self._running: dict[int, float] = {}  # id(ticket) -> when it got its slot
 
-    def admit(self) -> Ticket:
-        """A place in line (running or waiting), or :class:`Busy` when the line is full."""
+    def admit(self, max_wait: float | None = None) -> Ticket:
+        """A place in line (running or waiting); :class:`Busy` when the line is full or, with
+        ``max_wait``, when the expected wait is longer than that."""
         with self._lock:
             if self.admitted >= self.capacity:
                 self.rejected += 1
                 raise Busy("the model is busy; try again shortly", self.retry_after)
+            if max_wait is not None and (wait := self._expected_wait()) > max_wait:
+                self.rejected += 1
+                raise Busy(f"the model is busy (about {wait:.0f} s to wait)", max(1, math.ceil(wait)))
             self.admitted += 1
         return Ticket(self)
+
+    def expected_wait(self) -> float:
+        """Seconds a question admitted now would wait for a slot: what the running answers have left
+        (by the recent average) plus the average for each one waiting, shared among the slots."""
+        with self._lock:
+            return self._expected_wait()
+
+    def _expected_wait(self) -> float:
+        if self.admitted < self.concurrency:
+            return 0.0
+        now = time.monotonic()
+        left = sum(max(1.0, self.answer_seconds - (now - since)) for since in self._running.values())
+        waiting = self.admitted - len(self._running)
+        return (left + waiting * self.answer_seconds) / self.concurrency
 
     def idle(self) -> bool:
         """No generation is running now (a slot can be taken at once)."""
@@ -70,6 +98,17 @@ class GenerationGate:
             return False
         self._slots.release()
         return True
+
+    def _started(self, ticket: Ticket) -> None:
+        with self._lock:
+            self._running[id(ticket)] = time.monotonic()
+
+    def _finished(self, ticket: Ticket) -> None:
+        with self._lock:
+            since = self._running.pop(id(ticket), None)
+            if since is not None:
+                took = time.monotonic() - since
+                self.answer_seconds += self._smoothing * (took - self.answer_seconds)
 
     def _leave(self) -> None:
         with self._lock:
@@ -85,13 +124,17 @@ class Ticket:
         self._closed = False
 
     @contextmanager
-    def running(self) -> Iterator[None]:
+    def running(self, wait: float | None = None) -> Iterator[None]:
+        """Hold a slot; :class:`Busy` when none came within ``wait`` seconds (default: the gate's)."""
         try:
-            if not self.gate._slots.acquire(timeout=self.gate.wait_seconds):
+            wait = self.gate.wait_seconds if wait is None else wait
+            if not self.gate._slots.acquire(timeout=wait):
                 raise Busy("timed out waiting for the model", self.gate.retry_after)
+            self.gate._started(self)
             try:
                 yield
             finally:
+                self.gate._finished(self)
                 self.gate._slots.release()
         finally:
             self.close()

@@ -14,10 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.answer import EXTRACTIVE_PREFIX
+from rag.answer import BUSY_REASON, EXTRACTIVE_PREFIX
 from rag.llm import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
+from service.throttle import Busy, GenerationGate
 from tests.conftest import wait_until
 
 QUESTION = "2023年太仓市一般公共预算收入是多少？"
@@ -303,7 +304,7 @@ def test_bad_ask_input_is_422(client, body):
 
 
 def test_full_queue_is_503_with_retry_after(retriever):
-    engine_client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0)
+    engine_client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0, busy_answer="503")
     gate = engine_client.app.state.engine.gate
     held = gate.admit()  # one generation running, no waiting room
     try:
@@ -319,7 +320,7 @@ def test_full_queue_is_503_with_retry_after(retriever):
 
 def test_queued_requests_run_one_at_a_time(retriever):
     """Two concurrent asks with one slot: the second waits for the first instead of running alongside."""
-    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=2)
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=2, busy_answer="503")
     gate = client.app.state.engine.gate
     held = gate.admit()
     results: list[int] = []
@@ -338,7 +339,9 @@ def test_queued_requests_run_one_at_a_time(retriever):
 
 def test_quotes_never_wait_in_the_model_queue(retriever):
     """A full model queue answers 503 only to questions that need the model; a quote goes out at once."""
-    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0, answer_mode="quote-first")
+    client = make_client(
+        retriever, model(f"http://127.0.0.1:{free_port()}/v1"), queue_size=0, answer_mode="quote-first", busy_answer="503"
+    )
     gate = client.app.state.engine.gate
     held = gate.admit()
     try:
@@ -353,6 +356,70 @@ def test_quotes_never_wait_in_the_model_queue(retriever):
     finally:
         held.close()
     assert gate.admitted == 0
+
+
+NEEDS_MODEL = "太仓2023年在科技创新方面做了哪些工作？"
+
+
+def test_a_question_the_busy_model_cannot_take_soon_is_answered_from_the_report(retriever, tmp_path):
+    """``RAG_BUSY_ANSWER=excerpt`` (the default): with the model busy for longer than
+    ``model_wait_seconds``, a question that needs it is answered at once from the report — the
+    extractive answer, marked degraded with the reason, not cached — on every route; no 503."""
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), model_wait_seconds=5.0,
+                         answer_cache=True, answer_cache_path=tmp_path / "a.sqlite")  # fmt: skip
+    engine = client.app.state.engine
+    held = engine.gate.admit()  # one answer running; at the assumed 10 s a newcomer would wait longer than 5 s
+    try:
+        body = client.post("/api/ask", json={"question": NEEDS_MODEL}).json()
+        assert body["mode"] == "degraded" and body["degraded"] and body["reason"] == BUSY_REASON
+        assert body["answer"].startswith(EXTRACTIVE_PREFIX) and body["citations"]
+        with client.stream("POST", "/api/ask", json={"question": NEEDS_MODEL, "stream": True}) as response:
+            events = sse(response.read().decode())
+        assert response.status_code == 200 and json.loads(events[-1][1])["reason"] == BUSY_REASON
+        # answer_mode=model would have the model word a sure quote: busy, the quote is the answer
+        quoted = client.post("/api/ask", json={"question": QUESTION}).json()
+        assert quoted["mode"] == "quote" and "189.4亿元" in quoted["answer"] and not quoted["degraded"]
+        chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": NEEDS_MODEL}]})
+        assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"].startswith(EXTRACTIVE_PREFIX)
+        assert engine.gate.shed == 4 and engine.gate.admitted == 1
+        cache = engine.answerer.cache
+        for asked in (NEEDS_MODEL, QUESTION):
+            assert cache.get(cache.key(asked, engine.answerer.generation, engine.answerer.fingerprint)) is None
+        # ... never cached: the next time, the model answers
+    finally:
+        held.close()
+    assert engine.gate.admitted == 0
+    metrics = client.get("/metrics").text
+    assert "rag_answers_shed_total 4.0" in metrics
+
+
+def test_a_question_whose_wait_runs_long_is_answered_from_the_report(retriever):
+    """Admitted because the model looked nearly free, but the running answer took longer: after
+    twice ``model_wait_seconds`` in line the question is answered from the report instead."""
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), model_wait_seconds=1.0, queue_size=2)
+    gate = client.app.state.engine.gate
+    gate.answer_seconds = 0.5  # recent answers were quick: a newcomer expects to wait about a second
+    held = gate.admit()
+    with held.running():  # ... but this one does not finish while the question waits
+        body = client.post("/api/ask", json={"question": NEEDS_MODEL}).json()
+        assert body["mode"] == "degraded" and body["reason"] == BUSY_REASON and body["citations"]
+        assert gate.shed == 1 and gate.admitted == 1
+    assert gate.admitted == 0
+
+
+def test_the_gate_expects_the_wait_from_the_recent_answers_pace():
+    gate = GenerationGate(concurrency=1, queue_size=4)
+    assert gate.expected_wait() == 0.0
+    first = gate.admit()
+    assert gate.expected_wait() == gate.assumed_answer_seconds  # one admitted, not started: a whole answer
+    with first.running():
+        second = gate.admit()
+        assert gate.assumed_answer_seconds < gate.expected_wait() <= 2 * gate.assumed_answer_seconds
+        with pytest.raises(Busy):
+            gate.admit(max_wait=gate.assumed_answer_seconds)
+        second.close()
+    assert gate.answer_seconds < gate.assumed_answer_seconds  # that answer took no time: the pace moved
+    assert gate.admitted == 0 and gate.expected_wait() == 0.0
 
 
 def test_a_cached_answer_says_so(retriever, tmp_path):

@@ -478,6 +478,22 @@ def test_busy_service_is_retried_once_by_the_widget(page, site, serve_app, retri
     assert "排队中，稍后自动重试…" in page.evaluate("window.__seen")
 
 
+def test_an_answer_the_busy_model_could_not_take_says_so(page, site, serve_app, retriever):
+    """A question answered from the report because the model was busy (``RAG_BUSY_ANSWER=excerpt``)
+    is labelled as such, not as a model failure."""
+    from rag.answer import BUSY_REASON
+
+    api = serve(serve_app, retriever, site=site)
+    excerpt = QUOTE_MARK + "全年一般公共预算收入189.4亿元[1]。"
+    FakeAsk(page, api, stream(("sources", [CITATION]), ("delta", {"text": excerpt}),
+                              ("done", answer_object(excerpt, mode="degraded", reason=BUSY_REASON))))  # fmt: skip
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".badge.degraded")).to_contain_text("语言模型正忙")
+    expect(answer).to_contain_text("189.4亿元")
+
+
 def test_busy_twice_shows_the_readable_error(page, site, serve_app, retriever):
     api = serve(serve_app, retriever, site=site)
     worded = "2023年太仓市一般公共预算收入189.4亿元[1]。"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import nullcontext
 
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
@@ -17,7 +16,7 @@ from service.engine import Engine
 from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
 from service.security import protected
-from service.streaming import answer_events, in_threadpool
+from service.streaming import in_threadpool
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +52,7 @@ def ask(request: Request, body: AskRequest, engine: Engine = Depends(get_engine)
     if body.stream:
         return EventSourceResponse(_sse(request, engine, draft, ticket, answerer.generation), ping=10)
     try:
-        with ticket.running() if ticket else nullcontext():
-            answer = final(engine.events(draft))
+        answer = final(engine.answer_events(draft, ticket))
     finally:
         if ticket:
             ticket.close()
@@ -64,7 +62,7 @@ def ask(request: Request, body: AskRequest, engine: Engine = Depends(get_engine)
 
 async def _sse(request: Request, engine: Engine, draft: Draft, ticket, generation: str) -> AsyncIterator[dict[str, str]]:
     try:
-        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket, draft):
+        async for event in in_threadpool(engine.answer_events(draft, ticket), ticket, draft):
             if event.kind == "sources":
                 data: object = event.data
             elif event.kind in ("delta", "replace"):

@@ -9,7 +9,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import nullcontext
 
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
@@ -22,7 +21,7 @@ from service.engine import Engine
 from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, ChatRequest
 from service.security import protected
-from service.streaming import answer_events, in_threadpool
+from service.streaming import in_threadpool
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +73,7 @@ def chat_completions(
     if body.stream:
         return EventSourceResponse(_chunks(request, engine, draft, ticket, model, answerer.generation), ping=10)
     try:
-        with ticket.running() if ticket else nullcontext():
-            answer = final(engine.events(draft))
+        answer = final(engine.answer_events(draft, ticket))
     finally:
         if ticket:
             ticket.close()
@@ -111,7 +109,7 @@ async def _chunks(
     yield chunk({"role": "assistant", "content": ""})
     sent = ""
     try:
-        async for event in in_threadpool(answer_events(engine, draft, ticket), ticket, draft):
+        async for event in in_threadpool(engine.answer_events(draft, ticket), ticket, draft):
             if event.kind == "delta":
                 sent += str(event.data)
                 yield chunk({"content": str(event.data)})

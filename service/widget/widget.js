@@ -19,6 +19,7 @@
       open: "打开问答助手", close: "关闭", send: "发送", stop: "停止", newChat: "新对话",
       you: "我", bot: "助手", sources: "来源", thinking: "正在检索报告…", stopped: "（已停止）",
       refused: "报告中未提及", degraded: "摘录回答：语言模型暂不可用，以下为报告原文摘录", quote: "报告原文",
+      busy: "摘录回答：语言模型正忙，以下为报告原文摘录（未经模型判断），可稍后再问",
       unsupported: "未能在来源中核实的数字：", retry: "重试", passage: "原文", closePassage: "收起原文",
       citation: "查看来源", section: "章节",
       e401: "需要有效的 API 密钥（401）。请联系网站管理员。",
@@ -38,6 +39,7 @@
       open: "Open the Q&A assistant", close: "Close", send: "Send", stop: "Stop", newChat: "New chat",
       you: "You", bot: "Assistant", sources: "Sources", thinking: "Searching the reports…", stopped: "(stopped)",
       refused: "Not in the reports", degraded: "Extractive answer: the language model is unavailable; quoting the reports",
+      busy: "Extractive answer: the language model is busy; quoting the reports unchecked — ask again later",
       quote: "Report excerpt",
       unsupported: "Figures not found in the sources: ", retry: "Retry", passage: "Passage", closePassage: "Hide passage",
       citation: "Show source", section: "Section",
@@ -270,7 +272,9 @@
     var refused = !!answer.refused || answer.mode === "refused";
     var quote = answer.mode === "quote" && !degraded && !refused;
     var text = typeof answer.answer === "string" ? answer.answer : "";
-    if (degraded) msg.insertBefore(el("div", { class: "badge degraded", text: t.degraded }), body);
+    // a question the model was too busy to take says so (the service's reason names it)
+    var busy = degraded && /busy/.test(answer.reason || "");
+    if (degraded) msg.insertBefore(el("div", { class: "badge degraded", text: busy ? t.busy : t.degraded }), body);
     else if (refused) msg.insertBefore(el("div", { class: "badge refused", text: t.refused }), body);
     else if (quote) {
       msg.insertBefore(el("div", { class: "badge quote", text: t.quote }), body);
