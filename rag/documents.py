@@ -19,11 +19,15 @@ from pathlib import Path
 
 from rag.errors import DocumentError
 from rag.headings import division_names, divisions_in, heading_rank, is_title, plan_year, region_in
-from rag.loaders import CELL_SEPARATOR, load_document, sniff_file
+from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
 
 logger = logging.getLogger(__name__)
 
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
+#: The version of the rules that turn a report into passage text; raise it when they change what a
+#: passage says (an index built by other rules is then rebuilt by ``rag ingest --if-needed``).
+#: 2: columns set apart inside a line by wide spaces are cells (「a | b」), as a table's.
+READING_VERSION = 2
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
 
@@ -90,7 +94,7 @@ def normalize_inline(text: str) -> str:
     text = text.translate(_FULLWIDTH_DIGITS)
     text = _FULLWIDTH_DECIMAL.sub(".", text)
     text = _FULLWIDTH_PERCENT.sub("%", text)
-    text = _SPACE_BETWEEN.sub("", text)
+    text = unmark_columns(_SPACE_BETWEEN.sub("", mark_columns(text, wide_spaces=True)))
     text = _ASCII_PUNCT_NEAR_CJK.sub(lambda m: _ASCII_PUNCT[m.group(0)], text)
     return text.strip(_SPACES)
 

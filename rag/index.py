@@ -27,7 +27,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.config import Settings
-from rag.documents import file_sha256
+from rag.documents import READING_VERSION, file_sha256
 from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.lexical import LexicalIndex
 
@@ -66,7 +66,9 @@ def build_dense(vectors: np.ndarray) -> faiss.Index:
 
 
 def chunking_settings(settings: Settings) -> dict[str, int]:
-    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    """How passages were cut, and by which version of the reading rules (rag.documents): an index
+    made otherwise must be rebuilt."""
+    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "reading": READING_VERSION}
 
 
 def make_manifest(

@@ -17,7 +17,7 @@ from rag.coverage import covered_years
 from rag.documents import Report, discover, file_sha256, load_reports
 from rag.embedding import Embedder, load_embedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
-from rag.index import Index, make_manifest
+from rag.index import Index, chunking_settings, make_manifest
 from rag.stores import Store
 from rag.stores.local import LocalStore, in_process_index
 
@@ -144,9 +144,12 @@ def index_is_current(paths: list[Path] | None, settings: Settings) -> bool:
     A shared store (Milvus) is the corpus of record: other replicas add and remove reports in it, so
     any compatible index there is current (only `rag ingest` without ``--if-needed`` rebuilds it)."""
     try:
-        sources = _live_sources(settings)
+        manifest = stores.live_manifest(settings)
     except (IndexNotFoundError, IndexMismatchError, OSError, ValueError):
         return False
+    if manifest.get("chunking") != chunking_settings(settings):
+        return False  # cut otherwise, or read by older rules
+    sources = list(manifest["sources"])  # type: ignore[call-overload]
     if settings.store != "local":
         return bool(sources)
     files = [f for f in discover(paths or [settings.seeds_dir]) if f.name != "manifest.json"]

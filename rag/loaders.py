@@ -86,6 +86,30 @@ _SPACE_IN_CJK = re.compile(
     r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])[ \t\u3000]+(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])"
 )
 _WHITESPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
+#: Columns of a figure list set apart inside a line by an ideographic space or a tab — or, in plain
+#: text, two spaces — (「地区生产总值　3986.4亿元　增长5.6%」) are cells, as a table's are
+#: (「地区生产总值 | 3986.4亿元 | 增长5.6%」): a row stays a line and a sentence of its own. Only in a line
+#: with figures (「市长  徐华东」 is just spaced out), never after a note's number (「12.P20  “…”：指」).
+_COLUMN_GAP = re.compile(r"(?<=\S)[\u3000\t][\u3000\t ]*(?=\S)")
+_WIDE_COLUMN_GAP = re.compile(r"(?<=\S)(?:[\u3000\t][\u3000\t ]*| {2,})(?=\S)")
+_NOTE_NUMBER = re.compile(r"^\s*\d{1,3}[.．、]\s*(?:P\s*\d+)?\s")
+_HAS_DIGIT = re.compile(r"\d")
+#: Stands for a cell boundary while spaces are collapsed (a private-use character: no text has it,
+#: and str.split() does not split on it).
+_CELL_MARK = "\ue000"
+
+
+def mark_columns(text: str, *, wide_spaces: bool = False) -> str:
+    """``text`` with each column gap (see :data:`_COLUMN_GAP`; two spaces count too with
+    ``wide_spaces``) replaced by a mark that survives collapsing spaces: :func:`unmark_columns` after."""
+    if not _HAS_DIGIT.search(text) or _NOTE_NUMBER.match(text):
+        return text
+    return (_WIDE_COLUMN_GAP if wide_spaces else _COLUMN_GAP).sub(_CELL_MARK, text)
+
+
+def unmark_columns(text: str) -> str:
+    return text.replace(_CELL_MARK, CELL_SEPARATOR)
+
 
 # --- boilerplate lines of web pages (also in browser-printed PDFs) -------------------------------
 # Site furniture: filing numbers, copyright, sponsoring office, site id, breadcrumb. Only short lines.
@@ -452,8 +476,9 @@ def _trafilatura_paragraph(element: Any) -> list[str]:
 
 def _inline(parts: Iterable[str]) -> str:
     """Collapse whitespace of inline text; no space survives between CJK characters."""
-    text = _WHITESPACE_RUN.sub(" ", " ".join("".join(parts).split())).strip()
-    return _SPACE_IN_CJK.sub("", text)
+    joined = mark_columns("".join(parts))
+    text = _WHITESPACE_RUN.sub(" ", " ".join(joined.split())).strip()
+    return unmark_columns(_SPACE_IN_CJK.sub("", text))
 
 
 def _soup(markup: str) -> Any:

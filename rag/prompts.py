@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from rag.chunking import Chunk
 from rag.lexical import tokenize
+from rag.loaders import CELL_SEPARATOR
 
 #: The one sentence the model must answer with when the passages do not contain the answer.
 REFUSAL = "提供的报告中没有找到相关信息。"
@@ -48,8 +49,29 @@ def passage_label(chunk: Chunk) -> str:
     return f"{region}{chunk.report_year or ''}年报告"
 
 
+def _blocks(text: str) -> list[str]:
+    """``text`` in pieces no sentence crosses: table rows (「指标 | 2023年 | 增长」, one line each) and the
+    text between them, its lines joined (a line break there may be a PDF's wrap mid-sentence)."""
+    blocks: list[str] = []
+    lines: list[str] = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped and CELL_SEPARATOR not in stripped:
+            lines.append(line)
+            continue
+        if lines:
+            blocks.append("".join(lines))
+            lines = []
+        if stripped:
+            blocks.append(stripped)
+    if lines:
+        blocks.append("".join(lines))
+    return blocks
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_RE.findall(text.replace("\n", "")) if s.strip()]
+    """The sentences of a passage (a table row is one), in order."""
+    return [s.strip() for block in _blocks(text) for s in _SENTENCE_RE.findall(block) if s.strip()]
 
 
 def without_instructions(text: str) -> str:

@@ -106,11 +106,20 @@ def find_years(text: str) -> list[tuple[int, str | None]]:
     return [(year, period) for year, period, _ in year_parts(text)]
 
 
+#: The year a change is measured from (「…城镇化率比2023年提高了多少」): the later report states the
+#: change itself, so that year is no side of a comparison. Only before a verb of change: 「比2023年多还是
+#: 少」「比2023年实际建成的多多少亩」 compare two figures.
+_BASELINE_YEAR_RE = re.compile(
+    r"(?:比|较|相比|同)\s*((?:19|20)\d{2})\s*年(?:相比)?\s*(?:提高|增长|增加|下降|减少|上升|降低|提升)"
+)
+
+
 def year_parts(text: str) -> list[tuple[int, str | None, str]]:
     """Per year the text names: the year, the period its part asks about, and that part (from the
     year to the next one; text before the first year belongs to the first): 「苏州2022年新增就业人数和
     2023年的城镇新增就业目标比」 → (2022, None, 「苏州2022年新增就业人数和」), (2023, "plan", 「2023年的城镇…」)."""
-    marks = list(re.finditer(r"((?:19|20)\d{2})\s*年", text))
+    baselines = {m.start(1) for m in _BASELINE_YEAR_RE.finditer(text)}
+    marks = [m for m in re.finditer(r"((?:19|20)\d{2})\s*年", text) if m.start(1) not in baselines]
     parts: dict[int, tuple[str | None, str]] = {}
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)

@@ -24,7 +24,7 @@ from rag.lexical import tokenize
 from rag.numbers import comparable, figures_in, unit_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent
-from rag.terms import agreement, asked_terms, asked_unit_kind, known
+from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known
 from rag.verify import figures, measures_of, states_asked_figure
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def glossary_quote(question: str, chunks: Sequence[Chunk]) -> str | None:
     for n, chunk in enumerate(chunks, start=1):
         term = chunk.section.rsplit(" > ", 1)[-1].strip('“”"「」 ')
         if chunk.period == "glossary" and len(term) >= 2 and term in question:
-            return f"{_NOTE_NUMBER_RE.sub('', chunk.text)}[{n}]"
+            return f"{_NOTE_NUMBER_RE.sub('', chunk.text).strip()}[{n}]"
     return None
 
 
@@ -87,9 +87,6 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
 #: Unit kinds nearly every passage has a figure of (money, shares, counts of things): a sentence of
 #: such a unit answers an everyday-words question only when it also names most of what is asked.
 COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
-#: The share of the question's metric words a sentence must name when the unit alone is not enough.
-#: Chosen on the dev split, where looser rules quoted unrelated sentences for unanswerable questions.
-NAMES_ENOUGH = 0.6
 
 
 def candidate_sentences(chunks: Sequence[Chunk], side: QueryIntent, kind: str | None) -> list[tuple[int, str]]:

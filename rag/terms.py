@@ -168,6 +168,12 @@ def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = Fa
     return len(matched) / len(counted) if counted else 1.0
 
 
+#: The share of the question's metric words that must be named where a figure is stated: by its own
+#: clause for a sure quote (what the sentence names elsewhere does not count), by a sentence whose
+#: unit alone is not enough for an everyday-words question. Chosen on the dev split, where looser
+#: rules quoted unrelated sentences for unanswerable questions.
+NAMES_ENOUGH = 0.6
+
 #: Question cues for the kind of unit an answer needs (see :data:`rag.numbers.UNIT_KINDS`).
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from rag.numbers import Figure, comparable, figures_in, occurrences, states, unit_kind
-from rag.terms import agreement, asked_terms, asked_unit_kind, metric_words, names_asked
+from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(
@@ -111,33 +111,49 @@ def measures_of(sentence: str, kind: str | None, ignore: Collection[str] = ()) -
     of its clause, before and after it (「7069套认定为保障性租赁住房」 names what it counts after it),
     or of the nearest clause before that names any (「…税收收入占全省比重达到27.9%，提高1.4个百分点」)."""
     body = comparable(sentence)
-    clauses = [(m.start(), m.end(), m.group()) for m in _CLAUSE_BODY_RE.finditer(body)]
+    clauses = _clauses(body)
     found: list[list[str]] = []
     for figure in figures_in(body):
         if kind is not None and unit_kind(figure.unit) != kind:
             continue
         for match in occurrences(figure, body):
-            at = next((i for i, (a, b, _) in enumerate(clauses) if a <= match.start() < b), None)
-            if at is None:
-                continue
-            a, b, _ = clauses[at]
-            end = match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
-            own = body[a : match.start()] + "，" + body[end:b]  # the figure itself (「1.4个百分点」) names nothing
-            for clause in [own] + [c for _, _, c in reversed(clauses[:at])]:
-                if words := metric_words(clause, ignore):
-                    found.append(words)
-                    break
+            if words := _clause_words(body, clauses, figure, match, ignore):
+                found.append(words)
     return found
+
+
+def _clauses(body: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in _CLAUSE_BODY_RE.finditer(body)]
+
+
+def _clause_words(
+    body: str, clauses: list[tuple[int, int, str]], figure: Figure, match: re.Match[str], ignore: Collection[str]
+) -> list[str]:
+    """The metric words of the clause stating ``figure`` at ``match`` (else of the nearest clause
+    before it that names any): what that figure measures."""
+    at = next((i for i, (a, b, _) in enumerate(clauses) if a <= match.start() < b), None)
+    if at is None:
+        return []
+    a, b, _ = clauses[at]
+    end = match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
+    own = body[a : match.start()] + "，" + body[end:b]  # the figure itself (「1.4个百分点」) names nothing
+    for clause in [own] + [c for _, _, c in reversed(clauses[:at])]:
+        if words := metric_words(clause, ignore):
+            return words
+    return []
 
 
 def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
     """Whether a report sentence names everything the question asks about and states a figure *of*
     it: the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值
-    比重接近4%」 does not answer a question about 地区生产总值."""
+    比重接近4%」 does not answer a question about 地区生产总值, and the figure's own clause must name
+    most of what is asked (:data:`NAMES_ENOUGH`), so 「新增规上工业企业246家，…数字经济核心产业增加值增长
+    10.6%」 does not answer one about 规模以上工业增加值."""
     wanted = asked_terms(question, ignore)
     if not wanted or agreement(wanted, metric_words(sentence, ignore), lenient=True) < 1:
         return False
     body = comparable(sentence)
+    clauses = _clauses(body)
     # a question for a rate (「增长了百分之多少」) is not answered by a level (「地区生产总值2.4万亿元」)
     rate = asked_unit_kind(question) == "share"
     for figure in figures_in(body):
@@ -145,7 +161,11 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
             continue
         for match in occurrences(figure, body):
             words = _measured(body, match.start(), ignore)
-            if words and names_asked(words[-1], wanted):
+            if (
+                words
+                and names_asked(words[-1], wanted)
+                and agreement(wanted, _clause_words(body, clauses, figure, match, ignore), lenient=True) >= NAMES_ENOUGH
+            ):
                 return True
     return False
 

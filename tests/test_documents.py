@@ -90,6 +90,18 @@ def test_bookmark_tags_are_removed():
     assert texts("[bookmark: _GoBack]12.P20  “‘十个百万’拥军实事项目”：指…") == ["12.P20“‘十个百万’拥军实事项目”：指…"]
 
 
+def test_columns_of_a_figure_list_stay_apart_and_each_row_is_a_sentence():
+    from rag.prompts import sentences
+
+    raw = "主要经济指标完成情况如下：\n地区生产总值　3986.4亿元　增长5.6%\n规模以上工业增加值　增长7.8%\n同时，全市常住人口城镇化率达到69.8%，\n比2023年提高0.9个百分点。"
+    text = "\n".join(texts(raw))
+    assert "地区生产总值 | 3986.4亿元 | 增长5.6%" in text  # columns are cells, as a table's
+    assert "地区生产总值 | 3986.4亿元 | 增长5.6%" in sentences(text)
+    assert "规模以上工业增加值 | 增长7.8%" in sentences(text)
+    assert "同时，全市常住人口城镇化率达到69.8%，比2023年提高0.9个百分点。" in sentences(text)  # a wrap is joined
+    assert texts("市长  徐华东") == ["市长徐华东"]  # no figures: only spaced out
+
+
 # --- the seed reports -----------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import faiss
 import pytest
 
+from rag.documents import READING_VERSION
 from rag.embedding import EmbeddingCache
 from rag.errors import DocumentError, IndexMismatchError, IndexNotFoundError
 from rag.index import CURRENT, check_compatible, load_index
@@ -56,7 +57,7 @@ def test_ingest_writes_a_complete_index(make_settings, warm, corpus: Path):
     manifest = index.manifest
     assert manifest["model"] == settings.embedding_identity
     assert manifest["dimension"] == 384
-    assert manifest["chunking"] == {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
+    assert manifest["chunking"] == {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "reading": READING_VERSION}
     assert [s["source"] for s in manifest["sources"]] == ["001_b45d8ecc868d26b7.txt", "004_f99c609a9d7be82b.txt"]
     assert all(len(s["sha256"]) == 64 for s in manifest["sources"])
     assert sum(s["chunks"] for s in manifest["sources"]) == len(index.chunks) == result.chunks

@@ -110,3 +110,10 @@ def test_each_year_of_a_comparison_keeps_its_part_of_the_question():
         (2023, "plan", "2023年的城镇新增就业目标比，哪个大？"),
     ]
     assert year_parts("2023年和2023年") == [(2023, None, "2023年和2023年")]  # one year named twice: one side
+
+
+def test_the_year_a_change_is_measured_from_is_no_side():
+    assert find_years("2024年株洲市常住人口城镇化率比2023年提高了多少？") == [(2024, None)]
+    assert find_years("2024年研发投入强度较2023年提升多少个百分点") == [(2024, None)]
+    # two figures compared: both years are asked about
+    assert find_years("太仓2024年新增的人才公寓比2023年多还是少？") == [(2024, None), (2023, None)]
