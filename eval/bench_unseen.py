@@ -29,7 +29,7 @@ from rag.retrieve import open_retriever
 SEEDS = Path("seeds")
 
 
-def as_gold(folder: Path, source: str) -> Path:
+def as_gold(folder: Path, source: str, out: Path) -> Path:
     """The folder's ``questions.jsonl`` in the gold set's form, naming ``source`` as the report."""
     rows = []
     for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
@@ -44,7 +44,7 @@ def as_gold(folder: Path, source: str) -> Path:
             "type": q["type"] if answerable else "unanswerable", "region": None, "year": None, "history": [],
             "split": "test",
         })  # fmt: skip
-    path = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+    path = out / "questions.gold.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -60,7 +60,7 @@ def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None) -
         answerer = Answerer(retriever, llm, settings)
         about = next((s for s in retriever.store.sources if s.get("source") == report.name), None)
         rows = []
-        for item in load_gold(as_gold(folder, report.name)):
+        for item in load_gold(as_gold(folder, report.name, Path(tmp))):
             answer = answerer.ask(item["question"])
             if item["type"] == "unanswerable":
                 right = answer.refused

@@ -97,6 +97,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
 
 
+def close_quietly(db: sqlite3.Connection | None) -> None:
+    """Close a connection that failed to open or set up; a second failure changes nothing."""
+    if db is not None:
+        try:
+            db.close()
+        except sqlite3.Error:  # pragma: no cover
+            pass
+
+
 @contextmanager
 def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One atomic write transaction on ``db`` (opened with ``isolation_level=None``): BEGIN IMMEDIATE …
@@ -261,11 +270,7 @@ class AnswerCache:
                 self._prune(db)
         except (sqlite3.Error, OSError) as exc:
             logger.warning("answer cache: %s is unusable (%s); caching answers in memory only", path, exc)
-            if db is not None:
-                try:
-                    db.close()
-                except sqlite3.Error:  # pragma: no cover
-                    pass
+            close_quietly(db)
             return None
         return db
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rag.cache import normalize_question, write_transaction
+from rag.cache import close_quietly, normalize_question, write_transaction
 from rag.config import Settings
 from rag.errors import RagError
 
@@ -295,11 +295,7 @@ class QuestionLog:
             return True
         except (sqlite3.Error, OSError) as exc:
             logger.error("question log: %s cannot be opened (%s); answers are not logged until it can", self.path, exc)
-            if db is not None:
-                try:
-                    db.close()
-                except sqlite3.Error:  # pragma: no cover
-                    pass
+            close_quietly(db)
             return False
 
     def _write(self, items: list[tuple[Any, ...]]) -> None:
