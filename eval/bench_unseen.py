@@ -49,7 +49,7 @@ def as_gold(folder: Path, source: str, out: Path) -> Path:
     return path
 
 
-def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None) -> dict:
+def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None, ids: set[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
         shutil.copytree(SEEDS, corpus)
@@ -61,13 +61,16 @@ def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None) -
         about = next((s for s in retriever.store.sources if s.get("source") == report.name), None)
         rows = []
         for item in load_gold(as_gold(folder, report.name, Path(tmp))):
+            if ids and item["id"] not in ids:
+                continue
             answer = answerer.ask(item["question"])
             if item["type"] == "unanswerable":
                 right = answer.refused
             else:
                 right = not answer.refused and answer_is_correct(item, answer.answer)
             rows.append({"id": item["id"], "type": item["type"], "right": right, "mode": answer.mode,
-                         "answer": answer.answer, "expected": item["answer"]})  # fmt: skip
+                         "answer": answer.answer, "expected": item["answer"], "doubtful": answer.doubtful_numbers,
+                         "reason": answer.reason, "cited": [c.text for c in answer.citations]})  # fmt: skip
         return {"report": report.name, "about": about, "rows": rows}
 
 
@@ -77,6 +80,7 @@ def main() -> None:
     parser.add_argument("--no-model", action="store_true", help="quotes and the extractive answer only")
     parser.add_argument("--formats", default="txt,pdf,docx,html")
     parser.add_argument("--show", action="store_true", help="print every answer")
+    parser.add_argument("--ids", help="only these questions (comma-separated ids), for looking into them")
     args = parser.parse_args()
     base = Settings()
     if args.no_model:
@@ -86,7 +90,7 @@ def main() -> None:
     reports = [p for p in sorted(args.folder.iterdir()) if p.suffix.lower().lstrip(".") in formats]
     print("\n| file | read as | answerable right | unanswerable refused | wrong |\n|---|---|---|---|---|")
     for report in reports:
-        result = measure(report, args.folder, base, llm)
+        result = measure(report, args.folder, base, llm, set(args.ids.split(",")) if args.ids else None)
         rows = result["rows"]
         answerable = [r for r in rows if r["type"] != "unanswerable"]
         unanswerable = [r for r in rows if r["type"] == "unanswerable"]
@@ -99,6 +103,10 @@ def main() -> None:
             for r in rows:
                 mark = "ok " if r["right"] else "BAD"
                 print(f"    {mark} {r['id']} [{r['mode']}] expected {r['expected']!r}: {r['answer'][:160]!r}")
+                if not r["right"]:
+                    print(f"        doubtful {r['doubtful']} reason {r['reason']!r}")
+                    for n, text in enumerate(r["cited"], start=1):
+                        print(f"        cited {n}: {text[:200]!r}")
     close = getattr(llm, "close", None)
     if close:
         close()
