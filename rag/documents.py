@@ -23,11 +23,12 @@ from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file,
 
 logger = logging.getLogger(__name__)
 
-#: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 #: The version of the rules that turn a report into passage text; raise it when they change what a
 #: passage says (an index built by other rules is then rebuilt by ``rag ingest --if-needed``).
 #: 2: columns set apart inside a line by wide spaces are cells (「a | b」), as a table's.
-READING_VERSION = 2
+#: 3: a numbered list's items (「1.地区生产总值增长7%左右；」) are text, not headings.
+READING_VERSION = 3
+#: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
 

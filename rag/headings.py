@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Literal
 
+from rag.numbers import comparable, figures_in
+
 Period = Literal["preamble", "review", "plan", "glossary"]
 
 _CN_NUM = "一二三四五六七八九十"
@@ -28,6 +30,8 @@ _RANKED = (
     (3, re.compile(r"^\d{1,2}[.、．](?!\d)")),
     (4, re.compile(r"^[（(]\d{1,2}[）)]")),
 )
+#: How a line that goes on (a list item, a clause) ends; a heading does not.
+_CLAUSE_ENDS = ("；", ";", "，", ",", "、")
 _GLOSSARY_RE = re.compile(r"名词解释|有关词、句及内容的说明|名词注释|附件")
 _GLOSSARY_TERM_RE = re.compile(r"^\d{1,2}[.、．]\s*(?:P\s*\d+\s*)?(“[^”]{1,40}”|[^：:，。]{1,30})[：:]")
 _TITLE_RE = re.compile(r"^(?:\d{4}年)?.{0,12}政府工作报告$")
@@ -194,6 +198,16 @@ def heading_rank(text: str) -> int | None:
     if period_of(text):
         return 0
     return numbered_rank(text)
+
+
+def is_list_item(text: str, *, in_list: bool = False) -> bool:
+    """A numbered line that is an item of a list, not a heading: one sentence at most, that ends as a
+    clause does (「1.地区生产总值增长7%左右；」), states a measured figure (「2.一般公共预算收入增长5%。」)
+    or follows an item of the same list (``in_list``). A numbered paragraph of several sentences is a
+    heading with its text (「（一）坚持党的领导，强化政治担当。旗帜鲜明…」)."""
+    if numbered_rank(text) is None or "。" in text.rstrip("。"):
+        return False
+    return in_list or text.rstrip().endswith(_CLAUSE_ENDS) or any(f.unit for f in figures_in(comparable(text)))
 
 
 def embedded_heading(text: str) -> str | None:

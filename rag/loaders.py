@@ -89,8 +89,10 @@ _WHITESPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
 #: Columns of a figure list set apart inside a line by an ideographic space or a tab — or, in plain
 #: text, two spaces — (「地区生产总值　3986.4亿元　增长5.6%」) are cells, as a table's are
 #: (「地区生产总值 | 3986.4亿元 | 增长5.6%」): a row stays a line and a sentence of its own. Only in a line
-#: with figures (「市长  徐华东」 is just spaced out), never after a note's number (「12.P20  “…”：指」).
+#: with figures (「市长  徐华东」 is just spaced out) — a tab is a column in any line (「总量\t比上年增长」) —,
+#: never after a note's number (「12.P20  “…”：指」).
 _COLUMN_GAP = re.compile(r"(?<=\S)[\u3000\t][\u3000\t ]*(?=\S)")
+_TAB_GAP = re.compile(r"(?<=\S)\t[\u3000\t ]*(?=\S)")
 _WIDE_COLUMN_GAP = re.compile(r"(?<=\S)(?:[\u3000\t][\u3000\t ]*| {2,})(?=\S)")
 _NOTE_NUMBER = re.compile(r"^\s*\d{1,3}[.．、]\s*(?:P\s*\d+)?\s")
 _HAS_DIGIT = re.compile(r"\d")
@@ -102,8 +104,10 @@ _CELL_MARK = "\ue000"
 def mark_columns(text: str, *, wide_spaces: bool = False) -> str:
     """``text`` with each column gap (see :data:`_COLUMN_GAP`; two spaces count too with
     ``wide_spaces``) replaced by a mark that survives collapsing spaces: :func:`unmark_columns` after."""
-    if not _HAS_DIGIT.search(text) or _NOTE_NUMBER.match(text):
+    if _NOTE_NUMBER.match(text):
         return text
+    if not _HAS_DIGIT.search(text):
+        return _TAB_GAP.sub(_CELL_MARK, text)
     return (_WIDE_COLUMN_GAP if wide_spaces else _COLUMN_GAP).sub(_CELL_MARK, text)
 
 
@@ -400,11 +404,15 @@ def _load_html(path: Path) -> LoadedText:
     paragraphs = [p for p in (_trafilatura_paragraphs(extracted) if extracted else []) if not _is_boilerplate(p.lstrip("#* "))]
     method = "trafilatura"
     soup = _soup(markup)
+    blocks, in_content = _fallback_paragraphs(_soup(markup))
     if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:  # nothing, or only a menu that looked like text
-        method = "fallback"
-        paragraphs = _fallback_paragraphs(soup)
+        method, paragraphs = "fallback", blocks
         if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:
             raise DocumentError(f"{path}: this web page has no article text (a navigation or index page?)")
+    elif in_content and _holds(blocks, paragraphs):
+        # trafilatura drops what it judges not to be prose (on some pages every heading and list):
+        # the page's own content element, when it holds all trafilatura kept and little more, is read whole
+        method, paragraphs = "content element", blocks
     raw_title = (meta.title if meta else None) or _soup_title(soup)
     published = _iso_date(meta.date if meta else None) or _meta_date(soup)
     metadata: dict[str, object] = {"extraction": method}
@@ -504,11 +512,34 @@ _FALLBACK_DROP = (
 # class/id words of site furniture around an article.
 _FURNITURE = re.compile(r"nav|menu|breadcrumb|crumb|footer|header|sidebar|share|copyright|banner|toolbar", re.I)
 _CONTENT_SELECTORS = ("article", "[role=main]", "main", ".TRS_Editor", "#zoom", ".article", "#content", ".content")
-_BLOCK_TAGS = {"p", "div", "section", "li", "blockquote", "pre", "dd", "dt", "center", "td", "th"}
+_BLOCK_TAGS = {"p", "div", "section", "li", "blockquote", "pre", "dd", "dt", "center", "td", "th", "caption", "figcaption"}
 
 
-def _fallback_paragraphs(soup: Any) -> list[str]:
-    """The article of a page trafilatura gave nothing for: the main content element's blocks as lines."""
+#: How much longer than trafilatura's article the page's content element may be and still be read
+#: instead (more is site furniture: related links, share bars).
+MAX_CONTENT_SURPLUS = 1.3
+#: The share of trafilatura's article text the content element must hold.
+MIN_CONTENT_HELD = 0.98
+_BARE_RE = re.compile(r"[#*|\s]")
+
+
+def _holds(blocks: list[str], article: list[str]) -> bool:
+    """Whether the content element's ``blocks`` hold (nearly) every paragraph of trafilatura's
+    ``article``, and not much more (:data:`MAX_CONTENT_SURPLUS`); cell marks and markup aside."""
+
+    def bare(text: str) -> str:
+        return _BARE_RE.sub("", text)
+
+    whole = bare("".join(blocks))
+    kept = [bare(p) for p in article]
+    held = sum(len(p) for p in kept if p in whole)
+    total = sum(map(len, kept))
+    return held >= MIN_CONTENT_HELD * total and len(whole) <= MAX_CONTENT_SURPLUS * total
+
+
+def _fallback_paragraphs(soup: Any) -> tuple[list[str], bool]:
+    """The page's main content element's blocks as lines (the body's when no element is marked as the
+    content), and whether such an element was found."""
     for tag in soup(list(_FALLBACK_DROP)):
         tag.decompose()
     for tag in soup.find_all(True):
@@ -517,11 +548,10 @@ def _fallback_paragraphs(soup: Any) -> list[str]:
         marks = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
         if marks and _FURNITURE.search(marks) and tag.name not in ("html", "body"):
             tag.decompose()
-    root = next((found for selector in _CONTENT_SELECTORS if (found := soup.select_one(selector)) is not None), None)
-    root = root or soup.body or soup
+    content = next((found for selector in _CONTENT_SELECTORS if (found := soup.select_one(selector)) is not None), None)
     out: list[str] = []
-    _soup_blocks(root, out)
-    return [p for p in out if p.strip() and not _is_boilerplate(p)]
+    _soup_blocks(content or soup.body or soup, out)
+    return [p for p in out if p.strip() and not _is_boilerplate(p)], content is not None
 
 
 def _soup_blocks(node: Any, out: list[str]) -> None:
@@ -557,6 +587,8 @@ def _soup_blocks(node: Any, out: list[str]) -> None:
         elif name in _BLOCK_TAGS or name in ("table", "tbody", "thead", "tfoot", "ul", "ol", "dl"):
             flush()
             _soup_blocks(child, out)
+        elif name in ("strong", "b") and not "".join(buffer).strip():
+            buffer.append("**" + child.get_text() + "**")  # a bold lead phrase, as trafilatura's is kept
         else:
             buffer.append(child.get_text())
     flush()

@@ -19,12 +19,14 @@ from rag.headings import (
     embedded_heading,
     glossary_term,
     is_glossary_start,
+    is_list_item,
     is_title,
     names_year,
     numbered_rank,
     period_of,
     period_opening,
 )
+from rag.loaders import CELL_SEPARATOR
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,12 @@ def _turns_to(state: _State, kind: Period, year: int | None) -> bool:
 
 def _is_bare_heading(paragraph: Paragraph) -> bool:
     text = paragraph.text
-    return len(text) <= MAX_BARE_HEADING and not _PUNCT_RE.search(text) and not text.startswith("——")
+    return (
+        len(text) <= MAX_BARE_HEADING
+        and not _PUNCT_RE.search(text)
+        and not text.startswith("——")
+        and CELL_SEPARATOR not in text  # a table row (「总量 | 比上年增长」) is no heading
+    )
 
 
 def split_sections(report: Report) -> list[Section]:
@@ -107,8 +114,10 @@ def split_sections(report: Report) -> list[Section]:
             state.stack = [(0, _part_name("review", year - 1))]
 
     current = open_section()
+    list_rank: int | None = None  # the numbering rank of the list item just read
     for paragraph, period in zip(paragraphs, periods, strict=True):
         text = paragraph.text
+        continues_list, list_rank = list_rank, None
         # A part heading that neither names its year nor changes the part (「一、聚焦重点任务」 inside
         # the plan) is an ordinary heading of that part.
         demoted = period is not None and period == (state.period, state.year) and not names_year(text)
@@ -131,6 +140,12 @@ def split_sections(report: Report) -> list[Section]:
             continue
 
         rank = numbered_rank(text)
+        if rank is not None and is_list_item(text, in_list=rank == continues_list):
+            # 「1.地区生产总值增长7%左右；」 … 「9.…完成下达的目标任务。」: a list's items are text of the
+            # section they are in, not headings (a heading with nothing under it would lose them)
+            current.paragraphs.append(text)
+            list_rank = rank
+            continue
         opening = period_opening(text, report.year) if rank is None and not demoted else None
         if opening is not None and _turns_to(state, *opening):
             # the heading just opened, with nothing under it yet, heads the new part; else the part
