@@ -3,7 +3,8 @@
 A system is a function ``item -> dict`` with ``answer`` (text with [n] markers), ``refused`` (bool),
 ``passages`` (the numbered passages it was given: ``[{"n", "source", "text"}]``) and ``timings``
 (``retrieve_ms``, ``first_token_ms``, ``total_ms``; missing ones are skipped), and optionally ``mode``
-(how the answer was made: quote, model, refused…) and ``marked`` (figures the answer itself flags).
+(how the answer was made: quote, model, refused…), ``marked`` (figures the answer itself flags),
+``doubtful`` (figures kept although their passage names the metric only in part) and ``reason``.
 
 - accuracy: answerable items answered (not refused) with every ``must_contain`` or an alias;
 - refusal precision / recall: on the unanswerable items; false refusals: answerable items refused;
@@ -55,6 +56,8 @@ def judge(item: dict, result: dict) -> dict:
         "unmarked": [f for f in unsupported if f not in marked],
         "split": item.get("split"),
         "mode": result.get("mode"),
+        "doubtful": list(result.get("doubtful") or []),
+        "reason": result.get("reason"),
         "timings": result.get("timings", {}),
     }
 
@@ -111,6 +114,7 @@ def metrics(rows: list[dict]) -> dict[str, float | int | None]:
         "unsupported_number_rate": _share(sum(bool(r["unsupported"]) for r in answered), len(answered)),
         "unmarked_unsupported_rate": _share(sum(bool(r.get("unmarked")) for r in answered), len(answered)),
         "citation_validity": _share(sum(bool(r["citations_valid"]) for r in checked), len(checked)),
+        "doubtful_rate": _share(sum(bool(r.get("doubtful")) for r in answered), len(answered)),
     }
 
 

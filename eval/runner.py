@@ -78,6 +78,7 @@ def answering(answerer: Answerer) -> Callable[[dict], dict]:
         return {
             "answer": done.answer, "refused": done.refused, "passages": sources, "timings": done.timings,
             "mode": done.mode, "marked": done.unsupported_numbers,
+            "doubtful": done.doubtful_numbers, "reason": done.reason,
         }  # fmt: skip
 
     return answer

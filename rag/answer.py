@@ -33,7 +33,7 @@ from rag.chunking import Chunk
 from rag.config import Settings
 from rag.coverage import coverage_gap, gazetteer
 from rag.errors import LLMError, QueryError
-from rag.judge import judged_quote
+from rag.judge import judge_figure, judged_quote
 from rag.llm import LLMClient
 from rag.numbers import Figure
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
@@ -50,6 +50,7 @@ from rag.verify import (
     figures,
     has_refusal,
     is_refusal,
+    measured_in_answer,
     strip_refusal,
     supported,
     tidy_citations,
@@ -357,7 +358,7 @@ class Answerer:
             logger.warning("falling back to an extractive answer: %s", exc)
             answer = self._extractive(draft, degraded=True)
         else:
-            answer = self._fall_back(draft, self._verify(draft, text, mode="model"))
+            answer = self._fall_back(draft, self._judge_doubt(draft, self._verify(draft, text, mode="model")))
         if behind_quote and draft.quote and not _clean(answer):
             # the model's wording replaces the quote shown only when it passes every check
             answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
@@ -410,6 +411,31 @@ class Answerer:
             close = getattr(generation, "close", None)
             if close:
                 close()
+
+    def _judge_doubt(self, draft: Draft, answer: Answer) -> Answer:
+        """The model's answer, or a refusal when the judge is sure the sentence stating its lead figure
+        does not state what was asked — asked only when the figure is unsure (:meth:`_unsure`)."""
+        lead = figures(answer.answer)[:1]
+        if not (lead and self.settings.answer_judge and self.llm and self._unsure(draft, answer, lead[0])):
+            return answer
+        cited = [draft.chunks[c.n - 1] for c in answer.citations if 1 <= c.n <= len(draft.chunks)]
+        try:
+            p = judge_figure(draft.standalone, lead[0], cited or draft.chunks, self.llm)
+        except LLMError as exc:
+            logger.warning("no judgement of the unsure figure: %s", exc)
+            return answer
+        if p is None or p >= self.settings.answer_judge_reject:
+            return answer
+        return self._refusal(draft, reason=f"the judge found {lead[0].text} is not what was asked (P={p:.2f})")
+
+    def _unsure(self, draft: Draft, answer: Answer, lead: Figure) -> bool:
+        """Whether the answer's lead figure needs the judge: a passage states it, but its wording names
+        the asked metric only in part (doubtful), or the answer says it measures nothing the question
+        asks about (「发了多少个包裹」 answered with 「中欧班列开行2486列」)."""
+        if lead.text in answer.doubtful_numbers:
+            return True
+        asked = asked_terms(draft.standalone, self.places)
+        return bool(asked) and agreement(asked, measured_in_answer(answer.answer, lead, self.places), lenient=True) == 0
 
     def _fall_back(self, draft: Draft, answer: Answer) -> Answer:
         """When the model refused (or every figure it gave failed the checks) although a passage of the

@@ -8,6 +8,12 @@ metric. So after the model refused, :func:`judged_quote` takes the sentences of 
 time with a figure of the asked unit kind, ranks them by meaning (the embedder, as for retrieval),
 asks the judge about the best :data:`JUDGED_CANDIDATES`, and quotes the one it is surest of when
 that is at least ``threshold`` (``answer_judge_threshold``, chosen on the dev split).
+
+The same judge settles an answer whose lead figure the wording check left doubtful (the passage
+states the number, but its clause names the metric only in part: 「居民消费价格涨幅5.9%」 from the row
+「社会消费品零售总额 | 1462.7亿元 | 增长5.9%」): :func:`judge_figure` asks it about the sentence that
+states the figure, and a judge sure it is *not* the asked figure (P(是) below
+``answer_judge_reject``) turns the answer into a refusal.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.embedding import Embedder
 from rag.llm import LLMClient
-from rag.prompts import build_judge_messages
+from rag.numbers import Figure, comparable, states
+from rag.prompts import build_judge_messages, sentences
 from rag.query import QueryIntent
 from rag.quote import candidate_sentences
 from rag.terms import asked_unit_kind, asks_for_figure
@@ -64,3 +71,16 @@ def judged_quote(
         return None
     logger.info("judge P(是)=%.2f: quoting [%d]", best[0], best[1])
     return f"{best[2]}[{best[1]}]"
+
+
+def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LLMClient) -> float | None:
+    """The judge's P(是) that a report sentence of ``chunks`` stating ``figure`` states what was asked
+    (the best over such sentences); ``None`` when none states it or the judge gave no probability."""
+    stating = [s for chunk in chunks for s in sentences(chunk.text) if states(figure, comparable(s))]
+    best: float | None = None
+    for sentence in dict.fromkeys(stating):
+        p = llm.yes_probability(build_judge_messages(question, sentence))
+        logger.info("judge P(是)=%s for the unsure figure %s in %s", p, figure.text, sentence[:40])
+        if p is not None and (best is None or p > best):
+            best = p
+    return best

@@ -6,7 +6,9 @@ Reports and readers name one metric in several ways. Three general rules cover m
   (「规上」 ⊂ 「规模以上」, 「社零」 ⊂ 「社会消费品零售总额」, 「固投」 ⊂ 「固定资产投资」);
 - a word contains, or is contained in, the other (「进出口」 / 「进出口总额」);
 - a small documented table of government-report synonyms (:data:`SYNONYMS`) for what neither rule sees
-  (「GDP」 = 「地区生产总值」).
+  (「GDP」 = 「地区生产总值」);
+and one against it: metrics that differ in one word of an opposed pair (:data:`OPPOSITES`:
+「一般公共预算收入」/「一般公共预算支出」) never agree, however many words they share.
 Everything that says how a figure changed (增长, 同比, 目标…) or how a question asks (多少, 是什么…) is
 no metric word.
 """
@@ -38,6 +40,10 @@ SYNONYMS: tuple[tuple[str, str], ...] = (
     ("财政收入", "一般公共预算收入"),
     ("外贸", "进出口"),
 )
+
+#: Pairs of words that make two otherwise alike metrics opposites in government reports: income and
+#: spending, exports and imports, town and country, deposits and loans.
+OPPOSITES: tuple[tuple[str, str], ...] = (("收入", "支出"), ("出口", "进口"), ("城镇", "农村"), ("存款", "贷款"))
 
 #: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
 GENERIC = frozenset(
@@ -155,12 +161,29 @@ def names_asked(word: str, wanted: list[str]) -> bool:
     return any(same_term(word, w) for w in wanted) or bool(_abbreviated_by([word], wanted))
 
 
+def opposed(wanted: Collection[str], found: Collection[str]) -> bool:
+    """Whether one side names a word of an :data:`OPPOSITES` pair that only the other side's opposite
+    word answers (「支出」 wanted, 「收入」 found, and neither side names both)."""
+
+    def names(words: Collection[str], part: str) -> bool:
+        return any(part in w for w in words)
+
+    return any(
+        names(wanted, a) and not names(wanted, b) and names(found, b) and not names(found, a)
+        for pair in OPPOSITES
+        for a, b in (pair, pair[::-1])
+    )
+
+
 def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = False) -> float:
     """The share of ``wanted`` metric words that some ``found`` word names too, or that abbreviate a
-    term of the found words run together (1.0 when nothing is wanted). ``lenient`` (for a question's
+    term of the found words run together (1.0 when nothing is wanted; 0.0 when the two are
+    :func:`opposed`). ``lenient`` (for a question's
     words): a word jieba only guessed counts when it matches, and is not held against the rest when
     it does not."""
     wanted, found = list(dict.fromkeys(wanted)), list(found)
+    if opposed(wanted, found):
+        return 0.0
     phrase = "".join(dict.fromkeys(found))
     matched = {w for w in wanted if any(same_term(w, f) for f in found) or abbreviated_in(w, phrase)}
     matched |= _abbreviated_by(found, wanted)

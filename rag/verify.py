@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from rag.numbers import Figure, comparable, figures_in, occurrences, states, unit_kind
+from rag.prompts import sentences
 from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
@@ -99,11 +100,29 @@ def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> s
     return text[start:end]
 
 
-def _measured(text: str, end: int, ignore: Collection[str]) -> list[str]:
-    """What the figure at ``end`` of an answer or passage measures, in order: its own clause's metric
-    words (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps the two apart), or the
-    sentence's when the clause names none (「…189.4亿元，同比分别增长6.5%」)."""
-    return metric_words(_lead_in(text, end, _CLAUSE_RE), ignore) or metric_words(_lead_in(text, end), ignore)
+def _measured(text: str, end: int, ignore: Collection[str], after: int | None = None) -> list[str]:
+    """What the figure at ``end`` of an answer or passage measures, nearest last: its own clause's
+    metric words before it (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps the two
+    apart); when there are none, what it counts right after it in its clause, from ``after`` (the end
+    of the figure and its unit: 「5191名新市民子女进入公办学校」); else the sentence's words before it
+    (「…189.4亿元，同比分别增长6.5%」)."""
+    own = metric_words(_lead_in(text, end, _CLAUSE_RE), ignore)
+    if not own and after is not None and (counted := _CLAUSE_BODY_RE.match(text, after)):
+        own = metric_words(counted.group(), ignore)[::-1]
+    return own or metric_words(_lead_in(text, end), ignore)
+
+
+def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
+    """What an answer says its ``figure`` measures (its metric words, nearest last; ``[]`` when the
+    answer does not state it or names nothing)."""
+    clean = comparable(strip_citations(answer))
+    at = next(occurrences(figure, clean), None)
+    return _measured(clean, at.start(), ignore, _figure_end(clean, figure, at)) if at else []
+
+
+def _figure_end(body: str, figure: Figure, match: re.Match[str]) -> int:
+    """Where the figure at ``match`` ends, its unit included."""
+    return match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
 
 
 def measures_of(sentence: str, kind: str | None, ignore: Collection[str] = ()) -> list[list[str]]:
@@ -135,7 +154,7 @@ def _clause_words(
     if at is None:
         return []
     a, b, _ = clauses[at]
-    end = match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
+    end = _figure_end(body, figure, match)
     own = body[a : match.start()] + "，" + body[end:b]  # the figure itself (「1.4个百分点」) names nothing
     for clause in [own] + [c for _, _, c in reversed(clauses[:at])]:
         if words := metric_words(clause, ignore):
@@ -160,7 +179,7 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
         if rate and unit_kind(figure.unit) != "share":
             continue
         for match in occurrences(figure, body):
-            words = _measured(body, match.start(), ignore)
+            words = _measured(body, match.start(), ignore, _figure_end(body, figure, match))
             if (
                 words
                 and names_asked(words[-1], wanted)
@@ -174,19 +193,24 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
     """How surely ``passage`` states ``figure`` *for the same thing* the answer says it measures:
     ``None`` when the passage does not state the number (with its unit) at all, else the best
     :func:`rag.terms.agreement` of the answer's metric words with those leading up to the figure in the
-    passage (1.0 when the answer names no metric and the question cannot be judged against the passage).
+    passage's sentence (a table row is one: 「…第2\n\n一般公共预算收入 | 421.6亿元」 does not run the
+    rows together), 1.0 when the answer names no metric and the question cannot be judged against the
+    passage. Two metrics that differ in their head word, the one nearest the figure, are never more
+    than doubtful (:func:`_same_head`): 「一般公共预算支出」 is not 「一般公共预算收入」.
 
     「城镇居民人均可支配收入是155.2亿元」 against 「一般公共预算收入155.2亿元」 scores low. A bare answer
     (「5%以上[1]」) names no metric: the ``question``'s words stand for it, so the GDP target cannot
     answer a question about revenue.
     """
-    body = comparable(passage)
-    spots = [m for m in occurrences(figure, body) if not figure.unit or body.startswith(figure.unit, m.end())]
+    spots = [
+        (body, m)
+        for body in map(comparable, sentences(passage))
+        for m in occurrences(figure, body)
+        if not figure.unit or body.startswith(figure.unit, m.end())
+    ]
     if not spots:
         return None
-    clean = comparable(strip_citations(answer))
-    at = next(occurrences(figure, clean), None)
-    wanted: list[str] = list(dict.fromkeys(_measured(clean, at.start(), ignore))) if at else []
+    wanted = list(dict.fromkeys(measured_in_answer(answer, figure, ignore)))
     lenient = False
     if not wanted and question:
         asked = asked_terms(question, ignore)
@@ -194,7 +218,18 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         # 「城里人的收入」 cannot be judged: the number alone decides then)
         lenient = True
         wanted = asked if agreement(asked, metric_words(passage, ignore), lenient=True) == 1 else []
-    return max(agreement(wanted, _measured(body, m.start(), ignore), lenient=lenient) for m in spots)
+    scores = []
+    for body, m in spots:
+        found = _measured(body, m.start(), ignore, _figure_end(body, figure, m))
+        score = agreement(wanted, found, lenient=lenient)
+        scores.append(score if _same_head(wanted, found) else min(score, MISATTRIBUTED))
+    return max(scores)
+
+
+def _same_head(wanted: list[str], found: list[str]) -> bool:
+    """Whether two metrics (their words, nearest the figure last) agree in their head word: the one
+    nearest the figure of either is named by the other's words."""
+    return not wanted or not found or names_asked(found[-1], wanted) or names_asked(wanted[-1], found)
 
 
 def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:

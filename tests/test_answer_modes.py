@@ -117,6 +117,31 @@ def test_a_judge_that_is_not_sure_or_gives_no_judgement_leaves_the_refusal(retri
     assert answer.refused and answer.answer == REFUSAL and llm.judged
 
 
+CPI = "2023年太仓居民消费价格涨幅是多少？"  # the report gives 社会消费品零售总额's 「同比增长7.3%」, no CPI
+
+
+@pytest.mark.parametrize(("p_yes", "refused"), [(0.3, True), (0.9, False)])
+def test_the_judge_settles_a_model_figure_whose_metric_is_doubtful(retriever, p_yes, refused):
+    # the passage states 7.3%, but for retail sales: the wording check can only doubt it (消费 is shared);
+    # the judge, asked about the sentence that states it, decides
+    ans, llm = make(retriever, "2023年太仓居民消费价格涨幅为7.3%[1]。", mode="model", judge=lambda prompt: p_yes)
+    answer = ans.ask(CPI)
+    assert answer.refused is refused
+    # first about the sentence stating the model's figure (then, after a refusal, about candidates to quote)
+    assert llm.judged and "7.3%" in sentence_of(llm.judged[0]) and CPI in llm.judged[0]
+    if not refused:
+        assert answer.doubtful_numbers == ["7.3%"] and "7.3%" in answer.answer
+
+
+def test_a_model_figure_of_nothing_asked_goes_to_the_judge(retriever):
+    # the model answers with a true figure of something else entirely (the passage is verbatim)
+    reply = "完成社会消费品零售总额548.1亿元，同比增长7.3%[1]。"
+    ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2)
+    assert ans.ask("2023年太仓一共寄出了多少个快递包裹？").refused and llm.judged
+    ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2, answer_judge=False)
+    assert not ans.ask("2023年太仓一共寄出了多少个快递包裹？").refused and llm.judged == []
+
+
 def test_the_judge_is_not_asked_when_turned_off_or_for_another_place(retriever):
     ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 1.0, answer_judge=False)
     assert ans.ask(PARAPHRASE).refused and llm.judged == []

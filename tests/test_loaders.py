@@ -24,7 +24,7 @@ from docx import Document
 from rag.chunking import Chunk, chunk_report
 from rag.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text, squash
 from rag.errors import DocumentError
-from rag.loaders import LoadedText, load_document, sniff_format
+from rag.loaders import LoadedText, load_document, mark_columns, sniff_format, unmark_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -245,6 +245,34 @@ def test_html_fallback_reads_the_article_when_trafilatura_finds_nothing(tmp_path
     assert loaded.metadata["extraction"] == "fallback"
     assert lines[0] == "## 2023年工作回顾" and len(lines) == 9
     assert "主办单位" not in loaded.text and "首页" not in loaded.text and "网站标识码" not in loaded.text
+
+
+def test_html_content_element_is_read_whole_when_trafilatura_drops_its_headings_and_lists(tmp_path: Path, monkeypatch):
+    import trafilatura
+
+    prose = "".join(f"<p>第{n}段正文，记录全年工作的主要进展和具体成效，数字与文字都应当完整保留。</p>" for n in range(10))
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>政府工作报告</title></head><body><div class='nav'>首页 | 政务公开</div>"
+        f"<div class='article'><h2>一、过去一年工作回顾</h2>{prose}<h2>二、今年的目标任务</h2>"
+        "<ol><li>地区生产总值增长7%左右；</li><li>一般公共预算收入增长5%。</li></ol></div>"
+        "<div class='footer'>版权所有 某市人民政府</div></body></html>",
+        encoding="utf-8",
+    )
+    # what trafilatura gave for such a page: the prose only
+    article = "".join(f"<p>第{n}段正文，记录全年工作的主要进展和具体成效，数字与文字都应当完整保留。</p>" for n in range(10))
+    monkeypatch.setattr(trafilatura, "extract", lambda *a, **k: f"<doc><main>{article}</main></doc>")
+    loaded = load_document(page)
+    lines = loaded.text.split("\n\n")
+    assert loaded.metadata["extraction"] == "content element"
+    assert "## 一、过去一年工作回顾" in lines and "## 二、今年的目标任务" in lines
+    assert "地区生产总值增长7%左右；" in lines and "版权所有" not in loaded.text and "首页" not in loaded.text
+
+
+def test_tabs_are_columns_in_any_line_wide_spaces_only_in_lines_with_figures():
+    assert mark_columns("总量\t比上年增长") != "总量\t比上年增长"
+    assert unmark_columns(mark_columns("总量\t比上年增长")) == "总量 | 比上年增长"
+    assert mark_columns("市长\u3000徐测试") == "市长\u3000徐测试"
 
 
 # --- sniffing ---------------------------------------------------------------------------------

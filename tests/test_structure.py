@@ -251,3 +251,32 @@ def test_seed_labels_are_unchanged(seeds_dir: Path, name: str, runs, key):
     assert seen == runs
     for words, label in key.items():
         assert labels_of(sections, words) == {label}, words
+
+
+# --- lists and tables are text, not headings ----------------------------------------------------
+
+
+def test_a_numbered_list_of_targets_keeps_every_item():
+    # each item is numbered like a heading (1. …); a heading with nothing under it would lose the text
+    raw = (
+        "二、今年政府工作的总体要求和目标任务\n\n"
+        "综合考虑各方面因素，今年全市经济社会发展主要预期目标建议为：\n\n"
+        "1.地区生产总值增长7%左右；\n\n2.一般公共预算收入增长5%；\n\n"
+        "3.单位地区生产总值能耗下降完成上级下达的目标任务。\n\n"
+        "三、全力抓好今年重点工作\n\n"
+        "（一）坚定不移推动市场提升。推进国际商贸城各区块功能优化，力争市场成交额增长10%以上。\n\n"
+    )
+    sections = split_sections(report_of("现在，我代表某市人民政府，向大会报告政府工作。\n\n" + raw))
+    text = "\n".join(s.text for s in sections)
+    for item in ("1.地区生产总值增长7%左右；", "2.一般公共预算收入增长5%；", "3.单位地区生产总值能耗下降"):
+        assert item in text
+    assert not any("地区生产总值增长7%" in part for s in sections for part in s.path)
+    # a numbered paragraph of several sentences still heads its text
+    assert any(s.path[-1:] == ["（一）坚定不移推动市场提升"] for s in sections)
+
+
+def test_a_table_row_without_figures_is_no_heading():
+    raw = "一、过去一年的主要工作\n\n主要经济指标完成情况见表1。\n\n指标\t2024年\n\n总量\t比上年增长\n\n地区生产总值\t5706.3亿元\t5.4%\n"
+    sections = split_sections(report_of(raw))
+    assert all("总量" not in part for s in sections for part in s.path)
+    assert "总量 | 比上年增长" in "\n".join(s.text for s in sections)

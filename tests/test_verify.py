@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from rag.terms import opposed
 from rag.verify import (
+    MISATTRIBUTED,
+    VERIFIED,
     Figure,
     attributed,
+    attribution,
     cite_figure,
     citations_in,
     figures,
@@ -127,11 +131,24 @@ PLACES = ("相城区", "相城", "苏州市", "苏州")
         ("相城区城镇居民人均可支配收入是155.2亿元", "完成一般公共预算收入155.2亿元，增长6.5%。", False),
         ("苏州2022年GDP比上年增长了4.1%", "规模以上工业总产值达到4.36万亿元，增长4.1%。", False),
         ("收入为200.5亿元", "完成一般公共预算收入189.4亿元", False),
+        # opposed metrics share every other word (收入/支出), and a table's rows are not run together
+        ("一般公共预算支出为421.6亿元", "社会消费品零售总额 | 2318.7亿元 | 6.2%\n\n一般公共预算收入 | 421.6亿元 | 4.1%", False),
+        ("一般公共预算收入为421.6亿元", "社会消费品零售总额 | 2318.7亿元 | 6.2%\n\n一般公共预算收入 | 421.6亿元 | 4.1%", True),
+        ("进口额为810.8亿元", "货物进出口总额6842.3亿元，其中出口6031.5亿元、进口810.8亿元", True),
+        ("出口额为810.8亿元", "货物进出口总额6842.3亿元，其中出口1031.5亿元，进口810.8亿元", False),
     ],
 )
 def test_attributed_checks_what_a_figure_measures(answer, passage, expected):
     figure = figures(answer)[-1]
     assert attributed(answer, figure, passage, PLACES) is expected
+
+
+def test_a_metric_with_another_head_word_is_at_most_doubtful():
+    # 「居民消费价格涨幅」 and 「社会消费品零售总额…增长」 share 消费, but not what the figure is of
+    answer, row = "居民消费价格涨幅为5.9%", "社会消费品零售总额 | 1462.7亿元 | 增长5.9%"
+    score = attribution(answer, figures(answer)[0], row, PLACES)
+    assert score is not None and MISATTRIBUTED <= score < VERIFIED
+    assert attribution("社会消费品零售总额增长5.9%", Figure("5.9", "%"), row, PLACES) == 1.0
 
 
 TARGETS = "全市经济社会发展的主要预期目标：地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上，全社会固定资产投资增长5%左右"
@@ -175,6 +192,9 @@ def test_a_paraphrased_question_leaves_a_bare_figure_to_the_number_check():
         ("全年实现地区生产总值2.4万亿元，增长2%。", "苏州2022年GDP比上年增长了百分之多少？", True),
         # the figure of an abbreviation the question spells out in full
         ("实施高企培育三年行动计划，高企净增97家、总量达到399家。", "2019年高新技术企业总数达到多少家？", True),
+        # a count names what it counts after it (「N名…」), when nothing before it in its clause does
+        ("推进教育公平，1260名随迁子女进入公办学校。", "有多少随迁子女进了公办学校？", True),
+        ("推进教育公平，1260名随迁子女进入公办学校。", "有多少留守儿童进了公办学校？", False),
     ],
 )
 def test_a_quoted_sentence_must_state_a_figure_of_what_was_asked(sentence, question, expected):
@@ -187,3 +207,17 @@ def test_what_a_figure_measures_is_its_clause_or_the_nearest_one_naming_somethin
     assert len(shares) == 2 and all("gdp" not in words and "比重" in words for words in shares)
     # the counted thing may follow the count
     assert "保障性" in "".join(measures_of("太仓有27个项目共7069套认定为保障性租赁住房。", "套", PLACES)[-1])
+
+
+@pytest.mark.parametrize(
+    ("wanted", "found", "expected"),
+    [
+        (["一般", "公共", "预算", "支出"], ["一般", "公共", "预算", "收入"], True),
+        (["城镇", "居民", "收入"], ["农村", "居民", "收入"], True),
+        (["收入"], ["收入", "支出", "比重"], False),  # the other side names both: no opposition
+        (["出口"], ["进出口", "总额"], False),  # 进出口 holds 出口
+        (["进口"], ["出口"], True),
+    ],
+)
+def test_opposed_metrics(wanted, found, expected):
+    assert opposed(wanted, found) is expected
