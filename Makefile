@@ -78,6 +78,7 @@ bench: index
 	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_answer
 	$(BIN)/python -m eval.bench_scale --store local
 	$(BIN)/python -m eval.bench_scale --store milvus
+	$(BIN)/python -m eval.bench_formats
 	for report in eval/unseen/*/; do RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_unseen $$report || exit 1; done
 
 # The 1M-chunk rows of docs/benchmarks.md (about an hour and ~15 GB of RAM on 2 cores).
