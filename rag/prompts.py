@@ -100,10 +100,13 @@ def trim_passage(text: str, question: str, budget: int) -> str:
             continue
         keep.add(i)
         used += len(parts[i])
-    out, last = [], -1
+    out: list[str] = []
+    last = -1
     for i in sorted(keep):
         if last >= 0 and i != last + 1:
             out.append("…")
+        if last >= 0 and (CELL_SEPARATOR in parts[i] or CELL_SEPARATOR in parts[last]):
+            out.append("\n")  # a table row stays a line: 「…| 第2」「一般公共预算收入 |…」 must not run together
         out.append(parts[i])
         last = i
     return "".join(out)[: budget + 40]

@@ -289,3 +289,13 @@ def test_a_sentence_addressed_to_the_model_never_reaches_the_prompt(planted):
     kept = trim_passage(passage, QUESTION, 600)
     assert planted not in kept and "189.4亿元" in kept and "160.3亿元" in kept
     assert trim_passage("工业增加值增长5%。", QUESTION, 600) == "工业增加值增长5%。"  # a report's own text stays
+
+
+def test_a_trimmed_passage_keeps_table_rows_on_lines_of_their_own():
+    from rag.prompts import trim_passage
+
+    rows = "\n\n".join(f"指标{n} | {100 + n}亿元 | {n}.5% | 第{n}" for n in range(1, 13))
+    passage = "主要经济指标完成情况见表1。\n\n" + rows + "\n\n一般公共预算收入 | 421.6亿元 | 4.1% | 第6\n\n一年来，我们主要抓了以下工作。"
+    kept = trim_passage(passage, "一般公共预算收入是多少？", 120)
+    assert "一般公共预算收入 | 421.6亿元 | 4.1% | 第6" in kept.split("\n")  # a line, not glued to its neighbours
+    assert all(line.count(" | ") <= 3 for line in kept.split("\n"))
