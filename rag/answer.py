@@ -9,8 +9,9 @@ The answer stage runs in named steps, each a method a reader can follow:
 2. :meth:`Answerer.events` — the streaming events of a draft: ``sources`` first, then ``delta`` text
    pieces (a ``replace`` when the checked text differs from what was streamed), then ``done`` with the
    final :class:`Answer`. For a draft that needs it: :meth:`_generate` (the model), :meth:`_verify`
-   (every figure against the cited passages), and :meth:`_fall_back` (quote the report when the model
-   refused although a passage states the answer).
+   (every figure against the cited passages), :meth:`_judge_doubt` (the model as judge of a lead figure
+   the wording check is unsure of), and :meth:`_fall_back` (quote the report when the model refused
+   although a passage states the answer).
 
 When there is no model the answer is extractive (the best-matching report sentences, cited); when
 the model fails or times out, that extractive answer is marked ``degraded``.

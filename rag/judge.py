@@ -75,10 +75,11 @@ def judged_quote(
 
 def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LLMClient) -> float | None:
     """The judge's P(是) that a report sentence of ``chunks`` stating ``figure`` states what was asked
-    (the best over such sentences); ``None`` when none states it or the judge gave no probability."""
+    (the best over the first :data:`JUDGED_CANDIDATES` such sentences); ``None`` when none states it or
+    the judge gave no probability."""
     stating = [s for chunk in chunks for s in sentences(chunk.text) if states(figure, comparable(s))]
     best: float | None = None
-    for sentence in dict.fromkeys(stating):
+    for sentence in list(dict.fromkeys(stating))[:JUDGED_CANDIDATES]:
         p = llm.yes_probability(build_judge_messages(question, sentence))
         logger.info("judge P(是)=%s for the unsure figure %s in %s", p, figure.text, sentence[:40])
         if p is not None and (best is None or p > best):
