@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 
 from rag.numbers import Figure, comparable, figures_in, occurrences, states, unit_kind
 from rag.prompts import sentences
-from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked
+from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked, opposed
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(
@@ -212,6 +212,7 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         return None
     wanted = list(dict.fromkeys(measured_in_answer(answer, figure, ignore)))
     lenient = False
+    asked: list[str] = []
     if not wanted and question:
         asked = asked_terms(question, ignore)
         # judge by the question only where the passage names all it asks (a paraphrase such as
@@ -222,6 +223,8 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
     for body, m in spots:
         found = _measured(body, m.start(), ignore, _figure_end(body, figure, m))
         score = agreement(wanted, found, lenient=lenient)
+        if asked and opposed(asked, found):  # a bare 「421.6亿元」 for 支出 from the row of 收入
+            score = 0.0
         scores.append(score if _same_head(wanted, found) else min(score, MISATTRIBUTED))
     return max(scores)
 

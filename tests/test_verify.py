@@ -162,6 +162,8 @@ TARGETS = "全市经济社会发展的主要预期目标：地区生产总值增
         ("2024年相城区一般公共预算收入的增长目标是多少？", "4%以上[1]", True),
         ("2024年相城区地区生产总值增长目标是多少？", "5%以上[1]", True),
         ("2024年相城区固定资产投资计划增长多少？", "5%左右[1]", True),
+        # a bare figure of the opposed metric (收入 asked as 支出) is another metric's
+        ("2024年相城区一般公共预算支出增长目标是多少？", "4%以上[1]", False),
         # the answer's own words decide when it has them, clause by clause
         ("", "一般公共预算收入增长5%以上", False),
         ("", "全社会固定资产投资增长5%左右", True),
