@@ -404,7 +404,10 @@ def _load_html(path: Path) -> LoadedText:
     paragraphs = [p for p in (_trafilatura_paragraphs(extracted) if extracted else []) if not _is_boilerplate(p.lstrip("#* "))]
     method = "trafilatura"
     soup = _soup(markup)
-    blocks, in_content = _fallback_paragraphs(_soup(markup))
+    # title and date first: reading the content element removes the page's furniture from ``soup``
+    raw_title = (meta.title if meta else None) or _soup_title(soup)
+    published = _iso_date(meta.date if meta else None) or _meta_date(soup)
+    blocks, in_content = _fallback_paragraphs(soup)
     if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:  # nothing, or only a menu that looked like text
         method, paragraphs = "fallback", blocks
         if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:
@@ -413,8 +416,6 @@ def _load_html(path: Path) -> LoadedText:
         # trafilatura drops what it judges not to be prose (on some pages every heading and list):
         # the page's own content element, when it holds all trafilatura kept and little more, is read whole
         method, paragraphs = "content element", blocks
-    raw_title = (meta.title if meta else None) or _soup_title(soup)
-    published = _iso_date(meta.date if meta else None) or _meta_date(soup)
     metadata: dict[str, object] = {"extraction": method}
     if meta and meta.sitename:
         metadata["site"] = meta.sitename
