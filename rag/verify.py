@@ -100,16 +100,15 @@ def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> s
     return text[start:end]
 
 
-def _measured(text: str, end: int, ignore: Collection[str], after: int | None = None) -> list[str]:
-    """What the figure at ``end`` of an answer or passage measures, nearest last: its own clause's
-    metric words before it (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps the two
-    apart); when there are none, what it counts right after it in its clause, from ``after`` (the end
-    of the figure and its unit: 「5191名新市民子女进入公办学校」); else the sentence's words before it
-    (「…189.4亿元，同比分别增长6.5%」)."""
-    own = metric_words(_lead_in(text, end, _CLAUSE_RE), ignore)
-    if not own and after is not None and (counted := _CLAUSE_BODY_RE.match(text, after)):
+def _measured(text: str, figure: Figure, match: re.Match[str], ignore: Collection[str]) -> list[str]:
+    """What the figure stated at ``match`` of an answer or passage measures, nearest last: its own
+    clause's metric words before it (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps
+    the two apart); when there are none, what it counts right after it and its unit in its clause
+    (「5191名新市民子女进入公办学校」); else the sentence's words before it (「…189.4亿元，同比分别增长6.5%」)."""
+    own = metric_words(_lead_in(text, match.start(), _CLAUSE_RE), ignore)
+    if not own and (counted := _CLAUSE_BODY_RE.match(text, _figure_end(text, figure, match))):
         own = metric_words(counted.group(), ignore)[::-1]
-    return own or metric_words(_lead_in(text, end), ignore)
+    return own or metric_words(_lead_in(text, match.start()), ignore)
 
 
 def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
@@ -117,7 +116,7 @@ def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()
     answer does not state it or names nothing)."""
     clean = comparable(strip_citations(answer))
     at = next(occurrences(figure, clean), None)
-    return _measured(clean, at.start(), ignore, _figure_end(clean, figure, at)) if at else []
+    return _measured(clean, figure, at, ignore) if at else []
 
 
 def _figure_end(body: str, figure: Figure, match: re.Match[str]) -> int:
@@ -179,7 +178,7 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
         if rate and unit_kind(figure.unit) != "share":
             continue
         for match in occurrences(figure, body):
-            words = _measured(body, match.start(), ignore, _figure_end(body, figure, match))
+            words = _measured(body, figure, match, ignore)
             if (
                 words
                 and names_asked(words[-1], wanted)
@@ -221,7 +220,7 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         wanted = asked if agreement(asked, metric_words(passage, ignore), lenient=True) == 1 else []
     scores = []
     for body, m in spots:
-        found = _measured(body, m.start(), ignore, _figure_end(body, figure, m))
+        found = _measured(body, figure, m, ignore)
         score = agreement(wanted, found, lenient=lenient)
         if asked and opposed(asked, found):  # a bare 「421.6亿元」 for 支出 from the row of 收入
             score = 0.0
