@@ -61,16 +61,12 @@ def judged_quote(
         return None
     kind = asked_unit_kind(question)
     candidates = closest(question, candidate_sentences(chunks, side, kind), embedder, JUDGED_CANDIDATES)
-    best: tuple[float, int, str] | None = None
-    for n, sentence in candidates:
-        p = llm.yes_probability(build_judge_messages(question, sentence))
-        logger.debug("judge P(是)=%s for [%d] %s", p, n, sentence[:40])
-        if p is not None and (best is None or p > best[0]):
-            best = (p, n, sentence)
+    best = surest(question, [sentence for _, sentence in candidates], llm)
     if best is None or best[0] < threshold:
         return None
-    logger.info("judge P(是)=%.2f: quoting [%d]", best[0], best[1])
-    return f"{best[2]}[{best[1]}]"
+    n, sentence = candidates[best[1]]
+    logger.info("judge P(是)=%.2f: quoting [%d]", best[0], n)
+    return f"{sentence}[{n}]"
 
 
 def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LLMClient) -> float | None:
@@ -78,10 +74,18 @@ def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LL
     (the best over the first :data:`JUDGED_CANDIDATES` such sentences); ``None`` when none states it or
     the judge gave no probability."""
     stating = [s for chunk in chunks for s in sentences(chunk.text) if states(figure, comparable(s))]
-    best: float | None = None
-    for sentence in list(dict.fromkeys(stating))[:JUDGED_CANDIDATES]:
+    best = surest(question, list(dict.fromkeys(stating))[:JUDGED_CANDIDATES], llm)
+    logger.info("judge P(是)=%s for the unsure figure %s", best and best[0], figure.text)
+    return best[0] if best else None
+
+
+def surest(question: str, candidates: Sequence[str], llm: LLMClient) -> tuple[float, int] | None:
+    """The judge's highest P(是) over the ``candidates`` sentences and where that one is; ``None`` when
+    it gave no judgement for any."""
+    best: tuple[float, int] | None = None
+    for i, sentence in enumerate(candidates):
         p = llm.yes_probability(build_judge_messages(question, sentence))
-        logger.info("judge P(是)=%s for the unsure figure %s in %s", p, figure.text, sentence[:40])
-        if p is not None and (best is None or p > best):
-            best = p
+        logger.debug("judge P(是)=%s for %s", p, sentence[:40])
+        if p is not None and (best is None or p > best[0]):
+            best = (p, i)
     return best
