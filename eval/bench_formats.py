@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from eval.gold import GOLD
-from eval.runner import OURS, EvalOptions, run_eval
+from eval.runner import OURS, EvalOptions, run_eval, temporary_index
 from rag.config import Settings
-from rag.ingest import ingest
 from rag.llm import make_llm
 from rag.retrieve import open_retriever
 
@@ -29,13 +26,9 @@ SEEDS = Path("seeds")
 FIXTURES = Path("tests/fixtures/formats")
 
 
-def corpus_of(ext: str, into: Path) -> Path:
-    """The five seeds as ``ext`` files, copied into ``into``."""
-    into.mkdir(parents=True)
-    for seed in sorted(SEEDS.glob("*.txt")):
-        source = seed if ext == "txt" else FIXTURES / f"{seed.stem}.{ext}"
-        shutil.copy(source, into / source.name)
-    return into
+def corpus_of(ext: str) -> list[Path]:
+    """The five seeds as ``ext`` files."""
+    return [seed if ext == "txt" else FIXTURES / f"{seed.stem}.{ext}" for seed in sorted(SEEDS.glob("*.txt"))]
 
 
 def gold_for(ext: str, out: Path) -> Path:
@@ -54,15 +47,12 @@ def gold_for(ext: str, out: Path) -> Path:
 
 
 def measure(ext: str, base: Settings, with_model: bool) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = base.model_copy(
-            update={"seeds_dir": corpus_of(ext, Path(tmp) / "corpus"), "index_dir": Path(tmp) / "index", "answer_cache": False}
-        )
-        result = ingest(sorted(settings.seeds_dir.iterdir()), settings)
+    with temporary_index(corpus_of(ext), base) as (settings, tmp):
         retriever = open_retriever(settings)
+        chunks = retriever.store.size
         llm = make_llm(settings) if with_model else None
         try:
-            options = EvalOptions(gold=gold_for(ext, Path(tmp) / "gold.jsonl"), out_dir=Path(tmp) / "runs", name=ext)
+            options = EvalOptions(gold=gold_for(ext, tmp / "gold.jsonl"), out_dir=tmp / "runs", name=ext)
             run = json.loads((run_eval(settings, retriever, llm, options) / "results.json").read_text(encoding="utf-8"))
         finally:
             close = getattr(llm, "close", None)
@@ -70,7 +60,7 @@ def measure(ext: str, base: Settings, with_model: bool) -> dict[str, object]:
                 close()
     retrieval, answers = run["retrieval"][OURS]["metrics"], run["answers"][OURS]
     return {
-        "chunks": result.chunks,
+        "chunks": chunks,
         **{k: retrieval[k] for k in ("hit@1", "hit@5", "recall@5")},
         "accuracy": answers["metrics"]["accuracy"],
         "test accuracy": answers["per_split"].get("test", {}).get("accuracy"),

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from eval.gold import answer_is_correct, load_gold
+from eval.runner import temporary_index
 from rag.answer import Answerer
 from rag.config import Settings
-from rag.ingest import ingest
 from rag.llm import LLMClient, make_llm
 from rag.retrieve import open_retriever
 
@@ -50,17 +48,12 @@ def as_gold(folder: Path, source: str, out: Path) -> Path:
 
 
 def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None, ids: set[str] | None = None) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
-        shutil.copytree(SEEDS, corpus)
-        shutil.copy(report, corpus / report.name)
-        settings = base.model_copy(update={"seeds_dir": corpus, "index_dir": index, "answer_cache": False})
-        ingest(sorted(corpus.iterdir()), settings)
+    with temporary_index([*sorted(SEEDS.iterdir()), report], base) as (settings, tmp):
         retriever = open_retriever(settings)
         answerer = Answerer(retriever, llm, settings)
         about = next((s for s in retriever.store.sources if s.get("source") == report.name), None)
         rows = []
-        for item in load_gold(as_gold(folder, report.name, Path(tmp))):
+        for item in load_gold(as_gold(folder, report.name, tmp)):
             if ids and item["id"] not in ids:
                 continue
             answer = answerer.ask(item["question"])

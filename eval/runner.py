@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -16,6 +19,7 @@ from eval.report import write_report
 from eval.retrieval_evaluator import RetrievalEvaluator
 from rag.answer import Answer, Answerer, rewrite_followup
 from rag.config import Settings
+from rag.ingest import ingest
 from rag.llm import LLMClient
 from rag.retrieve import Retriever
 
@@ -97,6 +101,20 @@ def versus(ours: dict, model_only: dict) -> dict[str, dict[str, float | int | No
             "model_only_correct": sum(theirs[r["id"]]["correct"] for r in rows) / len(rows),
         }
     return table
+
+
+@contextmanager
+def temporary_index(files: Iterable[Path], base: Settings) -> Iterator[tuple[Settings, Path]]:
+    """``files`` copied into a temporary corpus and indexed there: the settings that read that index
+    (answer cache off) and the temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        for file in files:
+            shutil.copy(file, corpus / file.name)
+        settings = base.model_copy(update={"seeds_dir": corpus, "index_dir": Path(tmp) / "index", "answer_cache": False})
+        ingest(sorted(corpus.iterdir()), settings)
+        yield settings, Path(tmp)
 
 
 def report_paths(retriever: Retriever, settings: Settings) -> list[Path]:
