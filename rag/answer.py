@@ -34,7 +34,7 @@ from rag.chunking import Chunk
 from rag.config import Settings
 from rag.coverage import coverage_gap, gazetteer
 from rag.errors import LLMError, QueryError
-from rag.judge import judge_figure, judged_quote
+from rag.judge import Bar, judge_figure, judged_quote
 from rag.llm import LLMClient
 from rag.numbers import Figure
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
@@ -471,8 +471,9 @@ class Answerer:
         if not self.settings.answer_judge or self.llm is None or len(draft.sides) != 1:
             return None
         try:
-            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm,
-                                self.settings.answer_judge_threshold)  # fmt: skip
+            bar = Bar(self.settings.answer_judge_threshold, self.settings.answer_judge_floor,
+                      self.settings.answer_judge_margin)  # fmt: skip
+            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, bar)
         except LLMError as exc:
             logger.warning("no answerability judgement: %s", exc)
             return None

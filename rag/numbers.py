@@ -158,6 +158,21 @@ def unit_kind(unit: str) -> str | None:
     return next((kind for kind, units in UNIT_KINDS.items() if unit in units), unit)
 
 
+#: Kinds that measure an amount (money, shares, area, weight, energy, time, people) rather than count
+#: things: 「多少个」 never asks for one of them.
+AMOUNT_KINDS = frozenset({"money", "share", "people", "area", "weight", "power", "time"})
+
+
+def fits_kind(unit: str, kind: str | None) -> bool:
+    """Whether a figure of ``unit`` can answer a question asking for unit ``kind`` (any when ``None``):
+    the same kind, or for 个 — the measure word that stands in for any other (「发了多少个包裹」 of
+    「快递业务量130.6亿件」) — a count of things of any measure word."""
+    found = unit_kind(unit)
+    if kind is None or found == kind:
+        return True
+    return kind == "个" and found is not None and found not in AMOUNT_KINDS
+
+
 #: 「多少件」「几座」「多少万千瓦」: the question names the measure word of its answer.
 ASKED_MEASURE_RE = re.compile(
     r"(?:多少|几)(?:万|亿)?(" + "|".join(re.escape(u) for u in sorted(MEASURES, key=len, reverse=True)) + ")"

@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 
 from rag.chunking import Chunk
 from rag.lexical import tokenize
-from rag.numbers import comparable, figures_in, unit_kind
+from rag.numbers import comparable, figures_in, fits_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent
 from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known
@@ -97,7 +97,7 @@ def candidate_sentences(chunks: Sequence[Chunk], side: QueryIntent, kind: str | 
         for n, chunk in enumerate(chunks, start=1)
         if _of_side(chunk, side, chunks)
         for sentence in sentences(chunk.text)
-        if any(kind is None or unit_kind(f.unit) == kind for f in figures_in(comparable(sentence)))
+        if any(fits_kind(f.unit, kind) for f in figures_in(comparable(sentence)))
     ]
 
 

@@ -201,7 +201,7 @@ NAMES_ENOUGH = 0.6
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
     (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),
-    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次"), "people"),
+    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|人(?:一共|共|大约|大概)?有多少"), "people"),
     (re.compile(r"多少(?:万)?(?:户|家)|几家"), "households"),
     (re.compile(r"多少(?:万)?(?:亩|公顷|平方)|面积"), "area"),
     (re.compile(r"多少(?:万)?(?:吨|斤)|产量"), "weight"),

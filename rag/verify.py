@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from rag.numbers import Figure, comparable, figures_in, occurrences, states, unit_kind
+from rag.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 from rag.prompts import sentences
 from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked, opposed
 
@@ -132,7 +132,7 @@ def measures_of(sentence: str, kind: str | None, ignore: Collection[str] = ()) -
     clauses = _clauses(body)
     found: list[list[str]] = []
     for figure in figures_in(body):
-        if kind is not None and unit_kind(figure.unit) != kind:
+        if not fits_kind(figure.unit, kind):
             continue
         for match in occurrences(figure, body):
             if words := _clause_words(body, clauses, figure, match, ignore):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.judge import JUDGED_CANDIDATES
+from rag.judge import JUDGED_CANDIDATES, Bar, judged_quote
 from rag.prompts import REFUSAL
 from tests.test_answer import QUESTION, Scripted
 
@@ -115,6 +115,28 @@ def test_a_judge_that_is_not_sure_or_gives_no_judgement_leaves_the_refusal(retri
     ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: p_yes)
     answer = ans.ask(PARAPHRASE)
     assert answer.refused and answer.answer == REFUSAL and llm.judged
+
+
+@pytest.mark.parametrize(("others", "quoted"), [(0.5, True), (0.72, False)])
+def test_a_fairly_sure_judge_quotes_only_a_sentence_that_stands_out(retriever, others, quoted):
+    # P 0.78 is under the sure threshold (0.84): it is enough only when the other sentence judged scores
+    # at least the margin (0.15) lower — the judge's P runs 0.6–0.8 for any sentence with a figure
+    judge = lambda prompt: 0.78 if "德资项目" in sentence_of(prompt) else others  # noqa: E731
+    ans, llm = make(retriever, REFUSAL, mode="model", judge=judge)
+    answer = ans.ask(PARAPHRASE)
+    assert len(llm.judged) == JUDGED_CANDIDATES and any("德资项目" in sentence_of(p) for p in llm.judged)
+    assert (not answer.refused and "德资项目39个" in answer.answer) if quoted else answer.refused
+
+
+def test_the_judge_is_asked_once_about_a_sentence_two_passages_hold(retriever):
+    # a table row can come in two passages; judged twice, it would be its own runner-up (margin 0)
+    result = retriever.search(PARAPHRASE, k=4)
+    chunks = [hit.chunk for hit in result.hits]
+    llm = Scripted(REFUSAL, lambda prompt: 0.78 if "德资项目" in sentence_of(prompt) else 0.5)
+    quote = judged_quote(PARAPHRASE, [chunks[0], *chunks], result.intent, retriever.embedder, llm, Bar(0.84, 0.7, 0.15))
+    judged = [sentence_of(p) for p in llm.judged]
+    assert len(judged) == JUDGED_CANDIDATES == len(set(judged))
+    assert quote is not None and "德资项目39个" in quote and quote.endswith("]")
 
 
 CPI = "2023年太仓居民消费价格涨幅是多少？"  # the report gives 社会消费品零售总额's 「同比增长7.3%」, no CPI

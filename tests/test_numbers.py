@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.numbers import Figure, arabize, comparable, figures_in, states, unit_kind
+from rag.numbers import Figure, arabize, comparable, figures_in, fits_kind, states, unit_kind
 from rag.terms import abbreviates, agreement, asked_terms, asked_unit_kind, metric_words, same_term
 from rag.verify import attributed, figures, supported
 
@@ -120,7 +120,26 @@ def test_abbreviated_metrics_are_attributed(answer: str, passage: str, expected:
         ("办理了多少件人大代表建议？", "件"),
         ("新建了几座桥？", "座"),
         ("六个不发生是什么？", None),
+        ("长期住在这里做生意的外国人有多少？", "people"),
     ],
 )
 def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):
     assert asked_unit_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("unit", "kind", "fits"),
+    [
+        ("亿件", "个", True),  # 「发了多少个包裹」: 个 stands in for any measure word
+        ("家", "个", True),
+        ("列", "个", True),
+        ("万人次", "个", False),  # an amount, not a count of things
+        ("亿元", "个", False),
+        ("%", "个", False),
+        ("件", "件", True),
+        ("个", "件", False),  # a specific measure word asks for itself
+        ("亿元", None, True),
+    ],
+)
+def test_which_units_fit_the_kind_asked(unit: str, kind: str | None, fits: bool):
+    assert fits_kind(unit, kind) is fits
