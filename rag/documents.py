@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from rag.errors import DocumentError
-from rag.headings import division_names, divisions_in, heading_rank, is_title, plan_year, region_in
+from rag.headings import divisions_in, heading_rank, is_title, plan_year, region_in
 from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 #: passage says (an index built by other rules is then rebuilt by ``rag ingest --if-needed``).
 #: 2: columns set apart inside a line by wide spaces are cells (「a | b」), as a table's.
 #: 3: a numbered list's items (「1.地区生产总值增长7%左右；」) are text, not headings.
-READING_VERSION = 3
+#: 4: a division the gazetteer lacks is read from the opening or the date line (the region of a passage).
+READING_VERSION = 4
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
@@ -409,26 +410,30 @@ def detect_metadata(report: Report) -> None:
     The region is the first place that names divisions the gazetteer knows, read from, in this order:
     the opening (「我代表…人民政府」), the title (``report.title`` as the loader found it, or a title
     line), the date line's session (「…日在太仓市第十七届人民代表大会」), the opening anywhere, the party
-    committee (「中共太仓市委」); a parent region comes with it when one of the first three writes the
-    chain (「苏州市相城区」). The year is the date line's, else the title's, else the first part heading's.
+    committee (「中共太仓市委」); else, for a division the gazetteer lacks, the opening's 「我代表…人民政府」
+    or the date line's session, when shaped like a chain of divisions. A parent region comes with it when one of the first
+    three writes the chain (「苏州市相城区」). The year is the date line's, else the title's, else the first part heading's.
     """
     heads = [p.text for p in report.paragraphs[:12]]
     head = "\n".join(heads)
     body = report.text
     titles = [t for t in (report.title or "", *heads) if _TITLE_LINE_RE.search(t) and len(t) <= MAX_TITLE]
     openings = [m.group(1) for m in _REGION_RE.finditer(head)]
+    sworn = [m.group(1) for m in _REGION_RE.finditer(head) if head[max(0, m.start() - 1) : m.start()] == "我"]
+    sessions = [m.group(1) for m in _DATE_REGION_RE.finditer(head)]
     own = [
         *openings,
         *(region_in(m.group(1)) or "" for t in titles for m in _TITLE_REGION_RE.finditer(_TITLE_YEAR_RE.sub("", t))),
-        *(m.group(1) for m in _DATE_REGION_RE.finditer(head)),
+        *sessions,
     ]
     elsewhere = itertools.chain(
         (m.group(1) for m in _REGION_RE.finditer(body)),
         (region_in(m.group(1)) or "" for m in _REGION_FALLBACK_RE.finditer(body)),
     )
     found = next((name for name in itertools.chain(own, elsewhere) if divisions_in(name)), None)
-    if found is None and not division_names():  # no gazetteer data: the opening, if shaped like divisions
-        found = next((name for name in openings[:1] if _ADMIN_CHAIN_RE.fullmatch(name)), None)
+    if found is None:  # a division the gazetteer lacks (new, renamed, or no gazetteer data): the speaker's
+        # own words 「我代表…人民政府」 or the date line's session, when shaped like a chain of divisions
+        found = next((name for name in (*sworn, *sessions) if _ADMIN_CHAIN_RE.fullmatch(name)), None)
     if found:
         report.region, report.parent_region = split_region(found)
         if report.parent_region is None:

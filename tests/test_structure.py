@@ -191,6 +191,20 @@ def test_text_before_people_s_government_that_is_no_division_is_no_region():
     assert report.year == 2024
 
 
+def test_a_division_the_gazetteer_lacks_is_read_from_the_speaker_s_opening():
+    # a new or renamed division (here a made-up one) is in no gazetteer; the speaker names it
+    opening = "各位代表：\n\n现在，我代表{}人民政府，向大会报告政府工作，请予审议。\n\n一、过去一年工作回顾\n\n加快发展。"
+    assert report_of(opening.format("沱江市")).region == "沱江市"
+    report = report_of(opening.format("江州市褒河县"))
+    assert (report.region, report.parent_region) == ("褒河县", "江州市")
+    # not a chain of divisions, or not the speaker's words: no region
+    assert report_of(opening.format("全体同志和")).region is None
+    assert report_of("各位代表：\n\n请代表沱江市人民政府转达问候。\n\n一、工作回顾\n\n加快发展。").region is None
+    # 「我代表县人民政府」 names no place: the date line's session does
+    dated = "政府工作报告\n\n——2025年1月8日在褒河县第十九届人民代表大会第四次会议上\n\n现在，我代表县人民政府，向大会报告。"
+    assert report_of(dated).region == "褒河县"
+
+
 @pytest.mark.parametrize(
     ("full", "expected"),
     [
