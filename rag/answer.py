@@ -36,12 +36,12 @@ from rag.coverage import coverage_gap, gazetteer
 from rag.errors import LLMError, QueryError
 from rag.judge import Bar, judge_figure, judged_quote
 from rag.llm import LLMClient
-from rag.numbers import Figure
+from rag.numbers import Figure, fits_kind
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
-from rag.terms import agreement, asked_terms, metric_words
+from rag.terms import agreement, asked_terms, asked_unit_kind, asks_for_level, metric_words
 from rag.verify import (
     MISATTRIBUTED,
     VERIFIED,
@@ -425,15 +425,25 @@ class Answerer:
         except LLMError as exc:
             logger.warning("no judgement of the unsure figure: %s", exc)
             return answer
-        if p is None or p >= self.settings.answer_judge_reject:
+        if p is None:
             return answer
-        return self._refusal(draft, reason=f"the judge found {lead[0].text} is not what was asked (P={p:.2f})")
+        if p < self.settings.answer_judge_reject:
+            return self._refusal(draft, reason=f"the judge found {lead[0].text} is not what was asked (P={p:.2f})")
+        # the judge's P runs high for any sentence with a figure: another sentence it is clearly surer
+        # of is the answer (「城里人一年能挣多少钱」: 0.71 for the CPI sentence the model used, 0.89 for
+        # the income one)
+        rival = self._judged_quote(draft, rival=p)
+        return self._verify(draft, EXTRACTIVE_PREFIX + rival, mode="quote") if rival else answer
 
     def _unsure(self, draft: Draft, answer: Answer, lead: Figure) -> bool:
         """Whether the answer's lead figure needs the judge: a passage states it, but its wording names
-        the asked metric only in part (doubtful), or the answer says it measures nothing the question
-        asks about (「发了多少个包裹」 answered with 「中欧班列开行2486列」)."""
+        the asked metric only in part (doubtful), its unit is not of the kind a question for a level
+        asks (「城里人一年能挣多少钱」 answered with 「居民消费价格上涨0.4%」), or the answer says it
+        measures nothing the question asks about (「发了多少个包裹」 answered with 「中欧班列开行2486列」)."""
         if lead.text in answer.doubtful_numbers:
+            return True
+        kind = asked_unit_kind(draft.standalone)
+        if kind and asks_for_level(draft.standalone) and not fits_kind(lead.unit, kind):
             return True
         asked = asked_terms(draft.standalone, self.places)
         return bool(asked) and agreement(asked, measured_in_answer(answer.answer, lead, self.places), lenient=True) == 0
@@ -466,14 +476,16 @@ class Answerer:
             return None
         return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places)
 
-    def _judged_quote(self, draft: Draft) -> str | None:
-        """The sentence the model, as a judge, is sure states what was asked (rag/judge.py)."""
+    def _judged_quote(self, draft: Draft, rival: float = 0.0) -> str | None:
+        """The sentence the model, as a judge, is sure states what was asked (rag/judge.py) — and
+        surer by the margin than of the ``rival`` sentence the model answered from, when given."""
         if not self.settings.answer_judge or self.llm is None or len(draft.sides) != 1:
             return None
         try:
             bar = Bar(self.settings.answer_judge_threshold, self.settings.answer_judge_floor,
                       self.settings.answer_judge_margin)  # fmt: skip
-            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, bar)
+            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, bar,
+                                rival)  # fmt: skip
         except LLMError as exc:
             logger.warning("no answerability judgement: %s", exc)
             return None

@@ -66,10 +66,17 @@ class Bar:
 
 
 def judged_quote(
-    question: str, chunks: Sequence[Chunk], side: QueryIntent, embedder: Embedder, llm: LLMClient, bar: Bar
+    question: str,
+    chunks: Sequence[Chunk],
+    side: QueryIntent,
+    embedder: Embedder,
+    llm: LLMClient,
+    bar: Bar,
+    rival: float = 0.0,
 ) -> str | None:
     """The sentence the judge is surest states what was asked, cited (``…[n]``), when it clears
-    ``bar``; else ``None``."""
+    ``bar`` and is surer by ``bar.margin`` than ``rival`` (the judge's P for the sentence a model
+    answer came from, when there is one); else ``None``."""
     if not asks_for_figure(question):  # the judge is asked about figures; 「在哪个框架下」 is no figure
         return None
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
@@ -81,6 +88,8 @@ def judged_quote(
         reverse=True,
     )
     if not ranked or not bar.cleared(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0):
+        return None
+    if rival and ranked[0][0] - rival < bar.margin:
         return None
     p, i = ranked[0]
     n, sentence = candidates[i]

@@ -218,6 +218,19 @@ def asks_for_figure(question: str) -> bool:
     return ASKS_FIGURE_RE.search(question) is not None
 
 
+#: Words that state a change: 「增长6.8%」「下降0.3个百分点」 measure how a figure moved, not its level.
+CHANGE_WORDS = ("增长", "下降", "提高", "降低", "减少", "上涨", "回落")
+#: A question for a change, or for a target (a target is mostly one: 「增长6%左右」).
+ASKS_CHANGE_RE = re.compile("|".join((*CHANGE_WORDS, "增速", "增幅", "涨幅", "变化", "多了", "少了", "目标", "预期", "计划")))
+#: A figure stated as a change: one of :data:`CHANGE_WORDS` right before it (「增长了」「比上年下降」).
+STATED_AS_CHANGE_RE = re.compile(f"(?:{'|'.join(CHANGE_WORDS)})了?$")
+
+
+def asks_for_level(question: str) -> bool:
+    """Whether the question asks for a figure's level (「社会消费品零售总额是多少」), not how it changed."""
+    return ASKS_CHANGE_RE.search(question) is None
+
+
 def asked_unit_kind(question: str) -> str | None:
     """The kind of unit the question's answer carries: 「多少件」 → 件, 「一年平均能拿到手的钱」 → money."""
     measure = ASKED_MEASURE_RE.search(question)

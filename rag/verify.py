@@ -7,7 +7,17 @@ from collections.abc import Collection, Sequence
 
 from rag.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 from rag.prompts import sentences
-from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, metric_words, names_asked, opposed
+from rag.terms import (
+    NAMES_ENOUGH,
+    STATED_AS_CHANGE_RE,
+    agreement,
+    asked_terms,
+    asked_unit_kind,
+    asks_for_level,
+    metric_words,
+    names_asked,
+    opposed,
+)
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(
@@ -172,12 +182,16 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
         return False
     body = comparable(sentence)
     clauses = _clauses(body)
-    # a question for a rate (「增长了百分之多少」) is not answered by a level (「地区生产总值2.4万亿元」)
+    # a question for a rate (「增长了百分之多少」) is not answered by a level (「地区生产总值2.4万亿元」), nor
+    # one for a level (「社会消费品零售总额是多少」) by a change (「社会消费品零售总额增长6.8%」)
     rate = asked_unit_kind(question) == "share"
+    level = asks_for_level(question)
     for figure in figures_in(body):
         if rate and unit_kind(figure.unit) != "share":
             continue
         for match in occurrences(figure, body):
+            if level and STATED_AS_CHANGE_RE.search(body, 0, match.start()):
+                continue
             words = _measured(body, figure, match, ignore)
             if (
                 words

@@ -139,6 +139,38 @@ def test_the_judge_is_asked_once_about_a_sentence_two_passages_hold(retriever):
     assert quote is not None and "德资项目39个" in quote and quote.endswith("]")
 
 
+REVENUE = "2023年相城区政府一年收了多少钱？"  # the report: 「一般公共预算收入155.2亿元、增长6.5%」
+
+
+@pytest.mark.parametrize(("p_other", "quoted"), [(0.65, True), (0.8, False)])
+def test_a_figure_of_another_unit_kind_goes_to_the_judge_and_a_clearly_surer_sentence_replaces_it(
+    retriever, p_other, quoted
+):
+    # a question for money answered with a rate: the judge is asked about the model's sentence, then
+    # about the closest sentences with money; one it is surer of by the margin is quoted instead
+    judge = lambda prompt: 0.9 if "155.2亿元" in sentence_of(prompt) else p_other  # noqa: E731
+    ans, llm = make(retriever, "2023年相城区人大议案、建议的满意率为100%[3]。", mode="model", judge=judge)
+    answer = ans.ask(REVENUE)
+    assert llm.judged and "满意率100%" in sentence_of(llm.judged[0])
+    if quoted:
+        assert answer.mode == "quote" and "155.2亿元" in answer.answer
+        assert any("155.2亿元" in sentence_of(p) for p in llm.judged[1:])
+    else:  # not surer by the margin (0.9 - 0.8): the model's answer stands
+        assert answer.mode == "model" and "100%" in answer.answer
+
+
+def test_a_figure_of_the_kind_and_metric_asked_is_not_judged(retriever):
+    question = "2023年相城区一般公共预算收入是多少钱？"
+    ans, llm = make(retriever, "2023年相城区一般公共预算收入155.2亿元[4]。", mode="model", judge=lambda prompt: 0.1)
+    answer = ans.ask(question)
+    assert llm.judged == [] and "155.2亿元" in answer.answer
+    # the same metric's rate answers no question for its level: judged, refused, and the sentence that
+    # states the level is quoted instead
+    ans, llm = make(retriever, "2023年相城区一般公共预算收入增长6.5%[4]。", mode="model", judge=lambda prompt: 0.1)
+    answer = ans.ask(question)
+    assert llm.judged and answer.mode == "quote" and "155.2亿元" in answer.answer
+
+
 CPI = "2023年太仓居民消费价格涨幅是多少？"  # the report gives 社会消费品零售总额's 「同比增长7.3%」, no CPI
 
 

@@ -192,6 +192,12 @@ def test_a_paraphrased_question_leaves_a_bare_figure_to_the_number_check():
         # a question for a rate is not answered by a level of the same metric
         ("全年实现地区生产总值2.4万亿元，一般公共预算收入2329.2亿元。", "苏州2022年GDP比上年增长了百分之多少？", False),
         ("全年实现地区生产总值2.4万亿元，增长2%。", "苏州2022年GDP比上年增长了百分之多少？", True),
+        # nor one for a level by how it changed; a target mostly is a change
+        ("固定资产投资增长8.4%；社会消费品零售总额增长6.8%；", "2022年苏州社会消费品零售总额是多少？", False),
+        ("社会消费品零售总额比上年增长了6.8%。", "2022年苏州社会消费品零售总额是多少？", False),
+        ("社会消费品零售总额9010.7亿元，增长6.8%。", "2022年苏州社会消费品零售总额是多少？", True),
+        ("社会消费品零售总额增长6.8%。", "2022年苏州社会消费品零售总额增长了多少？", True),
+        ("社会消费品零售总额增长6%左右。", "2023年苏州社会消费品零售总额的目标是多少？", True),
         # the figure of an abbreviation the question spells out in full
         ("实施高企培育三年行动计划，高企净增97家、总量达到399家。", "2019年高新技术企业总数达到多少家？", True),
         # a count names what it counts after it (「N名…」), when nothing before it in its clause does
