@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import jieba
 
 from rag.query import QueryIntent, RegionName
+from rag.terms import asks_for_figure
 
 if TYPE_CHECKING:
     from rag.chunking import Chunk
@@ -227,6 +228,16 @@ def _is_object(place: Mention, tokens: list[tuple[str, int, int]], text: str) ->
     return before in PARTNER_BEFORE and any(word in text[place.end :] for word in PARTNER_WORDS)
 
 
+#: A city or county named as the question's subject, at its start or right after its year
+#: (「2024年凤鸣市一般公共预算收入…」, 「凤鸣县2024年…」): a place even where no gazetteer knows it (a new or
+#: renamed division) — not a word that merely starts with one (「农贸市场」「县城」 are not followed by a
+#: place's suffix, and 「市民」「市区」… continue it).
+_SUBJECT_PLACE_RE = re.compile(
+    r"^(?:(?:19|20)\d{2}年(?:的)?([\u4e00-\u9fff]{2,4}?[市县])|([\u4e00-\u9fff]{2,4}?[市县])(?=(?:19|20)\d{2}年))"
+    r"(?![场民区政委长级域城内外属直])"
+)
+
+
 def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | None = None) -> str | None:
     """The place a question asks about when no indexed report covers it (「杭州市2023年GDP」 → 杭州市),
     as written; ``None`` when not sure.
@@ -248,7 +259,18 @@ def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | 
     ]
     if any(m.region is not None for m in asked):
         return None
+    subject = _SUBJECT_PLACE_RE.match(text)
+    name = subject and (subject.group(1) or subject.group(2))
+    if not mentions and name and not _generic(name):
+        return name  # no gazetteer knows it, and no indexed region is named
     return next((m.text for m in asked if not _is_object(m, tokens, text)), None)
+
+
+def _generic(name: str) -> bool:
+    """「各县市」「有多少新市」-like words: their stem holds a suffix or a question word, or jieba knows
+    the whole as a common word."""
+    stem = name[:-1]
+    return any(c in "市县区省州" for c in stem) or asks_for_figure(stem) or jieba.dt.FREQ.get(name, 0) >= COMMON_WORD_FREQ
 
 
 def covered_years(chunks: Iterable[Chunk]) -> dict[str, set[int]]:

@@ -106,6 +106,14 @@ def test_words_with_admin_characters_are_no_places(text: str):
         ("江苏省苏州市相城区2023年", None),
         ("苏州昆山2019年GDP", "昆山"),  # an indexed city qualifying a place in it
         ("南京和杭州哪个GDP更高", "南京"),
+        # a place no gazetteer knows (new, renamed, made up), named as the subject
+        ("2024年凤鸣市一般公共预算收入是多少？", "凤鸣市"),
+        ("凤鸣县2024年地区生产总值", "凤鸣县"),
+        ("2024年农贸市场新建了多少个？", None),
+        ("2024年各县市地区生产总值", None),
+        ("2023年全市地区生产总值", None),
+        ("2023年市民满意度是多少", None),
+        ("2023年太仓市民满意度是多少", None),
     ],
 )
 def test_the_place_a_question_asks_about(text: str, place: str | None):
