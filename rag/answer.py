@@ -235,6 +235,7 @@ class Answerer:
         self.years_by_region = retriever.store.covered_years()
         gazetteer()  # loaded now (about a second), not on the first question
         self.places = self._place_names()
+        self.judge_bar = Bar(settings.answer_judge_threshold, settings.answer_judge_floor, settings.answer_judge_margin)
 
     @property
     def backend(self) -> str:
@@ -482,10 +483,9 @@ class Answerer:
         if not self.settings.answer_judge or self.llm is None or len(draft.sides) != 1:
             return None
         try:
-            bar = Bar(self.settings.answer_judge_threshold, self.settings.answer_judge_floor,
-                      self.settings.answer_judge_margin)  # fmt: skip
-            return judged_quote(draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, bar,
-                                rival)  # fmt: skip
+            return judged_quote(
+                draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, self.judge_bar, rival
+            )
         except LLMError as exc:
             logger.warning("no answerability judgement: %s", exc)
             return None

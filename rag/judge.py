@@ -102,8 +102,8 @@ def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LL
     (the best over the first :data:`JUDGED_CANDIDATES` such sentences); ``None`` when none states it or
     the judge gave no probability."""
     stating = [s for chunk in chunks for s in sentences(chunk.text) if states(figure, comparable(s))]
-    best = max((p for p in judgements(question, list(dict.fromkeys(stating))[:JUDGED_CANDIDATES], llm) if p is not None),
-               default=None)  # fmt: skip
+    judged = judgements(question, list(dict.fromkeys(stating))[:JUDGED_CANDIDATES], llm)
+    best = max((p for p in judged if p is not None), default=None)
     logger.info("judge P(是)=%s for the unsure figure %s", best, figure.text)
     return best
 
