@@ -428,7 +428,10 @@ class Answerer:
             return answer
         if p is None:
             return answer
-        if p < self.settings.answer_judge_reject:
+        # a figure whose passage names the asked metric only in part must be one the judge is sure of
+        doubtful = lead[0].text in answer.doubtful_numbers
+        reject = self.settings.answer_judge_threshold if doubtful else self.settings.answer_judge_reject
+        if p < reject:
             return self._refusal(draft, reason=f"the judge found {lead[0].text} is not what was asked (P={p:.2f})")
         # the judge's P runs high for any sentence with a figure: another sentence it is clearly surer
         # of is the answer (「城里人一年能挣多少钱」: 0.71 for the CPI sentence the model used, 0.89 for

