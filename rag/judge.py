@@ -55,14 +55,15 @@ def closest(question: str, candidates: Sequence[tuple[int, str]], embedder: Embe
 @dataclass(frozen=True)
 class Bar:
     """When the judge's P(是) for the best candidate sentence is enough to quote it: at least ``sure``,
-    or at least ``floor`` and ``margin`` above the runner-up's (0 when there is none)."""
+    or — ``by_margin``, when the candidates are of the unit kind asked — at least ``floor`` and
+    ``margin`` above the runner-up's (0 when there is none)."""
 
     sure: float
     floor: float
     margin: float
 
-    def cleared(self, best: float, runner_up: float) -> bool:
-        return best >= self.sure or (best >= self.floor and best - runner_up >= self.margin)
+    def cleared(self, best: float, runner_up: float, *, by_margin: bool = True) -> bool:
+        return best >= self.sure or (by_margin and best >= self.floor and best - runner_up >= self.margin)
 
 
 def judged_quote(
@@ -79,15 +80,19 @@ def judged_quote(
     answer came from, when there is one); else ``None``."""
     if not asks_for_figure(question):  # the judge is asked about figures; 「在哪个框架下」 is no figure
         return None
+    kind = asked_unit_kind(question)
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
-    for n, sentence in candidate_sentences(chunks, side, asked_unit_kind(question)):
+    for n, sentence in candidate_sentences(chunks, side, kind):
         first.setdefault(sentence, n)
     candidates = closest(question, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
     ranked = sorted(
         ((p, i) for i, p in enumerate(judgements(question, [s for _, s in candidates], llm)) if p is not None),
         reverse=True,
     )
-    if not ranked or not bar.cleared(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0):
+    # standing out counts only among sentences of the unit kind asked: a question that names none
+    # (「户籍人口是多少」) has every sentence with a figure as a candidate, and one stands out by chance
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    if not ranked or not bar.cleared(ranked[0][0], runner_up, by_margin=kind is not None):
         return None
     if rival and ranked[0][0] - rival < bar.margin:
         return None

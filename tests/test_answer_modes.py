@@ -139,6 +139,20 @@ def test_the_judge_is_asked_once_about_a_sentence_two_passages_hold(retriever):
     assert quote is not None and "德资项目39个" in quote and quote.endswith("]")
 
 
+def test_standing_out_counts_only_among_sentences_of_the_unit_kind_asked(retriever):
+    question = "2023年太仓户籍人口是多少？"  # names no unit kind: every sentence with a figure is a candidate
+    result = retriever.search(question, k=4)
+    chunks = [hit.chunk for hit in result.hits]
+
+    scores = iter([0.78] + [0.5] * JUDGED_CANDIDATES)  # the first sentence judged stands out
+    llm = Scripted(REFUSAL, lambda prompt: next(scores))
+    assert judged_quote(question, chunks, result.intent, retriever.embedder, llm, Bar(0.84, 0.7, 0.15)) is None
+    assert len(llm.judged) == JUDGED_CANDIDATES
+    # a sure judgement is enough without a unit kind
+    llm = Scripted(REFUSAL, lambda prompt: 0.9)
+    assert judged_quote(question, chunks, result.intent, retriever.embedder, llm, Bar(0.84, 0.7, 0.15)) is not None
+
+
 REVENUE = "2023年相城区政府一年收了多少钱？"  # the report: 「一般公共预算收入155.2亿元、增长6.5%」
 
 
