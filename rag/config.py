@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     #: unit states what was asked, and quote it when P(是) ≥ the threshold (chosen on the dev split).
     answer_judge: bool = True
     answer_judge_threshold: float = Field(0.84, ge=0.0, le=1.0)
-    #: … or when P(是) ≥ the floor and the other closest sentence's is at least the margin lower. Chosen
+    #: … or, for a question naming the unit kind it wants (money, people, 个…), when P(是) ≥ the floor and
+    #: the other closest sentence's is at least the margin lower. Chosen
     #: on the dev split and the four reports of eval/unseen (a–d, every one seen by then): of floors
     #: 0.6…0.75, margins 0.03…0.15 and 2…6 sentences judged, the pair that quoted 4 more right
     #: sentences for everyday-words questions and no more sentences for unanswerable ones.
