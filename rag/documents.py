@@ -411,15 +411,17 @@ def detect_metadata(report: Report) -> None:
     the opening (「我代表…人民政府」), the title (``report.title`` as the loader found it, or a title
     line), the date line's session (「…日在太仓市第十七届人民代表大会」), the opening anywhere, the party
     committee (「中共太仓市委」); else, for a division the gazetteer lacks, the opening's 「我代表…人民政府」
-    or the date line's session, when shaped like a chain of divisions. A parent region comes with it when one of the first
-    three writes the chain (「苏州市相城区」). The year is the date line's, else the title's, else the first part heading's.
+    or the date line's session, when shaped like a chain of divisions. A parent region comes with it
+    when one of the first three writes the chain (「苏州市相城区」). The year is the date line's, else the
+    title's, else the first part heading's.
     """
     heads = [p.text for p in report.paragraphs[:12]]
     head = "\n".join(heads)
     body = report.text
     titles = [t for t in (report.title or "", *heads) if _TITLE_LINE_RE.search(t) and len(t) <= MAX_TITLE]
-    openings = [m.group(1) for m in _REGION_RE.finditer(head)]
-    sworn = [m.group(1) for m in _REGION_RE.finditer(head) if head[max(0, m.start() - 1) : m.start()] == "我"]
+    opening_matches = list(_REGION_RE.finditer(head))
+    openings = [m.group(1) for m in opening_matches]
+    sworn = [m.group(1) for m in opening_matches if head[max(0, m.start() - 1) : m.start()] == "我"]
     sessions = [m.group(1) for m in _DATE_REGION_RE.finditer(head)]
     own = [
         *openings,
