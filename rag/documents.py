@@ -18,8 +18,9 @@ from datetime import date
 from pathlib import Path
 
 from rag.errors import DocumentError
-from rag.headings import divisions_in, heading_rank, is_title, plan_year, region_in
+from rag.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
 from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
+from rag.tables import with_units
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,9 @@ logger = logging.getLogger(__name__)
 #: 2: columns set apart inside a line by wide spaces are cells (「a | b」), as a table's.
 #: 3: a numbered list's items (「1.地区生产总值增长7%左右；」) are text, not headings.
 #: 4: a division the gazetteer lacks is read from the opening or the date line (the region of a passage).
-READING_VERSION = 4
+#: 5: a unit a table states once (a unit column, 「（%）」 in a header, 「单位：亿元」) is written into its cells;
+#:    a text file's page numbers and running headers go; a wrapped line that reads like a heading is joined.
+READING_VERSION = 5
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
@@ -344,9 +347,20 @@ def _joinable(prev: str, nxt: _Line, min_len: int) -> bool:
         and CELL_SEPARATOR not in nxt.text
         and not nxt.heading
         and not nxt.text.startswith("——")
-        and not looks_like_heading(nxt.text)
+        and (not looks_like_heading(nxt.text) or _wrapped_into(prev, nxt.text))
         and not looks_like_heading(prev)
     )
+
+
+#: A line at least this long that stops mid-sentence was wrapped, not ended.
+MIN_WRAPPED_LINE = 20
+
+
+def _wrapped_into(prev: str, nxt: str) -> bool:
+    """Whether an unnumbered line that reads like a period heading (「主要目标任务。」) is the end of the
+    sentence a long line before it left open (「…较好完成了市十五届人大四次会议确定的」): a heading
+    never continues a sentence."""
+    return len(prev) >= MIN_WRAPPED_LINE and numbered_rank(nxt) is None
 
 
 def looks_like_heading(text: str) -> bool:
@@ -388,7 +402,8 @@ def clean(raw: str) -> list[Paragraph]:
             paragraphs[-1] = _Line(prev.text + line.text, False, prev.lead, line.hard_break)
         else:
             paragraphs.append(line)
-    return [Paragraph(p.text, p.heading, p.lead) for p in paragraphs]
+    texts = with_units([p.text for p in paragraphs])
+    return [Paragraph(text, p.heading, p.lead) for text, p in zip(texts, paragraphs, strict=True)]
 
 
 # --- metadata ------------------------------------------------------------------------------

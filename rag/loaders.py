@@ -135,6 +135,10 @@ _PAGE_NUMBER_OF = re.compile(r"^\d{1,4}\s*/\s*\d{1,4}$")
 _PAGE_NUMBER_CN = re.compile(r"^(?:共\s*\d+\s*页\s*[，,]?\s*)?第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?$")
 # 「Page 3」, 「Page 3 of 15」, 「3 of 15」.
 _PAGE_NUMBER_EN = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*of\s*\d{1,4})?$", re.I)
+# In a text file, where a bare 「3」 may be a list's or a table's: a number set off by dashes, 「— 3 —」 「- 3 -」.
+_TEXT_PAGE_NUMBER = re.compile(r"^[-—–－~]\s*\d{1,4}\s*[-—–－~]$")
+# A running header or footer is a short line (a title, a date, a site's name), never a paragraph.
+MAX_RUNNING_LINE = 60
 # A browser's print header: 「11/30/26, 9:19 AM 标题」 or 「2024/1/9 10:03 标题」.
 _BROWSER_DATE = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s|$)")
 # A browser's print footer starts with the page's address.
@@ -358,9 +362,38 @@ def decode_text(data: bytes, path: Path) -> str:
 
 
 def _load_text(path: Path) -> LoadedText:
-    """A text or markdown file, returned as decoded: the cleaner handles its line breaks and marks."""
+    """A text or markdown file, returned as decoded without its page furniture: the cleaner handles
+    its line breaks and marks."""
     text = decode_text(path.read_bytes(), path)
-    return LoadedText(text=text, format="text")
+    return LoadedText(text=drop_text_page_furniture(text), format="text")
+
+
+def drop_text_page_furniture(text: str) -> str:
+    """A PDF's text layer saved as text, without its page breaks' furniture: page-number lines
+    (「— 7 —」「－ 3 －」「第3页」「2/15」), form feeds, and the running header or footer next to a page
+    break — a line that stands right before or after one on at least two pages (digits aside). A line
+    left in place would run into the sentence the page broke (「专项—1—债券资金」) or, when it names a
+    year (「…工作报告（2025年1月）」), pass for a heading."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\f\n").split("\n")
+    breaks = [i for i, line in enumerate(lines) if line == "\f" or _is_text_page_number(line.strip())]
+    if not breaks:
+        return text
+    near: list[int] = []  # the nearest non-blank line on either side of each break
+    for i in breaks:
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(lines) and (not lines[j].strip() or j in breaks):
+                j += step
+            if 0 <= j < len(lines) and j not in breaks:
+                near.append(j)
+    counts = Counter(_running_key(lines[j]) for j in set(near))
+    drop = set(breaks) | {j for j in near if counts[_running_key(lines[j])] >= 2 and len(lines[j].strip()) <= MAX_RUNNING_LINE}
+    logger.debug("dropped %d page-break lines of a text file", len(drop))
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _is_text_page_number(line: str) -> bool:
+    return any(p.match(line) for p in (_TEXT_PAGE_NUMBER, _PAGE_NUMBER_OF, _PAGE_NUMBER_CN))
 
 
 # --- HTML --------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def _is_bare_heading(paragraph: Paragraph) -> bool:
 
 def split_sections(report: Report) -> list[Section]:
     """Split ``report`` into sections (see module docstring). Sections without text are dropped."""
-    paragraphs = [p for p in report.paragraphs if not is_title(p.text)]
+    paragraphs = report.paragraphs
     state = _State(year=report.year)
     sections: list[Section] = []
     seen_period = False
@@ -102,12 +102,14 @@ def split_sections(report: Report) -> list[Section]:
         sections.append(section)
         return section
 
-    periods = [period_of(p.text, report.year) for p in paragraphs]
+    titles = [is_title(p.text) for p in paragraphs]
+    periods = [None if title else period_of(p.text, report.year) for p, title in zip(paragraphs, titles, strict=True)]
     # A continuation page (report 000) starts inside the review of the previous year, without its heading.
-    first_period = next((i for i, p in enumerate(periods) if p), None)
+    body = [(p, period) for p, period, title in zip(paragraphs, periods, titles, strict=True) if not title]
+    first_period = next((i for i, (_, period) in enumerate(body) if period), None)
     if first_period is not None and first_period >= MIN_HEADLESS_REVIEW:
-        kind, year = periods[first_period]  # type: ignore[misc]
-        opens_speech = any(p.text.startswith("各位代表") for p in paragraphs[:MIN_HEADLESS_REVIEW])
+        kind, year = body[first_period][1]  # type: ignore[misc]
+        opens_speech = any(p.text.startswith("各位代表") for p, _ in body[:MIN_HEADLESS_REVIEW])
         has_review = any(p and p[0] == "review" for p in periods)
         if kind == "plan" and year is not None and not opens_speech and not has_review:
             state.period, state.year = "review", year - 1
@@ -115,8 +117,13 @@ def split_sections(report: Report) -> list[Section]:
 
     current = open_section()
     list_rank: int | None = None  # the numbering rank of the list item just read
-    for paragraph, period in zip(paragraphs, periods, strict=True):
+    for paragraph, period, title in zip(paragraphs, periods, titles, strict=True):
         text = paragraph.text
+        if title:  # the report's title is no passage; one further down (a web page's link 「图解：2025年…
+            # 政府工作报告」) ends the section it interrupts, as sections are runs of consecutive paragraphs
+            if current.paragraphs:
+                current = open_section()
+            continue
         continues_list, list_rank = list_rank, None
         # A part heading that neither names its year nor changes the part (「一、聚焦重点任务」 inside
         # the plan) is an ordinary heading of that part.

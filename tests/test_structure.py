@@ -294,3 +294,47 @@ def test_a_table_row_without_figures_is_no_heading():
     sections = split_sections(report_of(raw))
     assert all("总量" not in part for s in sections for part in s.path)
     assert "总量 | 比上年增长" in "\n".join(s.text for s in sections)
+
+
+# --- a PDF's text layer saved as text ----------------------------------------------------------
+
+HARD_WRAPPED = """政府工作报告
+——2025年1月14日在湛江市第十五届人民代表大会第五次会议上
+各位代表：
+现在，我代表市人民政府，向大会报告政府工作，请予审议。
+一、过去一年的工作
+2024年，市政府团结带领全市人民，奋力拼经济、抓项目，全市经济运行稳中有进，较好完成了市人大确定的
+主要目标任务。
+全市地区生产总值3968.4亿元，增长4.6%。全年接待游客4120.5万人次，地方政府专项
+— 2 —
+\f湛江市人民政府工作报告（2025年1月）
+债券资金156.4亿元。港口货物吞吐量3.28亿吨。
+— 3 —
+\f湛江市人民政府工作报告（2025年1月）
+二、2025年主要目标
+地区生产总值增长5%左右。
+"""
+
+
+def test_a_text_layer_loses_its_page_furniture_and_keeps_its_sentences(tmp_path: Path):
+    path = tmp_path / "W0202501.txt"
+    path.write_text(HARD_WRAPPED.replace("\n", "\r\n"), encoding="gb18030")
+    report = load_report(path)
+    text = report.text
+    # the page numbers and the running header (which names a year) are gone, the broken sentence whole
+    assert "— 2 —" not in text and "\f" not in text and "工作报告（2025年1月）" not in text
+    assert "地方政府专项债券资金156.4亿元" in text
+    # a wrapped line that reads like a part heading (「主要目标任务。」) ends the sentence it continues
+    assert "较好完成了市人大确定的主要目标任务。" in text
+    labels = labels_of(split_sections(report), "全年接待游客4120.5万人次")
+    assert labels == {("review", 2024)}
+    assert labels_of(split_sections(report), "地区生产总值增长5%左右") == {("plan", 2025)}
+
+
+def test_a_title_line_inside_the_text_ends_a_section_and_breaks_nothing():
+    # a web page's related link names the report again at the end of the article
+    raw = HARD_WRAPPED.replace("\f", "") + "\n图解：2025年湛江市政府工作报告\n\n相关新闻。\n"
+    report = report_of(raw)
+    sections = split_sections(report)
+    assert not any("图解" in s.text for s in sections)
+    assert all(s.text in report.text for s in sections)
