@@ -487,8 +487,9 @@ class Answerer:
             return None
         try:
             return judged_quote(
-                draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, self.judge_bar, rival
-            )
+                draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, self.judge_bar, rival,
+                self.places,
+            )  # fmt: skip
         except LLMError as exc:
             logger.warning("no answerability judgement: %s", exc)
             return None

@@ -22,7 +22,7 @@ states the figure, and a judge sure it is *not* the asked figure (P(是) below
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +34,7 @@ from rag.numbers import Figure, comparable, states
 from rag.prompts import build_judge_messages, sentences
 from rag.query import QueryIntent
 from rag.quote import candidate_sentences
-from rag.terms import asked_unit_kind, asks_for_figure
+from rag.terms import asked_terms, asked_unit_kind, asks_for_figure
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,17 @@ def judged_quote(
     llm: LLMClient,
     bar: Bar,
     rival: float = 0.0,
+    ignore: Collection[str] = (),
 ) -> str | None:
     """The sentence the judge is surest states what was asked, cited (``…[n]``), when it clears
     ``bar`` and is surer by ``bar.margin`` than ``rival`` (the judge's P for the sentence a model
-    answer came from, when there is one); else ``None``."""
+    answer came from, when there is one); else ``None``. A sentence stating only a sibling of the asked
+    metric (``ignore``: place names) is not asked about: the judge cannot tell siblings apart."""
     if not asks_for_figure(question):  # the judge is asked about figures; 「在哪个框架下」 is no figure
         return None
     kind = asked_unit_kind(question)
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
-    for n, sentence in candidate_sentences(chunks, side, kind):
+    for n, sentence in candidate_sentences(chunks, side, kind, asked_terms(question, ignore), ignore):
         first.setdefault(sentence, n)
     candidates = closest(question, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
     ranked = sorted(

@@ -25,7 +25,7 @@ from rag.numbers import comparable, figures_in, fits_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent
 from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known
-from rag.verify import figures, measures_of, states_asked_figure
+from rag.verify import figures, measures_of, states_asked_figure, states_sibling
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +89,19 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
 COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
 
 
-def candidate_sentences(chunks: Sequence[Chunk], side: QueryIntent, kind: str | None) -> list[tuple[int, str]]:
+def candidate_sentences(
+    chunks: Sequence[Chunk], side: QueryIntent, kind: str | None, wanted: Sequence[str] = (), ignore: Collection[str] = ()
+) -> list[tuple[int, str]]:
     """(passage number, sentence) for each sentence of the asked place and time stating a figure of
-    unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order."""
+    unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order — save those whose figures all
+    measure a sibling of the ``wanted`` metric words (:func:`rag.verify.states_sibling`)."""
     return [
         (n, sentence)
         for n, chunk in enumerate(chunks, start=1)
         if _of_side(chunk, side, chunks)
         for sentence in sentences(chunk.text)
         if any(fits_kind(f.unit, kind) for f in figures_in(comparable(sentence)))
+        and not states_sibling(sentence, list(wanted), kind, ignore)
     ]
 
 
@@ -108,11 +112,11 @@ def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore
     kind = asked_unit_kind(question)
     if kind is None:
         return None
-    candidates = candidate_sentences(chunks, side, kind)
+    wanted = asked_terms(question, ignore)
+    candidates = candidate_sentences(chunks, side, kind, wanted, ignore)
     if len(candidates) == 1 and kind not in COMMON_KINDS:
         n, sentence = candidates[0]
         return f"{sentence}[{n}]"
-    wanted = asked_terms(question, ignore)
     # what the figure of that kind measures, not the whole sentence: 「全年实现地区生产总值2.4万亿元，…税收
     # 收入占全省比重达到27.9%」 names GDP, but its share is not GDP's growth
     named = [

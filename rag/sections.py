@@ -103,9 +103,9 @@ def split_sections(report: Report) -> list[Section]:
         return section
 
     titles = [is_title(p.text) for p in paragraphs]
-    periods = [None if title else period_of(p.text, report.year) for p, title in zip(paragraphs, titles, strict=True)]
+    periods = [None if titled else period_of(p.text, report.year) for p, titled in zip(paragraphs, titles, strict=True)]
     # A continuation page (report 000) starts inside the review of the previous year, without its heading.
-    body = [(p, period) for p, period, title in zip(paragraphs, periods, titles, strict=True) if not title]
+    body = [(p, period) for p, period, titled in zip(paragraphs, periods, titles, strict=True) if not titled]
     first_period = next((i for i, (_, period) in enumerate(body) if period), None)
     if first_period is not None and first_period >= MIN_HEADLESS_REVIEW:
         kind, year = body[first_period][1]  # type: ignore[misc]
@@ -117,9 +117,9 @@ def split_sections(report: Report) -> list[Section]:
 
     current = open_section()
     list_rank: int | None = None  # the numbering rank of the list item just read
-    for paragraph, period, title in zip(paragraphs, periods, titles, strict=True):
+    for paragraph, period, titled in zip(paragraphs, periods, titles, strict=True):
         text = paragraph.text
-        if title:  # the report's title is no passage; one further down (a web page's link 「图解：2025年…
+        if titled:  # the report's title is no passage; one further down (a web page's link 「图解：2025年…
             # 政府工作报告」) ends the section it interrupts, as sections are runs of consecutive paragraphs
             if current.paragraphs:
                 current = open_section()

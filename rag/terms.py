@@ -47,7 +47,7 @@ OPPOSITES: tuple[tuple[str, str], ...] = (("收入", "支出"), ("出口", "进�
 
 #: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
 GENERIC = frozenset(
-    "完成 实现 达到 增长 增加 净增 下降 减少 提高 提升 同比 上年 去年 前年 其中 分别 累计 全年 总计 合计 预计 约为 "
+    "完成 实现 达到 增长 增加 净增 下降 减少 提高 提升 同比 上年 去年 前年 一年 当年 其中 分别 累计 全年 总计 合计 预计 约为 "
     "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
     "目标 计划 预期 力争 定为 确定 实际 主要 "
     "同口径 口径 接近 超过 突破 保持 稳定 分别为 升至 降至 截至 截止 "
@@ -201,7 +201,7 @@ NAMES_ENOUGH = 0.6
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
     (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),
-    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|人(?:一共|共|大约|大概)?有多少"), "people"),
+    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|[人客](?:一共|共|大约|大概)?有多少"), "people"),
     (re.compile(r"多少(?:万)?(?:户|家)|几家"), "households"),
     (re.compile(r"多少(?:万)?(?:亩|公顷|平方)|面积"), "area"),
     (re.compile(r"多少(?:万)?(?:吨|斤)|产量"), "weight"),

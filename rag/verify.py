@@ -14,6 +14,7 @@ from rag.terms import (
     asked_terms,
     asked_unit_kind,
     asks_for_level,
+    known,
     metric_words,
     names_asked,
     opposed,
@@ -129,6 +130,14 @@ def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()
     return _measured(clean, figure, at, ignore) if at else []
 
 
+def named_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
+    """The name an answer gives its ``figure``: the metric words of its clause before it (``[]`` when
+    there are none: 「189.4亿元中的160.3亿元是税收收入」 names 189.4亿元 nothing of its own)."""
+    clean = comparable(strip_citations(answer))
+    at = next(occurrences(figure, clean), None)
+    return metric_words(_lead_in(clean, at.start(), _CLAUSE_RE), ignore) if at else []
+
+
 def _figure_end(body: str, figure: Figure, match: re.Match[str]) -> int:
     """Where the figure at ``match`` ends, its unit included."""
     return match.end() + (len(figure.unit) if body.startswith(figure.unit, match.end()) else 0)
@@ -209,7 +218,8 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
     passage's sentence (a table row is one: 「…第2\n\n一般公共预算收入 | 421.6亿元」 does not run the
     rows together), 1.0 when the answer names no metric and the question cannot be judged against the
     passage. Two metrics that differ in their head word, the one nearest the figure, are never more
-    than doubtful (:func:`_same_head`): 「一般公共预算支出」 is not 「一般公共预算收入」.
+    than doubtful (:func:`_same_head`): 「一般公共预算支出」 is not 「一般公共预算收入」; nor are two
+    siblings (:func:`_sibling`): 「城镇调查失业率」 is not 「城镇登记失业率」.
 
     「城镇居民人均可支配收入是155.2亿元」 against 「一般公共预算收入155.2亿元」 scores low. A bare answer
     (「5%以上[1]」) names no metric: the ``question``'s words stand for it, so the GDP target cannot
@@ -224,6 +234,7 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
     if not spots:
         return None
     wanted = list(dict.fromkeys(measured_in_answer(answer, figure, ignore)))
+    named = named_in_answer(answer, figure, ignore)
     lenient = False
     asked: list[str] = []
     if not wanted and question:
@@ -238,14 +249,36 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         score = agreement(wanted, found, lenient=lenient)
         if asked and opposed(asked, found):  # a bare 「421.6亿元」 for 支出 from the row of 收入
             score = 0.0
-        scores.append(score if _same_head(wanted, found) else min(score, MISATTRIBUTED))
+        alike = _same_head(wanted, found) and not _sibling(named or asked, found)
+        scores.append(score if alike else min(score, MISATTRIBUTED))
     return max(scores)
+
+
+def states_sibling(sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str] = ()) -> bool:
+    """Whether every figure of unit ``kind`` in a report sentence measures a sibling of the asked metric
+    (:func:`_sibling`): 「城镇登记失业率2.36%」 when 「城镇调查失业率」 is asked is no answer to quote."""
+    measures = measures_of(sentence, kind, ignore)
+    return bool(wanted) and bool(measures) and all(_sibling(wanted, words) for words in measures)
 
 
 def _same_head(wanted: list[str], found: list[str]) -> bool:
     """Whether two metrics (their words, nearest the figure last) agree in their head word: the one
     nearest the figure of either is named by the other's words."""
     return not wanted or not found or names_asked(found[-1], wanted) or names_asked(wanted[-1], found)
+
+
+def _sibling(named: list[str], found: list[str]) -> bool:
+    """Whether the name an answer (or, for a bare figure, the question) gives a figure and the name the
+    passage gives it share most of their words (:data:`NAMES_ENOUGH`) yet each has a dictionary word the
+    other lacks: a sibling metric under the same number, 「网络零售额」 for 「社会消费品零售总额」,
+    「城镇调查失业率」 for 「城镇登记失业率」 — only a judge can tell those apart. Leaving out a passage's
+    word (「城镇居民」 for 「城镇常住居民」) is no other metric, and words that mostly differ
+    (「城里人人均收入」 for 「城镇居民人均可支配收入」) are a paraphrase, which the number decides."""
+
+    def unnamed(words: list[str], by: list[str]) -> bool:
+        return any(known(w) and not names_asked(w, by) for w in words)
+
+    return unnamed(named, found) and unnamed(found, named) and agreement(named, found, lenient=True) >= NAMES_ENOUGH
 
 
 def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:

@@ -121,6 +121,7 @@ def test_abbreviated_metrics_are_attributed(answer: str, passage: str, expected:
         ("新建了几座桥？", "座"),
         ("六个不发生是什么？", None),
         ("长期住在这里做生意的外国人有多少？", "people"),
+        ("去年来这里旅游的游客有多少？", "people"),  # 游客, 旅客, 乘客: people counted
     ],
 )
 def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.terms import opposed
+from rag.terms import asked_terms, opposed
 from rag.verify import (
     MISATTRIBUTED,
     VERIFIED,
@@ -15,6 +15,7 @@ from rag.verify import (
     is_refusal,
     measures_of,
     states_asked_figure,
+    states_sibling,
     strip_citations,
     strip_refusal,
     supported,
@@ -149,6 +150,42 @@ def test_a_metric_with_another_head_word_is_at_most_doubtful():
     score = attribution(answer, figures(answer)[0], row, PLACES)
     assert score is not None and MISATTRIBUTED <= score < VERIFIED
     assert attribution("社会消费品零售总额增长5.9%", Figure("5.9", "%"), row, PLACES) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "passage", "question", "sibling"),
+    [
+        # the same number under the name of a sibling metric: most words shared, a qualifier differs
+        ("2024年相城区网络零售额1186.2亿元[1]。", "社会消费品零售总额1186.2亿元，增长6.8%；", "", True),
+        ("2024年相城区城镇调查失业率是2.36%[1]。", "城镇新增就业5.62万人，城镇登记失业率2.36%。", "", True),
+        # a bare figure is named by the question
+        ("2.36%[1]", "城镇新增就业5.62万人，城镇登记失业率2.36%。", "2024年相城区城镇调查失业率是多少？", True),
+        # everyday words mostly differ: a paraphrase, which the number decides
+        ("城里人人均收入5.2万元", "城镇居民人均可支配收入5.2万元", "", False),
+        ("46218元[1]", "城镇居民人均可支配收入46218元，增长4.6%；", "2024年相城区城里人一年平均能挣多少钱？", False),
+        # leaving out a word of the passage's name, or adding none, is no other metric
+        ("城镇居民人均可支配收入5.2万元", "城镇常住居民人均可支配收入5.2万元", "", False),
+        ("外贸进出口总额6842.3亿元", "货物进出口总额6842.3亿元", "", False),
+        # the words after a figure (about the next one) are not its name
+        ("189.4亿元中的160.3亿元是税收收入[1]。", "完成一般公共预算收入189.4亿元、其中税收收入160.3亿元。", "", False),
+    ],
+)
+def test_a_figure_under_a_sibling_metric_s_name_is_at_most_doubtful(answer, passage, question, sibling):
+    score = attribution(answer, figures(answer)[0], passage, PLACES, question)
+    assert score is not None
+    assert (score < VERIFIED) is sibling
+    if sibling:
+        assert score >= MISATTRIBUTED  # kept, marked doubtful: the judge decides
+
+
+def test_a_sentence_whose_figures_all_measure_a_sibling_is_one():
+    # 「城镇登记失业率2.36%」 is no answer to quote for 「城镇调查失业率」 (the judge cannot tell the two
+    # apart); a sentence with another figure of the kind asked still is a candidate
+    asked = asked_terms("相城区2024年城镇调查失业率是多少？", PLACES)
+    assert states_sibling("城镇新增就业5.62万人，城镇登记失业率2.36%。", asked, "share", PLACES)
+    assert not states_sibling("城镇调查失业率5.5%以内。", asked, "share", PLACES)
+    assert not states_sibling("高校毕业生就业率超98%，城镇登记失业率低于2.5%。", asked, "share", PLACES)
+    assert not states_sibling("城镇居民人均可支配收入46218元。", asked_terms("城里人能挣多少钱？"), "money")
 
 
 TARGETS = "全市经济社会发展的主要预期目标：地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上，全社会固定资产投资增长5%左右"
