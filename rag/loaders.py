@@ -375,7 +375,7 @@ def drop_text_page_furniture(text: str) -> str:
     left in place would run into the sentence the page broke (「专项—1—债券资金」) or, when it names a
     year (「…工作报告（2025年1月）」), pass for a heading."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\f\n").split("\n")
-    breaks = [i for i, line in enumerate(lines) if line == "\f" or _is_text_page_number(line.strip())]
+    breaks = {i for i, line in enumerate(lines) if line == "\f" or _is_text_page_number(line.strip())}
     if not breaks:
         return text
     near: list[int] = []  # the nearest non-blank line on either side of each break
@@ -387,7 +387,7 @@ def drop_text_page_furniture(text: str) -> str:
             if 0 <= j < len(lines) and j not in breaks:
                 near.append(j)
     counts = Counter(_running_key(lines[j]) for j in set(near))
-    drop = set(breaks) | {j for j in near if counts[_running_key(lines[j])] >= 2 and len(lines[j].strip()) <= MAX_RUNNING_LINE}
+    drop = breaks | {j for j in near if counts[_running_key(lines[j])] >= 2 and len(lines[j].strip()) <= MAX_RUNNING_LINE}
     logger.debug("dropped %d page-break lines of a text file", len(drop))
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 

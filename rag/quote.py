@@ -95,13 +95,14 @@ def candidate_sentences(
     """(passage number, sentence) for each sentence of the asked place and time stating a figure of
     unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order — save those whose figures all
     measure a sibling of the ``wanted`` metric words (:func:`rag.verify.states_sibling`)."""
+    asked = list(wanted)
     return [
         (n, sentence)
         for n, chunk in enumerate(chunks, start=1)
         if _of_side(chunk, side, chunks)
         for sentence in sentences(chunk.text)
         if any(fits_kind(f.unit, kind) for f in figures_in(comparable(sentence)))
-        and not states_sibling(sentence, list(wanted), kind, ignore)
+        and not states_sibling(sentence, asked, kind, ignore)
     ]
 
 

@@ -37,10 +37,9 @@ def _header_units(header: list[str]) -> tuple[int | None, dict[int, str]]:
     return unit_column, units
 
 
-def _is_header(row: list[str]) -> bool:
-    """A table's header row: it names its columns (a unit column or a unit in brackets) and states no
-    bare figure."""
-    unit_column, units = _header_units(row)
+def _is_header(row: list[str], unit_column: int | None, units: dict[int, str]) -> bool:
+    """Whether ``row`` (its :func:`_header_units` given) is a table's header row: it names its columns
+    (a unit column or a unit in brackets) and states no bare figure."""
     return (unit_column is not None or bool(units)) and not any(_BARE_NUMBER_RE.match(c) for c in row)
 
 
@@ -61,8 +60,9 @@ def with_units(lines: Sequence[str]) -> list[str]:
             out.append(line)
             continue
         row = cells(line)
-        if _is_header(row):
-            unit_column, units = _header_units(row)
+        header = _header_units(row)
+        if _is_header(row, *header):
+            unit_column, units = header
             width = len(row)
             out.append(line)
             continue

@@ -125,17 +125,18 @@ def _measured(text: str, figure: Figure, match: re.Match[str], ignore: Collectio
 def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
     """What an answer says its ``figure`` measures (its metric words, nearest last; ``[]`` when the
     answer does not state it or names nothing)."""
-    clean = comparable(strip_citations(answer))
-    at = next(occurrences(figure, clean), None)
-    return _measured(clean, figure, at, ignore) if at else []
+    return _in_answer(answer, figure, ignore)[0]
 
 
-def named_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
-    """The name an answer gives its ``figure``: the metric words of its clause before it (``[]`` when
-    there are none: 「189.4亿元中的160.3亿元是税收收入」 names 189.4亿元 nothing of its own)."""
+def _in_answer(answer: str, figure: Figure, ignore: Collection[str]) -> tuple[list[str], list[str]]:
+    """What an answer says its ``figure`` measures (:func:`measured_in_answer`) and the name it gives it:
+    the metric words of its clause before it (``[]`` when there are none: 「189.4亿元中的160.3亿元是税收
+    收入」 names 189.4亿元 nothing of its own)."""
     clean = comparable(strip_citations(answer))
     at = next(occurrences(figure, clean), None)
-    return metric_words(_lead_in(clean, at.start(), _CLAUSE_RE), ignore) if at else []
+    if at is None:
+        return [], []
+    return _measured(clean, figure, at, ignore), metric_words(_lead_in(clean, at.start(), _CLAUSE_RE), ignore)
 
 
 def _figure_end(body: str, figure: Figure, match: re.Match[str]) -> int:
@@ -233,8 +234,8 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
     ]
     if not spots:
         return None
-    wanted = list(dict.fromkeys(measured_in_answer(answer, figure, ignore)))
-    named = named_in_answer(answer, figure, ignore)
+    measured, named = _in_answer(answer, figure, ignore)
+    wanted = list(dict.fromkeys(measured))
     lenient = False
     asked: list[str] = []
     if not wanted and question:
