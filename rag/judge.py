@@ -29,6 +29,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.embedding import Embedder
+from rag.everyday import with_report_terms
 from rag.llm import LLMClient
 from rag.numbers import Figure, comparable, states
 from rag.prompts import build_judge_messages, sentences
@@ -86,7 +87,9 @@ def judged_quote(
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
     for n, sentence in candidate_sentences(chunks, side, kind, asked_terms(question, ignore), ignore):
         first.setdefault(sentence, n)
-    candidates = closest(question, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
+    # closest in meaning to the question with the report's terms for its everyday words (rag/everyday.py)
+    wording = with_report_terms(question)
+    candidates = closest(wording, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
     ranked = sorted(
         ((p, i) for i, p in enumerate(judgements(question, [s for _, s in candidates], llm)) if p is not None),
         reverse=True,

@@ -20,11 +20,12 @@ import re
 from collections.abc import Collection, Sequence
 
 from rag.chunking import Chunk
+from rag.everyday import named_metrics
 from rag.lexical import tokenize
 from rag.numbers import comparable, figures_in, fits_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent
-from rag.terms import NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known
+from rag.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
 from rag.verify import figures, measures_of, states_asked_figure, states_sibling
 
 logger = logging.getLogger(__name__)
@@ -77,11 +78,48 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
             ),
             None,
         )
+        if quote is None and len(sides) == 1:
+            quote = named_quote(question, chunks, side, ignore)
         if quote is None:
             return None
         if quote not in quotes:
             quotes.append(quote)
     return "".join(quotes) or None
+
+
+def named_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
+    """For a question in everyday words, a sentence of the asked place and time that states a figure
+    of the indicator those words name (rag/everyday.py: 「发了多少个包裹」 → 「快递业务量」), asked as the
+    question asks it (its level, or its change or target) and of the unit kind it asks for: of those,
+    the one whose figure's clause names least besides (「外贸进出口总额 | 752.6亿元」 before 「对东盟进出口
+    201.6亿元」), then the best ranked."""
+    metrics = named_metrics(question)
+    if not metrics:
+        return None
+    kind = asked_unit_kind(question)
+    change = ASKS_CHANGE_RE.search(question)
+    asks = [metric + (question[change.start() :] if change else "是多少") for metric in metrics]
+    found: list[tuple[int, int, int, str]] = []  # (words besides, rank, order, quote)
+    for n, chunk in enumerate(chunks, start=1):
+        if not _of_side(chunk, side, chunks):
+            continue
+        for sentence in sentences(chunk.text):
+            besides = [_besides(sentence, asked, kind, ignore) for asked in asks if states_asked_figure(sentence, asked, ignore)]
+            if fits := [b for b in besides if b is not None]:
+                found.append((min(fits), n, len(found), f"{sentence}[{n}]"))
+    return min(found)[3] if found else None
+
+
+def _besides(sentence: str, asked: str, kind: str | None, ignore: Collection[str]) -> int | None:
+    """How few words the clause of a figure of unit ``kind`` that names what ``asked`` names says
+    besides it (``None`` when no such figure is the sentence's)."""
+    wanted = asked_terms(asked, ignore)
+    counts = [
+        sum(not names_asked(w, wanted) for w in words)
+        for words in measures_of(sentence, kind, ignore)
+        if agreement(wanted, words, lenient=True) >= NAMES_ENOUGH
+    ]
+    return min(counts, default=None)
 
 
 #: Unit kinds nearly every passage has a figure of (money, shares, counts of things): a sentence of

@@ -20,6 +20,7 @@ from rag.chunking import Chunk
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import QueryError
+from rag.everyday import with_report_terms
 from rag.index import Index
 from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
 from rag.stores import Key, Store, Where, open_store
@@ -156,8 +157,9 @@ class Retriever:
         else:
             intent = QueryIntent(intent.text, region, year, None)
 
-        qvec = self.embedder.embed_query(intent.text) if mode != "bm25" else None
-        text = intent.text if mode != "dense" else None  # every side is matched by the whole question's terms
+        wording = with_report_terms(intent.text)  # everyday words also look for the report's term
+        qvec = self.embedder.embed_query(wording) if mode != "bm25" else None
+        text = wording if mode != "dense" else None  # every side is matched by the whole question's terms
         parts = self._compared(query, intent) if use_metadata and region is None and year is None else [intent]
         if len(parts) == 1:
             ranked = self._ranked(intent, qvec, text, mode, k)

@@ -44,6 +44,9 @@ SYNONYMS: tuple[tuple[str, str], ...] = (
 #: Pairs of words that make two otherwise alike metrics opposites in government reports: income and
 #: spending, exports and imports, town and country, deposits and loans.
 OPPOSITES: tuple[tuple[str, str], ...] = (("收入", "支出"), ("出口", "进口"), ("城镇", "农村"), ("存款", "贷款"))
+#: Words that name the sum of an opposed pair: neither part is the whole (「其中出口318.4亿元」 is not
+#: 「进出口总额」, nor is the total an answer for the exports).
+TOTALS: tuple[tuple[str, tuple[str, str]], ...] = (("进出口", ("出口", "进口")),)
 
 #: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
 GENERIC = frozenset(
@@ -163,15 +166,22 @@ def names_asked(word: str, wanted: list[str]) -> bool:
 
 def opposed(wanted: Collection[str], found: Collection[str]) -> bool:
     """Whether one side names a word of an :data:`OPPOSITES` pair that only the other side's opposite
-    word answers (「支出」 wanted, 「收入」 found, and neither side names both)."""
+    word answers (「支出」 wanted, 「收入」 found, and neither side names both), or one side a total
+    (:data:`TOTALS`) and the other only a part of it."""
 
     def names(words: Collection[str], part: str) -> bool:
         return any(part in w for w in words)
+
+    def part_only(words: Collection[str], whole: str, parts: tuple[str, str]) -> bool:
+        return any(p in w and whole not in w for w in words for p in parts) and not names(words, whole)
 
     return any(
         names(wanted, a) and not names(wanted, b) and names(found, b) and not names(found, a)
         for pair in OPPOSITES
         for a, b in (pair, pair[::-1])
+    ) or any(
+        (names(wanted, whole) and part_only(found, whole, parts)) or (names(found, whole) and part_only(wanted, whole, parts))
+        for whole, parts in TOTALS
     )
 
 

@@ -260,8 +260,12 @@ def test_what_a_figure_measures_is_its_clause_or_the_nearest_one_naming_somethin
         (["一般", "公共", "预算", "支出"], ["一般", "公共", "预算", "收入"], True),
         (["城镇", "居民", "收入"], ["农村", "居民", "收入"], True),
         (["收入"], ["收入", "支出", "比重"], False),  # the other side names both: no opposition
-        (["出口"], ["进出口", "总额"], False),  # 进出口 holds 出口
         (["进口"], ["出口"], True),
+        # a total is neither of its parts: 「其中出口318.4亿元」 is not the trade total, nor the total the exports
+        (["出口"], ["进出口", "总额"], True),
+        (["进出口"], ["其中", "出口"], True),
+        (["进出口"], ["外贸", "进出口", "总额"], False),
+        (["出口"], ["出口", "总额"], False),
     ],
 )
 def test_opposed_metrics(wanted, found, expected):
