@@ -428,8 +428,9 @@ class Answerer:
             return answer
         if p is None:
             return answer
-        # a figure whose passage names the asked metric only in part must be one the judge is sure of
-        doubtful = lead[0].text in answer.doubtful_numbers
+        # a figure whose passage names the asked metric only in part, or of another kind than the level
+        # asked (「常住人口达到58.4%」 from 「常住人口城镇化率达到58.4%」), must be one the judge is sure of
+        doubtful = lead[0].text in answer.doubtful_numbers or self._other_kind(draft, lead[0])
         reject = self.settings.answer_judge_threshold if doubtful else self.settings.answer_judge_reject
         if p < reject:
             return self._refusal(draft, reason=f"the judge found {lead[0].text} is not what was asked (P={p:.2f})")
@@ -444,13 +445,16 @@ class Answerer:
         the asked metric only in part (doubtful), its unit is not of the kind a question for a level
         asks (「城里人一年能挣多少钱」 answered with 「居民消费价格上涨0.4%」), or the answer says it
         measures nothing the question asks about (「发了多少个包裹」 answered with 「中欧班列开行2486列」)."""
-        if lead.text in answer.doubtful_numbers:
-            return True
-        kind = asked_unit_kind(draft.standalone)
-        if kind and asks_for_level(draft.standalone) and not fits_kind(lead.unit, kind):
+        if lead.text in answer.doubtful_numbers or self._other_kind(draft, lead):
             return True
         asked = asked_terms(draft.standalone, self.places)
         return bool(asked) and agreement(asked, measured_in_answer(answer.answer, lead, self.places), lenient=True) == 0
+
+    @staticmethod
+    def _other_kind(draft: Draft, lead: Figure) -> bool:
+        """Whether the question asks for a level of a unit kind the answer's lead figure is not of."""
+        kind = asked_unit_kind(draft.standalone)
+        return bool(kind) and asks_for_level(draft.standalone) and not fits_kind(lead.unit, kind)
 
     def _fall_back(self, draft: Draft, answer: Answer) -> Answer:
         """When the model refused (or every figure it gave failed the checks) although a passage of the

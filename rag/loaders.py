@@ -445,9 +445,11 @@ def _load_html(path: Path) -> LoadedText:
         method, paragraphs = "fallback", blocks
         if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:
             raise DocumentError(f"{path}: this web page has no article text (a navigation or index page?)")
-    elif in_content and _holds(blocks, paragraphs):
-        # trafilatura drops what it judges not to be prose (on some pages every heading and list):
-        # the page's own content element, when it holds all trafilatura kept and little more, is read whole
+    elif in_content and (_holds(blocks, paragraphs) or _holds(blocks, paragraphs, surplus=None)):
+        # trafilatura drops what it judges not to be prose (on some pages every heading and list; on
+        # one whose paragraphs are <span>s between <br>s, all but the headings): the page's own content
+        # element, when it holds all trafilatura kept and little more — or when trafilatura kept little
+        # of it —, is read whole
         method, paragraphs = "content element", blocks
     metadata: dict[str, object] = {"extraction": method}
     if meta and meta.sitename:
@@ -557,9 +559,15 @@ MIN_CONTENT_HELD = 0.98
 _BARE_RE = re.compile(r"[#*|\s]")
 
 
-def _holds(blocks: list[str], article: list[str]) -> bool:
+#: trafilatura's article at most this share of the content element's text: it kept little of it.
+MAX_ARTICLE_SHARE = 0.5
+
+
+def _holds(blocks: list[str], article: list[str], surplus: float | None = MAX_CONTENT_SURPLUS) -> bool:
     """Whether the content element's ``blocks`` hold (nearly) every paragraph of trafilatura's
-    ``article``, and not much more (:data:`MAX_CONTENT_SURPLUS`); cell marks and markup aside."""
+    ``article``, and not much more (``surplus`` times its text) — or, with ``surplus=None``, much
+    more (the article at most :data:`MAX_ARTICLE_SHARE` of the element's text); cell marks and markup
+    aside."""
 
     def bare(text: str) -> str:
         return _BARE_RE.sub("", text)
@@ -568,7 +576,9 @@ def _holds(blocks: list[str], article: list[str]) -> bool:
     kept = [bare(p) for p in article]
     held = sum(len(p) for p in kept if p in whole)
     total = sum(map(len, kept))
-    return held >= MIN_CONTENT_HELD * total and len(whole) <= MAX_CONTENT_SURPLUS * total
+    if held < MIN_CONTENT_HELD * total:
+        return False
+    return len(whole) <= surplus * total if surplus is not None else total <= MAX_ARTICLE_SHARE * len(whole)
 
 
 def _fallback_paragraphs(soup: Any) -> tuple[list[str], bool]:
@@ -583,9 +593,30 @@ def _fallback_paragraphs(soup: Any) -> tuple[list[str], bool]:
         if marks and _FURNITURE.search(marks) and tag.name not in ("html", "body"):
             tag.decompose()
     content = next((found for selector in _CONTENT_SELECTORS if (found := soup.select_one(selector)) is not None), None)
+    content = content or _prose_element(soup)
     out: list[str] = []
     _soup_blocks(content or soup.body or soup, out)
     return [p for p in out if p.strip() and not _is_boilerplate(p)], content is not None
+
+
+#: The smallest element holding at least this share of the page's prose is its content element.
+PROSE_HELD = 0.85
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_CONTAINER_TAGS = ("article", "main", "section", "div", "td")
+
+
+def _prose_element(soup: Any) -> Any | None:
+    """The page's content element when no class or id names it: the smallest container holding
+    :data:`PROSE_HELD` of the page's prose (Chinese characters outside links), ``None`` when that is
+    the whole body."""
+    body = soup.body or soup
+
+    def prose(node: Any) -> int:
+        return sum(len(_CJK_RE.findall(str(s))) for s in node.find_all(string=True) if s.find_parent("a") is None)
+
+    total = prose(body)
+    held = [(n, tag) for tag in body.find_all(_CONTAINER_TAGS) if (n := prose(tag)) >= PROSE_HELD * total > 0]
+    return min(held, key=lambda found: found[0])[1] if held else None
 
 
 def _soup_blocks(node: Any, out: list[str]) -> None:

@@ -264,8 +264,14 @@ def states_sibling(sentence: str, wanted: list[str], kind: str | None, ignore: C
 
 def _same_head(wanted: list[str], found: list[str]) -> bool:
     """Whether two metrics (their words, nearest the figure last) agree in their head word: the one
-    nearest the figure of either is named by the other's words."""
-    return not wanted or not found or names_asked(found[-1], wanted) or names_asked(wanted[-1], found)
+    nearest the figure of either is named by the other's whole words — not by a part jieba also gives
+    (「用电量」 and 「发电量」 share 「电量」, yet one is not the other)."""
+    return not wanted or not found or names_asked(found[-1], _whole(wanted)) or names_asked(wanted[-1], _whole(found))
+
+
+def _whole(words: list[str]) -> list[str]:
+    """The words that are no part of another of ``words`` (jieba's search mode gives both)."""
+    return [w for w in words if not any(w != v and w in v for v in words)]
 
 
 def _sibling(named: list[str], found: list[str]) -> bool:

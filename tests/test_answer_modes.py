@@ -140,7 +140,7 @@ def test_the_judge_is_asked_once_about_a_sentence_two_passages_hold(retriever):
 
 
 def test_standing_out_counts_only_among_sentences_of_the_unit_kind_asked(retriever):
-    question = "2023年太仓户籍人口是多少？"  # names no unit kind: every sentence with a figure is a candidate
+    question = "2023年太仓的户籍规模是多少？"  # names no unit kind: every sentence with a figure is a candidate
     result = retriever.search(question, k=4)
     chunks = [hit.chunk for hit in result.hits]
 
@@ -201,6 +201,17 @@ def test_the_judge_settles_a_model_figure_whose_metric_is_doubtful(retriever, p_
     assert llm.judged and "7.3%" in sentence_of(llm.judged[0]) and CPI in llm.judged[0]
     if not refused:
         assert answer.doubtful_numbers == ["7.3%"] and "7.3%" in answer.answer
+
+
+@pytest.mark.parametrize(("p_yes", "kept"), [(0.75, False), (0.9, True)])
+def test_a_figure_of_another_kind_than_the_level_asked_needs_a_sure_judge(retriever, p_yes, kept):
+    # a level answered with a figure of another kind (a growth rate for GDP in money; 「常住人口达到
+    # 58.4%」 from 「常住人口城镇化率达到58.4%」): the passage states it for that metric, yet fairly sure
+    # (0.75) is not enough, as for a doubtful figure
+    ans, llm = make(retriever, "2023年太仓全市地区生产总值同比增长5%[3]。", mode="model", judge=lambda prompt: p_yes)
+    answer = ans.ask("2023年太仓地区生产总值是多少钱？")
+    assert llm.judged and "增长5%" in sentence_of(llm.judged[0])
+    assert (answer.mode == "model" and "5%" in answer.answer) is kept
 
 
 def test_a_model_figure_of_nothing_asked_goes_to_the_judge(retriever):

@@ -269,6 +269,36 @@ def test_html_content_element_is_read_whole_when_trafilatura_drops_its_headings_
     assert "地区生产总值增长7%左右；" in lines and "版权所有" not in loaded.text and "首页" not in loaded.text
 
 
+def test_an_unmarked_content_element_of_spans_between_line_breaks_is_read_whole(tmp_path: Path, monkeypatch):
+    import trafilatura
+
+    # a portal whose content element has no class or id the loader knows, and no <p>: each paragraph a
+    # styled <span> followed by <br><br>; trafilatura kept only the bold subheadings of such a page
+    spans = "".join(
+        f'&emsp;&emsp;<span style="font-family:仿宋">第{n}段正文，全年工作的主要进展和具体成效，数字与文字都应当完整保留。</span><br><br>'
+        for n in range(10)
+    )
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>政府工作报告</title></head><body><div class='nav'>首页 | 政务公开</div>"
+        '<div class="pages_content" id="UCAP-CONTENT">'
+        '&emsp;&emsp;<span style="font-family:黑体">一、过去一年工作回顾</span><br><br>'
+        f"&emsp;&emsp;<span><b>（一）聚焦稳增长，经济运行稳中有进</b></span><br><br>{spans}"
+        '&emsp;&emsp;<span>一般公共预算收入318.7亿元，增长2.4%。</span><br><br></div>'
+        "<div class='footer'>版权所有 某市人民政府 晋ICP备00000000号</div></body></html>",
+        encoding="utf-8",
+    )
+    heading = "（一）聚焦稳增长，经济运行稳中有进"
+    kept = f"<doc><main>{f'<p>{heading}</p>' * 8}</main></doc>"  # its subheadings, some 130 characters
+    monkeypatch.setattr(trafilatura, "extract", lambda *a, **k: kept)
+    loaded = load_document(page)
+    lines = loaded.text.split("\n\n")
+    assert loaded.metadata["extraction"] == "content element"
+    assert "一、过去一年工作回顾" in lines and "一般公共预算收入318.7亿元，增长2.4%。" in lines
+    assert sum("段正文" in line for line in lines) == 10
+    assert "ICP" not in loaded.text and "首页" not in loaded.text
+
+
 def test_tabs_are_columns_in_any_line_wide_spaces_only_in_lines_with_figures():
     assert mark_columns("总量\t比上年增长") != "总量\t比上年增长"
     assert unmark_columns(mark_columns("总量\t比上年增长")) == "总量 | 比上年增长"

@@ -122,6 +122,8 @@ def test_abbreviated_metrics_are_attributed(answer: str, passage: str, expected:
         ("六个不发生是什么？", None),
         ("长期住在这里做生意的外国人有多少？", "people"),
         ("去年来这里旅游的游客有多少？", "people"),  # 游客, 旅客, 乘客: people counted
+        ("2024年末常住人口是多少？", "people"),  # a population is people, not the urbanisation rate
+        ("2024年常住人口城镇化率是多少？", "share"),
     ],
 )
 def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):

@@ -270,3 +270,14 @@ def test_what_a_figure_measures_is_its_clause_or_the_nearest_one_naming_somethin
 )
 def test_opposed_metrics(wanted, found, expected):
     assert opposed(wanted, found) is expected
+
+
+def test_metrics_sharing_only_a_part_of_their_head_word_are_not_one():
+    # 「用电量」 and 「发电量」 share jieba's 「电量」, yet one is not the other: at most misattributed
+    passage = "电力产业提质扩容，全市发电量612.7亿千瓦时，增长3.1%。"
+    answer = "2024年全市全社会用电量612.7亿千瓦时[1]。"
+    figure = figures(answer)[-1]
+    score = attribution(answer, figure, passage, PLACES, "2024年全社会用电量是多少？")
+    assert score is not None and score < VERIFIED
+    same = "2024年全市发电量612.7亿千瓦时[1]。"
+    assert attribution(same, figures(same)[-1], passage, PLACES, "2024年发电量是多少？") >= VERIFIED
