@@ -41,7 +41,7 @@ from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.quote import extractive_answer, sure_quote, unit_quote
 from rag.retrieve import Retriever
-from rag.terms import agreement, asked_terms, asked_unit_kind, asks_for_level, metric_words
+from rag.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
 from rag.verify import (
     MISATTRIBUTED,
     VERIFIED,
@@ -453,7 +453,7 @@ class Answerer:
     @staticmethod
     def _other_kind(draft: Draft, lead: Figure) -> bool:
         """Whether the question asks for a level of a unit kind the answer's lead figure is not of."""
-        kind = asked_unit_kind(draft.standalone)
+        kind = level_kind(draft.standalone)
         return bool(kind) and asks_for_level(draft.standalone) and not fits_kind(lead.unit, kind)
 
     def _fall_back(self, draft: Draft, answer: Answer) -> Answer:

@@ -211,7 +211,7 @@ NAMES_ENOUGH = 0.6
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
     (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),
-    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|[人客](?:一共|共|大约|大概)?有多少|人口"), "people"),
+    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|[人客](?:一共|共|大约|大概)?有多少"), "people"),
     (re.compile(r"多少(?:万)?(?:户|家)|几家"), "households"),
     (re.compile(r"多少(?:万)?(?:亩|公顷|平方)|面积"), "area"),
     (re.compile(r"多少(?:万)?(?:吨|斤)|产量"), "weight"),
@@ -239,6 +239,17 @@ STATED_AS_CHANGE_RE = re.compile(f"(?:{'|'.join(CHANGE_WORDS)})了?$")
 def asks_for_level(question: str) -> bool:
     """Whether the question asks for a figure's level (「社会消费品零售总额是多少」), not how it changed."""
     return ASKS_CHANGE_RE.search(question) is None
+
+
+#: A population (「常住人口」, not its 城镇化率, share or density, nor 「每千人口…」) is counted in people.
+_POPULATION_RE = re.compile(r"(?<![每千万])人口(?!.{0,4}(?:比|率|密度|占))")
+
+
+def level_kind(question: str) -> str | None:
+    """The unit kind a figure answering the question must have: :func:`asked_unit_kind`, or people for
+    a population. Only for checking a figure given: the population cue does not choose candidate
+    sentences (many of people kind in any passage, none of them a population)."""
+    return asked_unit_kind(question) or ("people" if _POPULATION_RE.search(question) else None)
 
 
 def asked_unit_kind(question: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.numbers import Figure, arabize, comparable, figures_in, fits_kind, states, unit_kind
-from rag.terms import abbreviates, agreement, asked_terms, asked_unit_kind, metric_words, same_term
+from rag.terms import abbreviates, agreement, asked_terms, asked_unit_kind, level_kind, metric_words, same_term
 from rag.verify import attributed, figures, supported
 
 
@@ -122,8 +122,6 @@ def test_abbreviated_metrics_are_attributed(answer: str, passage: str, expected:
         ("六个不发生是什么？", None),
         ("长期住在这里做生意的外国人有多少？", "people"),
         ("去年来这里旅游的游客有多少？", "people"),  # 游客, 旅客, 乘客: people counted
-        ("2024年末常住人口是多少？", "people"),  # a population is people, not the urbanisation rate
-        ("2024年常住人口城镇化率是多少？", "share"),
     ],
 )
 def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):
@@ -146,3 +144,19 @@ def test_the_unit_kind_a_question_asks_for(question: str, kind: str | None):
 )
 def test_which_units_fit_the_kind_asked(unit: str, kind: str | None, fits: bool):
     assert fits_kind(unit, kind) is fits
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("2024年末常住人口是多少？", "people"),  # a population is people, not the urbanisation rate…
+        ("2024年常住人口城镇化率是多少？", "share"),
+        ("2024年每千人口医生数是多少？", None),
+        ("2024年地区生产总值是多少钱？", "money"),
+    ],
+)
+def test_the_unit_kind_a_figure_for_a_level_must_have(question: str, kind: str | None):
+    assert level_kind(question) == kind
+    # …which only checks a figure given: no candidate sentence is chosen for being of people kind
+    if "常住人口是" in question:
+        assert asked_unit_kind(question) is None
