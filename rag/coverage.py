@@ -232,8 +232,12 @@ def _is_object(place: Mention, tokens: list[tuple[str, int, int]], text: str) ->
 #: (「2024年凤鸣市一般公共预算收入…」, 「凤鸣县2024年…」): a place even where no gazetteer knows it (a new or
 #: renamed division) — not a word that merely starts with one (「农贸市场」「县城」 are not followed by a
 #: place's suffix, and 「市民」「市区」… continue it).
+#: A one-character county name (「容县」「滑县」) counts too, unless its character says which county
+#: rather than naming one (「全县」「本县」「该县」「各县」…).
+_COUNTY_OF_ONE = r"[^\s\d全本该各我郊邻每此其这那某贵一二两三四五六七八九十几多县市区省州]县"
+_PLACE = rf"(?:[\u4e00-\u9fff]{{2,4}}?[市县]|{_COUNTY_OF_ONE})"
 _SUBJECT_PLACE_RE = re.compile(
-    r"^(?:(?:19|20)\d{2}年(?:的)?([\u4e00-\u9fff]{2,4}?[市县])|([\u4e00-\u9fff]{2,4}?[市县])(?=(?:19|20)\d{2}年))"
+    rf"^(?:(?:19|20)\d{{2}}年(?:的)?({_PLACE})|({_PLACE})(?=(?:19|20)\d{{2}}年))"
     r"(?![场民区政委长级域城内外属直])"
 )
 

@@ -557,6 +557,7 @@ MAX_CONTENT_SURPLUS = 1.3
 #: The share of trafilatura's article text the content element must hold.
 MIN_CONTENT_HELD = 0.98
 _BARE_RE = re.compile(r"[#*|\s]")
+_SENTENCE_END_RE = re.compile(r"(?<=[。；！？])")
 
 
 #: trafilatura's article at most this share of the content element's text: it kept little of it.
@@ -573,7 +574,9 @@ def _holds(blocks: list[str], article: list[str], surplus: float | None = MAX_CO
         return _BARE_RE.sub("", text)
 
     whole = bare("".join(blocks))
-    kept = [bare(p) for p in article]
+    # sentence by sentence: trafilatura may run a page's <div> paragraphs into one, and leave out a table
+    # between them, so that whole paragraph is found nowhere
+    kept = [piece for p in article for piece in _SENTENCE_END_RE.split(bare(p)) if piece]
     held = sum(len(p) for p in kept if p in whole)
     total = sum(map(len, kept))
     if held < MIN_CONTENT_HELD * total:

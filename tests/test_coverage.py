@@ -114,6 +114,12 @@ def test_words_with_admin_characters_are_no_places(text: str):
         ("2023年全市地区生产总值", None),
         ("2023年市民满意度是多少", None),
         ("2023年太仓市民满意度是多少", None),
+        # a county of one character before 县, whether or not the gazetteer knows it
+        ("2024年容县接待游客多少人次？", "容县"),
+        ("滑县2024年地区生产总值是多少？", "滑县"),
+        ("2024年全县接待游客多少人次？", None),  # which county, not a name
+        ("2024年本县一般公共预算收入是多少？", None),
+        ("2024年各县地区生产总值", None),
     ],
 )
 def test_the_place_a_question_asks_about(text: str, place: str | None):

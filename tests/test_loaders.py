@@ -299,6 +299,32 @@ def test_an_unmarked_content_element_of_spans_between_line_breaks_is_read_whole(
     assert "ICP" not in loaded.text and "首页" not in loaded.text
 
 
+def test_a_content_element_is_read_whole_when_trafilatura_runs_its_divs_together_around_a_table(
+    tmp_path: Path, monkeypatch
+):
+    import trafilatura
+
+    # paragraphs as <div class="para"> in a layout table's cell: trafilatura gave them as one paragraph
+    # and left out the table between them, so that paragraph is in the page only sentence by sentence
+    paras = [f"第{n}段正文，全年工作的主要进展和具体成效，数字与文字都应当完整保留。" for n in range(10)]
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>政府工作报告</title></head><body><div class='nav'>首页 | 政务公开</div>"
+        "<table><tr><td class='left'>相关链接</td><td id='zoom' class='TRS_Editor'>"
+        + "".join(f'<div class="para">{p}</div>' for p in paras[:5])
+        + "<table><tr><td>指标</td><td>2024年完成</td></tr><tr><td>地区生产总值</td><td>486.3亿元</td></tr></table>"
+        + "".join(f'<div class="para">{p}</div>' for p in paras[5:])
+        + "</td></tr></table><div class='footer'>版权所有 某市人民政府 桂ICP备00000000号</div></body></html>",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(trafilatura, "extract", lambda *a, **k: f"<doc><main><p>{''.join(paras)}</p></main></doc>")
+    loaded = load_document(page)
+    lines = loaded.text.split("\n\n")
+    assert loaded.metadata["extraction"] == "content element"
+    assert lines[:5] == paras[:5] and lines[-5:] == paras[5:]  # one paragraph each, in order
+    assert "地区生产总值 | 486.3亿元" in lines and "ICP" not in loaded.text
+
+
 def test_tabs_are_columns_in_any_line_wide_spaces_only_in_lines_with_figures():
     assert mark_columns("总量\t比上年增长") != "总量\t比上年增长"
     assert unmark_columns(mark_columns("总量\t比上年增长")) == "总量 | 比上年增长"
