@@ -445,7 +445,7 @@ def _load_html(path: Path) -> LoadedText:
         method, paragraphs = "fallback", blocks
         if sum(map(len, paragraphs)) < MIN_HTML_ARTICLE_CHARS:
             raise DocumentError(f"{path}: this web page has no article text (a navigation or index page?)")
-    elif in_content and (_holds(blocks, paragraphs) or _holds(blocks, paragraphs, surplus=None)):
+    elif in_content and _holds(blocks, paragraphs):
         # trafilatura drops what it judges not to be prose (on some pages every heading and list; on
         # one whose paragraphs are <span>s between <br>s, all but the headings): the page's own content
         # element, when it holds all trafilatura kept and little more — or when trafilatura kept little
@@ -564,11 +564,11 @@ _SENTENCE_END_RE = re.compile(r"(?<=[。；！？])")
 MAX_ARTICLE_SHARE = 0.5
 
 
-def _holds(blocks: list[str], article: list[str], surplus: float | None = MAX_CONTENT_SURPLUS) -> bool:
+def _holds(blocks: list[str], article: list[str]) -> bool:
     """Whether the content element's ``blocks`` hold (nearly) every paragraph of trafilatura's
-    ``article``, and not much more (``surplus`` times its text) — or, with ``surplus=None``, much
-    more (the article at most :data:`MAX_ARTICLE_SHARE` of the element's text); cell marks and markup
-    aside."""
+    ``article``, and either not much more (:data:`MAX_CONTENT_SURPLUS` times its text) or much more
+    (the article at most :data:`MAX_ARTICLE_SHARE` of the element's text: trafilatura kept little of
+    it); cell marks and markup aside."""
 
     def bare(text: str) -> str:
         return _BARE_RE.sub("", text)
@@ -581,7 +581,7 @@ def _holds(blocks: list[str], article: list[str], surplus: float | None = MAX_CO
     total = sum(map(len, kept))
     if held < MIN_CONTENT_HELD * total:
         return False
-    return len(whole) <= surplus * total if surplus is not None else total <= MAX_ARTICLE_SHARE * len(whole)
+    return len(whole) <= MAX_CONTENT_SURPLUS * total or total <= MAX_ARTICLE_SHARE * len(whole)
 
 
 def _fallback_paragraphs(soup: Any) -> tuple[list[str], bool]:
@@ -613,9 +613,10 @@ def _prose_element(soup: Any) -> Any | None:
     :data:`PROSE_HELD` of the page's prose (Chinese characters outside links), ``None`` when that is
     the whole body."""
     body = soup.body or soup
+    linked = {id(s) for link in body.find_all("a") for s in link.find_all(string=True)}
 
     def prose(node: Any) -> int:
-        return sum(len(_CJK_RE.findall(str(s))) for s in node.find_all(string=True) if s.find_parent("a") is None)
+        return sum(len(_CJK_RE.findall(str(s))) for s in node.find_all(string=True) if id(s) not in linked)
 
     total = prose(body)
     held = [(n, tag) for tag in body.find_all(_CONTAINER_TAGS) if (n := prose(tag)) >= PROSE_HELD * total > 0]

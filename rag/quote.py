@@ -99,21 +99,23 @@ def named_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignor
     kind = asked_unit_kind(question)
     change = ASKS_CHANGE_RE.search(question)
     asks = [metric + (question[change.start() :] if change else "是多少") for metric in metrics]
+    wanted = {asked: asked_terms(asked, ignore) for asked in asks}
     found: list[tuple[int, int, int, str]] = []  # (words besides, rank, order, quote)
     for n, chunk in enumerate(chunks, start=1):
         if not _of_side(chunk, side, chunks):
             continue
         for sentence in sentences(chunk.text):
-            besides = [_besides(sentence, asked, kind, ignore) for asked in asks if states_asked_figure(sentence, asked, ignore)]
+            besides = [
+                _besides(sentence, wanted[asked], kind, ignore) for asked in asks if states_asked_figure(sentence, asked, ignore)
+            ]
             if fits := [b for b in besides if b is not None]:
                 found.append((min(fits), n, len(found), f"{sentence}[{n}]"))
     return min(found)[3] if found else None
 
 
-def _besides(sentence: str, asked: str, kind: str | None, ignore: Collection[str]) -> int | None:
-    """How few words the clause of a figure of unit ``kind`` that names what ``asked`` names says
-    besides it (``None`` when no such figure is the sentence's)."""
-    wanted = asked_terms(asked, ignore)
+def _besides(sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str]) -> int | None:
+    """How few words the clause of a figure of unit ``kind`` that names the ``wanted`` metric words
+    says besides them (``None`` when no such figure is the sentence's)."""
     counts = [
         sum(not names_asked(w, wanted) for w in words)
         for words in measures_of(sentence, kind, ignore)
