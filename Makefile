@@ -11,13 +11,16 @@ CACHE  ?= $(or $(RAG_CACHE_DIR),$(HOME)/.cache/govrag)
 STAMP  := $(VENV)/.installed
 # torch first, from the CPU wheel on local disk: a plain `torch` requirement would pull a CUDA build.
 TORCH  := torch==2.13.0
+# Every package of every machine, at one version with its hashes (runtime, dev tools, build backends);
+# `make lock` refreshes it. pip installs exactly these files and resolves nothing itself.
+LOCK   := requirements.lock
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAG_CACHE_DIR := $(CACHE)
 
-.PHONY: help setup browser test run index record bench bench-scale reliability clean-index
+.PHONY: help setup browser test run index record bench bench-scale reliability clean-index lock fresh-check
 
 help:
 	@echo "make run    set everything up, build the index if needed, serve http://127.0.0.1:8000 (local model)"
@@ -26,15 +29,35 @@ help:
 	@echo "            llama-cpp-python built for this CPU (GGML_NATIVE=OFF), the bundled GGUF"
 	@echo "make browser  Debian's Chromium for the widget's browser tests (make test runs it)"
 	@echo "make record re-record the LLM cassettes against a freshly started local model server"
+	@echo "make lock   re-resolve requirements.lock from pyproject.toml and requirements/setup.in (with hashes)"
+	@echo "make fresh-check  clone main into a temp dir with an empty HOME and cache, run make test there"
 	@echo "make bench  retrieval, answer (quote-first vs model-only, prompt budgets) and scale benchmarks"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
+
+# The lock is resolved for this machine kind (Python 3.11, x86-64 Linux, torch's CPU wheel on local disk);
+# uv itself is pinned in the lock (dev extra). Upgrade: edit a range in pyproject.toml (or setup.in), then
+# `make lock` (add UPGRADE=--upgrade to move every package to its newest allowed version), `make test`, commit both.
+UPGRADE ?=
+lock: $(BIN)/python
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet --require-hashes --no-deps \
+	  -r <(awk '/^uv==/{p=1} p&&/^[^ ]/&&!/^uv==/{p=0} p' $(LOCK))
+	$(BIN)/uv pip compile pyproject.toml requirements/setup.in --extra dev --generate-hashes $(UPGRADE) \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links /opt/wheels \
+	  --no-emit-package llama-cpp-python --index-url https://pypi.org/simple -o $(LOCK)
+
+# What a new user's machine does: a clean clone of the committed main, an empty HOME and cache, the two
+# README commands (make test; make run until it answers). Takes as long as a first setup (see README).
+fresh-check:
+	bash scripts/fresh_check.sh
 
 setup: $(STAMP)
 	$(BIN)/python -m rag.e5_convert --cache-dir "$(CACHE)"

@@ -7,6 +7,10 @@
 # keys wheels by name/version only (not by CMAKE_ARGS), so a default-built wheel must never land
 # there: the wheel is built with --no-cache-dir into $CACHE/wheels and installed from that folder.
 #
+# Locked: the build backend (scikit-build-core) and every package llama-cpp-python[server] needs come
+# from requirements.lock, installed by `make setup` before this runs; the wheel is built without build
+# isolation and installed with --no-deps, so pip resolves nothing here.
+#
 # Idempotent: the build is skipped when a wheel of the pinned version built with the same
 # CMAKE_ARGS is already in $CACHE/wheels; the install is skipped when that version is installed.
 #
@@ -62,7 +66,7 @@ else
     start=$SECONDS
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" \
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-        "$PYTHON" -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+        "$PYTHON" -m pip wheel --no-cache-dir --no-deps --no-build-isolation --no-binary llama-cpp-python \
             -w "$WHEELS" "llama-cpp-python==$VERSION"
     printf '%s' "$LLAMA_CMAKE_ARGS" > "$stamp"
     log "built in $((SECONDS - start))s: $(ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl)"
@@ -77,9 +81,10 @@ except m.PackageNotFoundError:
 if [[ "$installed" == "$VERSION" ]] && "$PYTHON" -c 'import llama_cpp.server.app' >/dev/null 2>&1; then
     log "llama-cpp-python $VERSION already installed, install skipped"
 else
-    log "installing llama-cpp-python[server]==$VERSION from $WHEELS"
-    "$PYTHON" -m pip install --no-cache-dir --only-binary llama-cpp-python --find-links "$WHEELS" \
-        "llama-cpp-python[server]==$VERSION"
+    log "installing llama-cpp-python==$VERSION from $WHEELS (its [server] needs come from requirements.lock)"
+    "$PYTHON" -m pip install --no-cache-dir --no-deps --only-binary llama-cpp-python --find-links "$WHEELS" \
+        "llama-cpp-python==$VERSION"
+    "$PYTHON" -m pip check
 fi
 
 "$PYTHON" -c 'import llama_cpp; print("[build_llama] ok: llama_cpp", llama_cpp.__version__)'
