@@ -31,6 +31,11 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "govrag"
 
 
+#: Decimal places at which scores (cosine similarities, BM25, fused) are compared before a tie goes to
+#: the chunk key or the candidate's position: see ``Settings.score_decimals``.
+SCORE_DECIMALS = 4
+
+
 class Settings(BaseSettings):
     """Every tunable of the engine and the service."""
 
@@ -82,6 +87,11 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)
     #: How many candidates each retriever contributes before fusion.
     candidates: int = Field(50, ge=1, le=1000)
+    #: Scores are compared at this many decimal places, then by chunk key, at every ranking step (dense,
+    #: BM25, fused): passages whose scores differ only by float rounding (another CPU's kernels give the
+    #: embeddings and BM25 sums other last bits, ~1e-6) rank in the same order on every machine. Cosine
+    #: and fused scores lie in [0, 1], so 4 places keep every real difference the gold set showed.
+    score_decimals: int = Field(SCORE_DECIMALS, ge=1, le=12)
 
     # --- language model ------------------------------------------------------------------
     llm_backend: Literal["local", "openai", "none"] = "local"

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import Chunk
+from rag.config import SCORE_DECIMALS
 from rag.embedding import Embedder
 from rag.everyday import with_report_terms
 from rag.llm import LLMClient
@@ -43,13 +44,16 @@ logger = logging.getLogger(__name__)
 JUDGED_CANDIDATES = 2
 
 
-def closest(question: str, candidates: Sequence[tuple[int, str]], embedder: Embedder, n: int) -> list[tuple[int, str]]:
-    """The ``n`` candidates closest in meaning to the question, closest first."""
+def closest(
+    question: str, candidates: Sequence[tuple[int, str]], embedder: Embedder, n: int, decimals: int = SCORE_DECIMALS
+) -> list[tuple[int, str]]:
+    """The ``n`` candidates closest in meaning to the question, closest first; similarities equal at
+    ``decimals`` places keep the candidates' order (the same choice on every CPU)."""
     if len(candidates) <= 1:
         return list(candidates)
     query = embedder.embed_query(question)
     vectors = embedder.embed([sentence for _, sentence in candidates], "passage")
-    order = np.argsort(-(vectors @ query), kind="stable")[:n]
+    order = np.argsort(-np.round(vectors @ query, decimals), kind="stable")[:n]
     return [candidates[int(i)] for i in order]
 
 

@@ -213,9 +213,11 @@ class Retriever:
 
     def _rank(self, where: Where, qvec: np.ndarray | None, text: str | None, mode: Mode) -> list[tuple[Key, float]]:
         """Fused ranking of the candidates under ``where`` (best first)."""
-        n = self.settings.candidates
-        dense = self.store.dense(qvec, n, where) if qvec is not None else {}
-        lexical = self.store.lexical(text, n, where) if text is not None else {}
+        n, decimals = self.settings.candidates, self.settings.score_decimals
+        # each score at the fixed precision before it is fused: the fused scores are then the same
+        # floats on every CPU unless a score crosses a rounding boundary
+        dense = rounded(self.store.dense(qvec, n, where), decimals) if qvec is not None else {}
+        lexical = rounded(self.store.lexical(text, n, where), decimals) if text is not None else {}
         if mode == "dense":
             fused = dense
         elif mode == "bm25":
@@ -223,9 +225,19 @@ class Retriever:
         elif self.settings.fusion == "weighted":
             fused = weighted(dense, lexical, self.settings.dense_weight)
         else:
-            by_score = lambda s: sorted(s, key=s.get, reverse=True)  # noqa: E731
-            fused = rrf([by_score(dense), by_score(lexical)], self.settings.rrf_k)
-        return sorted(fused.items(), key=lambda kv: (-kv[1], _order(kv[0])))
+            fused = rrf([[key for key, _ in ranking(s, decimals)] for s in (dense, lexical)], self.settings.rrf_k)
+        return ranking(fused, decimals)
+
+
+def rounded(scores: dict[Key, float], decimals: int) -> dict[Key, float]:
+    """``scores`` at ``decimals`` places."""
+    return {key: round(score, decimals) for key, score in scores.items()}
+
+
+def ranking(scores: dict[Key, float], decimals: int) -> list[tuple[Key, float]]:
+    """``scores`` best first, compared at ``decimals`` places and then by key (:func:`_order`): scores
+    that differ only in float rounding are a tie, and a tie goes the same way on every CPU."""
+    return sorted(scores.items(), key=lambda kv: (-round(kv[1], decimals), _order(kv[0])))
 
 
 def _order(key: Key) -> tuple[int, str]:

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.config import SCORE_DECIMALS, Settings
 from rag.coverage import covered_years
 from rag.errors import IndexNotFoundError
 from rag.index import Index, build_dense, check_compatible, load_index, save_index
@@ -105,7 +105,7 @@ class LocalStore:
         if not len(ids):
             return {}
         sub = scores[ids]
-        order = np.argsort(-sub, kind="stable")[:n]
+        order = np.argsort(-np.round(sub, SCORE_DECIMALS), kind="stable")[:n]  # ties by row, on any CPU
         return {int(ids[j]): float(sub[j]) for j in order if sub[j] > 0}
 
     def chunks(self, keys: Sequence[Key]) -> list[Chunk]:
