@@ -95,16 +95,50 @@ def retriever(session_settings: Settings, embedder):
     from rag.retrieve import Retriever
 
     result = ingest(None, session_settings, embedder=embedder)
-    return Retriever(result.index, embedder, session_settings)
+    return jittered(Retriever(result.index, embedder, session_settings))
+
+
+#: ``RAG_TEST_SCORE_NOISE=1e-6`` (relative) jitters every dense and BM25 score the session's retriever
+#: sees, as another CPU's float rounding would; ``RAG_TEST_SCORE_SEED`` picks the jitter. The whole suite,
+#: cassettes included, must pass under it (README: "Tests on any machine").
+SCORE_NOISE = float(os.environ.get("RAG_TEST_SCORE_NOISE") or 0.0)
+
+
+def jittered(retriever, noise: float = SCORE_NOISE, seed: int | None = None):  # type: ignore[no-untyped-def]
+    """``retriever`` with its store's dense and BM25 scores each multiplied by ``1 + u``, ``|u| <= noise``
+    (unchanged when ``noise`` is 0)."""
+    if not noise:
+        return retriever
+    import random
+
+    rng = random.Random(int(os.environ.get("RAG_TEST_SCORE_SEED") or 0) if seed is None else seed)
+    store = retriever.store
+
+    def jitter(search):  # type: ignore[no-untyped-def]
+        def noisy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            return {key: score * (1 + rng.uniform(-noise, noise)) for key, score in search(*args, **kwargs).items()}
+
+        return noisy
+
+    store.dense, store.lexical = jitter(store.dense), jitter(store.lexical)
+    return retriever
+
+
+def pytest_recording_configure(config: pytest.Config, vcr) -> None:  # type: ignore[no-untyped-def]
+    """The cassettes' own matcher: a request body matches on its meaning (tests/cassette_match.py)."""
+    from tests.cassette_match import same_meaning
+
+    vcr.register_matcher("same_meaning", same_meaning)
 
 
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, object]:
-    """Cassettes never hold credentials; requests match on method, path and body, not host or port,
-    so a cassette recorded against a local server on any port replays anywhere."""
+    """Cassettes never hold credentials; requests match on method, path and the body's meaning (the
+    passages of an answer prompt as a set: tests/cassette_match.py), not host or port, so a cassette
+    recorded against a local server on any port, on any CPU, replays anywhere."""
     return {
         "filter_headers": [("authorization", "REDACTED"), ("api-key", "REDACTED"), ("x-api-key", "REDACTED")],
-        "match_on": ("method", "path", "body"),
+        "match_on": ("method", "path", "same_meaning"),
         "decode_compressed_response": True,
     }
 
@@ -113,11 +147,17 @@ def vcr_config() -> dict[str, object]:
 REPLAY_URL = "http://127.0.0.1:8080/v1"
 
 
+def record_mode(config: pytest.Config) -> str:
+    """pytest-recording's ``--record-mode``: not given (``None`` in current releases) is a replay."""
+    return config.getoption("--record-mode", default=None) or "none"
+
+
 @pytest.fixture(scope="session")
 def llm_url(request: pytest.FixtureRequest, session_settings: Settings) -> Iterator[str]:
-    """Where cassette tests send model requests: a replay stand-in, or when recording (``make record``)
-    a freshly started bundled model server, or the one ``RAG_LOCAL_URL`` names."""
-    if request.config.getoption("--record-mode") == "none":
+    """Where cassette tests send model requests: a replay stand-in (a replay never starts a model
+    server), or when recording (``make record``) a freshly started bundled model server, or the one
+    ``RAG_LOCAL_URL`` names."""
+    if record_mode(request.config) == "none":
         yield REPLAY_URL
         return
     from rag.llm import LocalServer
