@@ -56,6 +56,7 @@ from rag.verify import (
     supported,
     tidy_citations,
 )
+from rag.version import answer_version
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,10 @@ class Answerer:
         self.settings = settings
         self.cache = AnswerCache(settings.answer_cache_file) if settings.answer_cache else None
         self.generation = retriever.store.generation
-        self.fingerprint = settings_fingerprint({**settings.answer_fingerprint(), "backend": self.backend})
+        # the rules' version too: after an upgrade the same question, index and settings is a miss
+        self.fingerprint = settings_fingerprint(
+            {**settings.answer_fingerprint(), "backend": self.backend, "rules": answer_version()}
+        )
         if self.cache is not None:
             self.cache.drop_other_generations(self.generation)
         self.years_by_region = retriever.store.covered_years()

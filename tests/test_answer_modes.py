@@ -283,3 +283,47 @@ def test_the_judge_is_asked_only_about_questions_for_a_figure(retriever):
     ans, llm = make(retriever, REFUSAL, mode="model", judge=lambda prompt: 1.0)
     answer = ans.ask("2023年太仓与德国合作是在哪个框架下进行的？")
     assert llm.judged == [] and answer.refused
+
+
+def test_an_upgrade_that_changes_a_rule_never_serves_the_older_answer(retriever, tmp_path, monkeypatch):
+    """The same question, index and settings after a rule's data changed (a copy of the engine with
+    one everyday word edited, as a ``git pull`` would leave it): the cache misses and the new rules answer."""
+    import shutil
+
+    import rag.answer
+    import rag.version
+
+    question = "太仓2023年在科技创新方面做了哪些工作？"
+    path = tmp_path / "answers.sqlite"
+    before, llm = make(retriever, "太仓坚持创新驱动[1]。", answer_cache=True, answer_cache_path=path)
+    assert not before.ask(question).cached and len(llm.prompts) == 1
+    # the same rules after a restart: a hit
+    same, llm_same = make(retriever, "x", answer_cache=True, answer_cache_path=path)
+    assert same.ask(question).cached and llm_same.prompts == []
+
+    upgraded = tmp_path / "rag"
+    shutil.copytree(rag.version.PACKAGE_ROOT, upgraded, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = next(upgraded.rglob("everyday.py"))  # the everyday-words rules, wherever they live
+    rules.write_text(rules.read_text(encoding="utf-8").replace("包裹", "邮包", 1), encoding="utf-8")
+    new_version = rag.version.version_of(upgraded)
+    assert new_version != rag.version.answer_version()
+    monkeypatch.setattr(rag.answer, "answer_version", lambda: new_version)
+    after, llm_after = make(retriever, "太仓坚持创新驱动[1]。", answer_cache=True, answer_cache_path=path)
+    answer = after.ask(question)
+    assert not answer.cached and len(llm_after.prompts) == 1
+
+
+def test_the_rules_version_changes_with_any_engine_file_and_only_with_them(tmp_path):
+    import shutil
+
+    import rag.version
+
+    tree = tmp_path / "rag"
+    shutil.copytree(rag.version.PACKAGE_ROOT, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    base = rag.version.version_of(tree)
+    assert base == rag.version.answer_version()  # a copy of the same files: the same version
+    (tree / "__pycache__").mkdir(exist_ok=True)
+    (tree / "__pycache__" / "x.pyc").write_bytes(b"compiled")  # byte code is no rule
+    assert rag.version.version_of(tree) == base
+    (tree / "lexicon.toml").write_text('[word]\nnote = "a new rule file"\n', encoding="utf-8")
+    assert rag.version.version_of(tree) != base
