@@ -10,9 +10,9 @@ from pathlib import Path
 import faiss
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.core.errors import LLMError
 from rag.documents import discover, read_text
 from rag.embedding import Embedder
-from rag.errors import LLMError
 from rag.llm import LLMClient
 from rag.verify import has_refusal
 

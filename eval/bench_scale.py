@@ -35,7 +35,7 @@ import numpy as np
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
 from rag.chunking import Chunk
-from rag.config import Settings, get_settings
+from rag.core.config import Settings, get_settings
 from rag.retrieve import Retriever, open_retriever
 
 QUESTIONS = [
@@ -207,7 +207,7 @@ def _milvus_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     import socket
     import sys
 
-    from rag.child import spawn
+    from rag.core.child import spawn
     from rag.llm import free_port
 
     port = free_port()
@@ -226,7 +226,7 @@ def run_milvus(settings: Settings, base: Retriever, chunks: list[Chunk], vectors
     """Against a fresh ``milvus-lite server`` on loopback (the API process holds only a client). The
     server is restarted on its folder before searching, as a served index is (right after inserting,
     Milvus Lite rebuilds its per-segment search state on every query: several times slower)."""
-    from rag.child import stop
+    from rag.core.child import stop
 
     folder = Path(tempfile.mkdtemp(prefix="scale-milvus-"))
     server, port = _milvus_server(folder)

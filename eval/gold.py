@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.core.errors import RagError
 from rag.documents import squash
-from rag.errors import RagError
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 REQUIRED = (

@@ -18,7 +18,7 @@ from eval.gold import GOLD, load_gold
 from eval.report import write_report
 from eval.retrieval_evaluator import RetrievalEvaluator
 from rag.answer import Answer, Answerer, rewrite_followup
-from rag.config import Settings
+from rag.core.config import Settings
 from rag.ingest import ingest
 from rag.llm import LLMClient
 from rag.retrieve import Retriever

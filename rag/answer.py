@@ -29,11 +29,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from rag.about import answer_about_reports, is_about_reports
-from rag.cache import AnswerCache, settings_fingerprint
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.core.cache import AnswerCache, settings_fingerprint
+from rag.core.config import Settings
+from rag.core.errors import LLMError, QueryError
 from rag.coverage import coverage_gap, gazetteer
-from rag.errors import LLMError, QueryError
 from rag.judge import Bar, judge_figure, judged_quote
 from rag.llm import LLMClient
 from rag.numbers import Figure, fits_kind

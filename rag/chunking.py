@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.core.errors import DocumentError
 from rag.documents import Report
-from rag.errors import DocumentError
 from rag.sections import Section, split_sections
 
 logger = logging.getLogger(__name__)

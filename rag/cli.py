@@ -14,8 +14,8 @@ from typing import Annotated, Any, cast
 import typer
 from pydantic import ValidationError
 
-from rag.config import Settings, get_settings
-from rag.errors import RagError
+from rag.core.config import Settings, get_settings
+from rag.core.errors import RagError
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from rag.errors import DocumentError
+from rag.core.errors import DocumentError
 from rag.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
 from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
 from rag.tables import with_units

@@ -48,7 +48,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from rag.errors import ModelConversionError
+from rag.core.errors import ModelConversionError
 
 logger = logging.getLogger(__name__)
 
@@ -547,7 +547,7 @@ def ensure_e5_model(cache_dir: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
-    from rag.assets import asset_main
+    from rag.core.assets import asset_main
 
     return asset_main(argv, "python -m rag.e5_convert", __doc__.splitlines()[0], lambda cache, quiet: ensure_e5_model(cache))
 

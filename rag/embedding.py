@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm import tqdm
 
-from rag.config import BUILTIN_E5, Settings, model_identity
-from rag.errors import ModelConversionError, RagError
+from rag.core.config import BUILTIN_E5, Settings, model_identity
+from rag.core.errors import ModelConversionError, RagError
 
 if TYPE_CHECKING:
     import torch
@@ -61,7 +61,7 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 class EmbeddingCache:
     """float32 vectors in SQLite, keyed by sha256(model, prompt, text): re-ingest embeds only new text.
 
-    ``model`` is the embedder's identity (:func:`rag.config.model_identity`), so int8 and fp32 vectors
+    ``model`` is the embedder's identity (:func:`rag.core.config.model_identity`), so int8 and fp32 vectors
     of the same model never share an entry."""
 
     def __init__(self, path: Path) -> None:

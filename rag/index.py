@@ -26,9 +26,9 @@ import faiss
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.core.config import Settings
+from rag.core.errors import IndexMismatchError, IndexNotFoundError
 from rag.documents import READING_VERSION, file_sha256
-from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ import numpy as np
 
 from rag import stores
 from rag.chunking import Chunk, chunk_reports
-from rag.config import Settings
+from rag.core.config import Settings
+from rag.core.errors import IndexMismatchError, IndexNotFoundError
 from rag.coverage import covered_years
 from rag.documents import Report, discover, file_sha256, load_reports
 from rag.embedding import Embedder, load_embedder
-from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.index import Index, chunking_settings, make_manifest
 from rag.stores import Store
 from rag.stores.local import LocalStore, in_process_index

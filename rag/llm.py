@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from rag import child
-from rag.config import Settings
-from rag.errors import LLMError
+from rag.core import child
+from rag.core.config import Settings
+from rag.core.errors import LLMError
 
 logger = logging.getLogger(__name__)
 

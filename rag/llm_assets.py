@@ -32,7 +32,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from rag.errors import ModelConversionError
+from rag.core.errors import ModelConversionError
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _check(tmp: Path, written: int, sha256: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
-    from rag.assets import asset_main
+    from rag.core.assets import asset_main
 
     return asset_main(
         argv,

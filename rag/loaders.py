@@ -15,7 +15,7 @@ page numbers of PDFs (by position and by repetition across pages), Word page hea
 a web page's navigation, breadcrumb and footer (ICP/备案 lines). Tables become one line per row,
 cells joined with 「 | 」, so each figure keeps its label.
 
-Every refusal is a :class:`~rag.errors.DocumentError` with one line naming the file: an unknown or
+Every refusal is a :class:`~rag.core.errors.DocumentError` with one line naming the file: an unknown or
 binary type, a PDF without a text layer (a scan: no OCR here), an encrypted or corrupt file, a ZIP
 bomb posing as a .docx, a file without text, or a text layer that is not readable Chinese.
 """
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from rag.errors import DocumentError
+from rag.core.errors import DocumentError
 
 logger = logging.getLogger(__name__)
 

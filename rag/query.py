@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import cn2an
 
-from rag.errors import QueryError
+from rag.core.errors import QueryError
 
 logger = logging.getLogger(__name__)
 

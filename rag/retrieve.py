@@ -17,9 +17,9 @@ from typing import Literal
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.core.config import Settings
+from rag.core.errors import QueryError
 from rag.embedding import Embedder
-from rag.errors import QueryError
 from rag.everyday import with_report_terms
 from rag.index import Index
 from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts

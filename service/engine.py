@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer import Answer, Answerer, Draft, Event
-from rag.config import Settings
-from rag.errors import IndexNotFoundError, LLMError, RagError
+from rag.core.config import Settings
+from rag.core.errors import IndexNotFoundError, LLMError, RagError
 from rag.llm import LLMClient, LocalClient, make_llm
 from rag.retrieve import Retriever, open_retriever
 from service.throttle import Busy, GenerationGate, Ticket

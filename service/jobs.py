@@ -26,12 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from rag.core.errors import RagError
 from rag.documents import load_report
-from rag.errors import RagError
 from service.uploads import CorpusState, StoredDocument, UploadError, UploadStore, read_json, write_json_atomic
 
 if TYPE_CHECKING:
-    from rag.config import Settings
+    from rag.core.config import Settings
     from service.engine import Engine
 
 logger = logging.getLogger(__name__)

@@ -36,9 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rag.cache import close_quietly, normalize_question, write_transaction
-from rag.config import Settings
-from rag.errors import RagError
+from rag.core.cache import close_quietly, normalize_question, write_transaction
+from rag.core.config import Settings
+from rag.core.errors import RagError
 
 if TYPE_CHECKING:
     from fastapi import Request

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rag.config import Settings
+from rag.core.config import Settings
+from rag.core.errors import DocumentError
 from rag.documents import MANIFEST_NAME, discover, file_sha256
-from rag.errors import DocumentError
 
 logger = logging.getLogger(__name__)
 

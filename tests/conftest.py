@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.config import Settings, default_cache_dir  # noqa: E402
+from rag.core.config import Settings, default_cache_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -276,10 +276,10 @@ def trickling_server() -> Iterator[tuple[str, threading.Event]]:
 
 def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-untyped-def]
     """``milvus-lite server`` on a free loopback port, as a child of this process; returns
-    ``(process, uri)`` once it accepts connections. Stop it with :func:`rag.child.stop`."""
+    ``(process, uri)`` once it accepts connections. Stop it with :func:`rag.core.child.stop`."""
     import sys
 
-    from rag.child import spawn, stop
+    from rag.core.child import spawn, stop
     from rag.llm import free_port
 
     port = free_port()
@@ -304,7 +304,7 @@ def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-unty
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Milvus Lite server on loopback for the session (the network path of the Milvus store)."""
-    from rag.child import stop
+    from rag.core.child import stop
 
     tmp = tmp_path_factory.mktemp("milvus-server")
     process, uri = start_milvus_server(tmp / "data", tmp / "server.log")

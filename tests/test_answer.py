@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer, rewrite_followup
-from rag.quote import extractive_answer
-from rag.errors import LLMError, QueryError
+from rag.core.errors import LLMError, QueryError
 from rag.llm import Completion
 from rag.prompts import REFUSAL
+from rag.quote import extractive_answer
 
 
 class Scripted:

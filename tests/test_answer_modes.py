@@ -71,7 +71,7 @@ def test_quote_then_model_keeps_the_quote_when_a_figure_is_marked(retriever):
 
 
 def test_quote_then_model_keeps_the_quote_when_the_model_is_down(retriever):
-    from rag.errors import LLMError
+    from rag.core.errors import LLMError
 
     ans, _ = make(retriever, LLMError("down"), mode="quote-then-model")
     events = list(ans.stream(QUESTION))
@@ -265,7 +265,7 @@ def test_the_answer_cache_returns_the_same_answer_marked_cached(retriever, tmp_p
 
 
 def test_a_degraded_answer_is_not_cached(retriever, tmp_path):
-    from rag.errors import LLMError
+    from rag.core.errors import LLMError
 
     ans, _ = make(retriever, LLMError("down"), answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
     assert ans.ask("太仓2023年在科技创新方面做了哪些工作？").degraded

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import cli
-from rag.config import get_settings
+from rag.core.config import get_settings
 
 
 @pytest.fixture

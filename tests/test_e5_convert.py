@@ -30,6 +30,7 @@ import sentence_transformers as st
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from rag.core.errors import ModelConversionError  # noqa: E402
 from rag.e5_convert import (  # noqa: E402
     COMPLETE_MARKER,
     DEFAULT_MODEL_DIRNAME,
@@ -41,7 +42,6 @@ from rag.e5_convert import (  # noqa: E402
     main,
     read_e5_file,
 )
-from rag.errors import ModelConversionError  # noqa: E402
 
 QUERIES = [
     "2023年太仓市一般公共预算收入是多少？",

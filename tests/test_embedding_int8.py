@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import BUILTIN_E5, Settings, model_identity
+from rag.core.config import BUILTIN_E5, Settings, model_identity
+from rag.core.errors import IndexMismatchError
 from rag.embedding import Embedder, EmbeddingCache, load_embedder
-from rag.errors import IndexMismatchError
 from rag.index import check_compatible, make_manifest
 
 SENTENCES = [

@@ -8,9 +8,9 @@ from pathlib import Path
 import faiss
 import pytest
 
+from rag.core.errors import DocumentError, IndexMismatchError, IndexNotFoundError
 from rag.documents import READING_VERSION
 from rag.embedding import EmbeddingCache
-from rag.errors import DocumentError, IndexMismatchError, IndexNotFoundError
 from rag.index import CURRENT, check_compatible, load_index
 from rag.ingest import index_is_current, ingest
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import model_mode
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.errors import LLMError
+from rag.core.errors import LLMError
 from rag.llm import OpenAIClient
 from rag.prompts import REFUSAL, build_judge_messages
+from tests.conftest import model_mode
 
 pytestmark = pytest.mark.vcr
 

@@ -22,8 +22,8 @@ import pytest
 from docx import Document
 
 from rag.chunking import Chunk, chunk_report
+from rag.core.errors import DocumentError
 from rag.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text, squash
-from rag.errors import DocumentError
 from rag.loaders import LoadedText, load_document, mark_columns, sniff_format, unmark_columns
 
 ROOT = Path(__file__).resolve().parent.parent

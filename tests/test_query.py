@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import QueryError
+from rag.core.errors import QueryError
 from rag.coverage import foreign_place
 from rag.query import RegionName, find_region, find_regions, find_years, parse_query, year_parts
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.child import spawn, stop
+from rag.core.child import spawn, stop
 from rag.ingest import ingest
 from rag.llm import free_port
 from tests.conftest import ROOT, start_milvus_server, wait_until

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from eval.gold import GOLD, load_gold
 from eval.retrieval_evaluator import RetrievalEvaluator
 from eval.runner import standalone
-from rag.errors import IndexNotFoundError, StoreError
+from rag.core.errors import IndexNotFoundError, StoreError
 from rag.ingest import index_is_current, ingest
 from rag.retrieve import Retriever, open_retriever
 from rag.stores import Where
@@ -114,7 +114,7 @@ def test_a_milvus_server_that_is_down_fails_at_once(make_settings, embedder):
 
 
 def test_readyz_is_503_once_the_milvus_server_dies(make_settings, embedder, tmp_path, monkeypatch):
-    from rag.child import stop
+    from rag.core.child import stop
     from service.app import create_app
     from service.engine import Engine
 

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.core.config import Settings
 
 #: A chunk's handle in a store: the row number in the local index, the chunk id in Milvus.
 Key = Hashable
@@ -104,7 +104,7 @@ def open_store(settings: Settings, *, check_files: bool = True) -> Store:
 
 def live_manifest(settings: Settings) -> Mapping[str, object]:
     """The live generation's manifest (its reports under ``sources``), checked against the settings,
-    without loading the index itself; :class:`rag.errors.IndexNotFoundError` when there is none."""
+    without loading the index itself; :class:`rag.core.errors.IndexNotFoundError` when there is none."""
     if settings.store == "milvus":
         from rag.stores.milvus import MilvusStore
 

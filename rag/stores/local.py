@@ -10,9 +10,9 @@ import faiss
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
+from rag.core.config import Settings
+from rag.core.errors import IndexNotFoundError
 from rag.coverage import covered_years
-from rag.errors import IndexNotFoundError
 from rag.index import Index, build_dense, check_compatible, load_index, save_index
 from rag.lexical import LexicalIndex
 from rag.stores import Key, Store, Where

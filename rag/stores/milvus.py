@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.config import Settings
-from rag.errors import IndexMismatchError, IndexNotFoundError, StoreError
+from rag.core.config import Settings
+from rag.core.errors import IndexMismatchError, IndexNotFoundError, StoreError
 from rag.index import INDEX_FORMAT, check_compatible
 from rag.lexical import STOPWORDS, punctuation_tokens
 from rag.stores import Key, Where

@@ -77,7 +77,7 @@ async def _sse(request: Request, engine: Engine, draft: Draft, ticket, generatio
 
 
 def _public(exc: Exception) -> str:
-    from rag.errors import RagError
+    from rag.core.errors import RagError
     from service.throttle import Busy
 
     return str(exc) if isinstance(exc, (RagError, Busy)) else "internal error; see the service log"

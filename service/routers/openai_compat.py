@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
 from rag.answer import Answer, Draft, final, validate_history
-from rag.errors import QueryError
+from rag.core.errors import QueryError
 from rag.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine

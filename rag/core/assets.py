@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.config import get_settings
-from rag.errors import RagError
+from rag.core.config import get_settings
+from rag.core.errors import RagError
 
 
 def asset_main(argv: list[str] | None, prog: str, description: str, ensure: Callable[[Path, bool], Path]) -> int:
