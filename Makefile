@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 	$(BIN)/python -m rag.e5_convert --cache-dir "$(CACHE)"
 	PYTHON=$(BIN)/python bash scripts/build_llama.sh
-	$(BIN)/python -m rag.llm_assets --cache-dir "$(CACHE)" --quiet
+	$(BIN)/python -m rag.llm.assets --cache-dir "$(CACHE)" --quiet
 
 # The widget's browser tests drive Debian's Chromium through Playwright (no `playwright install`).
 CHROMIUM ?= /usr/bin/chromium

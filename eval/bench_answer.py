@@ -26,7 +26,7 @@ from eval.gold import load_gold  # noqa: E402
 from eval.runner import answering  # noqa: E402
 from rag.answer import Answerer  # noqa: E402
 from rag.core.config import get_settings  # noqa: E402
-from rag.llm import LocalClient, make_llm  # noqa: E402
+from rag.llm.clients import LocalClient, make_llm  # noqa: E402
 from rag.prompts import build_messages  # noqa: E402
 from rag.retrieve import open_retriever  # noqa: E402
 

@@ -208,7 +208,7 @@ def _milvus_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     import sys
 
     from rag.core.child import spawn
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     port = free_port()
     with open(folder / "server.log", "ab") as log:

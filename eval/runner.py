@@ -20,7 +20,7 @@ from eval.retrieval_evaluator import RetrievalEvaluator
 from rag.answer import Answer, Answerer, rewrite_followup
 from rag.core.config import Settings
 from rag.ingest import ingest
-from rag.llm import LLMClient
+from rag.llm.clients import LLMClient
 from rag.retrieve import Retriever
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from eval.gold import load_gold
-from rag.llm import free_port
+from rag.llm.clients import free_port
 
 
 def rss_kib(pid: int) -> int:

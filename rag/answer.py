@@ -35,7 +35,7 @@ from rag.core.config import Settings
 from rag.core.errors import LLMError, QueryError
 from rag.coverage import coverage_gap, gazetteer
 from rag.judge import Bar, judge_figure, judged_quote
-from rag.llm import LLMClient
+from rag.llm.clients import LLMClient
 from rag.numbers import Figure, fits_kind
 from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query

@@ -165,7 +165,7 @@ def ask(
 ) -> None:
     """Answer from the reports with numbered citations, or say the reports do not contain it."""
     from rag.answer import Answerer
-    from rag.llm import make_llm
+    from rag.llm.clients import make_llm
     from rag.retrieve import open_retriever
 
     with user_errors():
@@ -214,7 +214,7 @@ def evaluate(
     """Score retrieval (ours vs BM25-only, dense-only, the usual pipeline) and answers on the gold set."""
     from eval.gold import GOLD
     from eval.runner import EvalOptions, run_eval
-    from rag.llm import make_llm
+    from rag.llm.clients import make_llm
     from rag.retrieve import open_retriever
 
     with user_errors():

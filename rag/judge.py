@@ -30,7 +30,7 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.embedding import Embedder
 from rag.everyday import with_report_terms
-from rag.llm import LLMClient
+from rag.llm.clients import LLMClient
 from rag.numbers import Figure, comparable, states
 from rag.prompts import build_judge_messages, sentences
 from rag.query import QueryIntent

@@ -13,7 +13,7 @@ from pathlib import Path
 from rag.answer import Answer, Answerer, Draft, Event
 from rag.core.config import Settings
 from rag.core.errors import IndexNotFoundError, LLMError, RagError
-from rag.llm import LLMClient, LocalClient, make_llm
+from rag.llm.clients import LLMClient, LocalClient, make_llm
 from rag.retrieve import Retriever, open_retriever
 from service.throttle import Busy, GenerationGate, Ticket
 

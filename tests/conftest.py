@@ -120,7 +120,7 @@ def llm_url(request: pytest.FixtureRequest, session_settings: Settings) -> Itera
     if request.config.getoption("--record-mode") == "none":
         yield REPLAY_URL
         return
-    from rag.llm import LocalServer
+    from rag.llm.clients import LocalServer
 
     server = LocalServer(session_settings.model_copy(update={"local_url": os.environ.get("RAG_LOCAL_URL")}))
     try:
@@ -135,7 +135,7 @@ def serve_app():
     Everything started is stopped after the test."""
     import uvicorn
 
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
@@ -280,7 +280,7 @@ def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-unty
     import sys
 
     from rag.core.child import spawn, stop
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     port = free_port()
     command = [str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(data_dir),

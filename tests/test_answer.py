@@ -1,6 +1,6 @@
 """Answer post-processing, fallbacks and follow-ups, over the real index.
 
-The model here is a scripted stand-in implementing the :class:`rag.llm.LLMClient` interface, so that
+The model here is a scripted stand-in implementing the :class:`rag.llm.clients.LLMClient` interface, so that
 each branch (good answer, invented figure, refusal, outage) is exercised deterministically; real model
 traffic is covered by the cassette tests and the live test.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer, rewrite_followup
 from rag.core.errors import LLMError, QueryError
-from rag.llm import Completion
+from rag.llm.clients import Completion
 from rag.prompts import REFUSAL
 from rag.quote import extractive_answer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import Answerer
-from rag.llm import LocalClient
+from rag.llm.clients import LocalClient
 
 pytestmark = pytest.mark.live
 
@@ -81,7 +81,7 @@ def test_stopping_rag_serve_leaves_no_model_server(retriever, sig):
 
     import httpx
 
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
     from tests.conftest import wait_until
     from tests.test_child import alive
 

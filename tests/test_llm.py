@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.core.errors import LLMError
-from rag.llm import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
+from rag.llm.clients import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
 from tests.conftest import model_mode
 
 MESSAGES = [{"role": "user", "content": "你好"}]

@@ -12,7 +12,7 @@ import pytest
 
 from rag.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.core.errors import LLMError
-from rag.llm import OpenAIClient
+from rag.llm.clients import OpenAIClient
 from rag.prompts import REFUSAL, build_judge_messages
 from tests.conftest import model_mode
 

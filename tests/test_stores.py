@@ -104,7 +104,7 @@ def test_a_replica_follows_changes_made_by_another(make_settings, embedder, milv
 
 
 def test_a_milvus_server_that_is_down_fails_at_once(make_settings, embedder):
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
     started = time.monotonic()
@@ -148,7 +148,7 @@ def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch
     from typer.testing import CliRunner
 
     from rag import cli
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
     monkeypatch.setattr(cli, "settings", lambda: settings)

