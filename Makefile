@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 setup: $(STAMP)
-	$(BIN)/python -m rag.e5_convert --cache-dir "$(CACHE)"
+	$(BIN)/python -m rag.indexing.e5_convert --cache-dir "$(CACHE)"
 	PYTHON=$(BIN)/python bash scripts/build_llama.sh
 	$(BIN)/python -m rag.llm.assets --cache-dir "$(CACHE)" --quiet
 

@@ -12,7 +12,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.core.errors import LLMError
 from rag.documents import discover, read_text
-from rag.embedding import Embedder
+from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
 from rag.verify import has_refusal
 

@@ -137,8 +137,8 @@ def measure(
     """Build (timed) with ``settings``' store; then, in a fresh process as an API replica would, open it
     (the resident memory that adds) and search."""
 
-    from rag import stores
-    from rag.index import make_manifest
+    from rag.indexing import stores
+    from rag.indexing.index import make_manifest
 
     manifest = make_manifest(
         model=base.embedder.model_name, dimension=int(vectors.shape[1]), settings=settings, sources=[], chunks=len(chunks)
@@ -173,8 +173,8 @@ def probe(settings_json: str, queries: int) -> None:
     """Run in a fresh process: open the store after the embedder, search, print JSON."""
     import json
 
-    from rag.embedding import load_embedder
-    from rag.stores import open_store
+    from rag.indexing.embedding import load_embedder
+    from rag.indexing.stores import open_store
 
     settings = Settings.model_validate_json(settings_json)
     embedder = load_embedder(settings)

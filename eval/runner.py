@@ -19,7 +19,7 @@ from eval.report import write_report
 from eval.retrieval_evaluator import RetrievalEvaluator
 from rag.answer import Answer, Answerer, rewrite_followup
 from rag.core.config import Settings
-from rag.ingest import ingest
+from rag.indexing.ingest import ingest
 from rag.llm.clients import LLMClient
 from rag.retrieve import Retriever
 

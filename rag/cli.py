@@ -70,9 +70,9 @@ def ingest(
 ) -> None:
     """Clean, chunk and index reports (PDF, Word .docx, HTML, text in any Chinese encoding). The old index stays
     live until the new one is complete."""
-    from rag.ingest import index_is_current
-    from rag.ingest import ingest as run_ingest
-    from rag.stores import location
+    from rag.indexing.ingest import index_is_current
+    from rag.indexing.ingest import ingest as run_ingest
+    from rag.indexing.stores import location
 
     with user_errors():
         if not paths:  # the corpus the service serves: seeds/ plus what was uploaded to it

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import Chunk
-from rag.embedding import Embedder
 from rag.everyday import with_report_terms
+from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
 from rag.numbers import Figure, comparable, states
 from rag.prompts import build_judge_messages, sentences

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from rag.chunking import Chunk
-from rag.lexical import tokenize
+from rag.indexing.lexical import tokenize
 from rag.loaders import CELL_SEPARATOR
 
 #: The one sentence the model must answer with when the passages do not contain the answer.

@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 
 from rag.chunking import Chunk
 from rag.everyday import named_metrics
-from rag.lexical import tokenize
+from rag.indexing.lexical import tokenize
 from rag.numbers import comparable, figures_in, fits_kind
 from rag.prompts import sentences
 from rag.query import QueryIntent

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense + BM25 from a store (:mod:`rag.stores`), fused here, with region and year
+"""Hybrid retrieval: dense + BM25 from a store (:mod:`rag.indexing.stores`), fused here, with region and year
 as first-class filters.
 
 Order of results: the region the question names (or the explicit filter) is a hard filter. Within
@@ -19,12 +19,12 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import QueryError
-from rag.embedding import Embedder
 from rag.everyday import with_report_terms
-from rag.index import Index
+from rag.indexing.embedding import Embedder
+from rag.indexing.index import Index
+from rag.indexing.stores import Key, Store, Where, open_store
+from rag.indexing.stores.local import LocalStore, in_process_index
 from rag.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
-from rag.stores import Key, Store, Where, open_store
-from rag.stores.local import LocalStore, in_process_index
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def _order(key: Key) -> tuple[int, str]:
 
 def open_retriever(settings: Settings, *, check_files: bool = True, embedder: Embedder | None = None) -> Retriever:
     """Open the configured store (checked against the settings) and attach the embedder."""
-    from rag.embedding import load_embedder
+    from rag.indexing.embedding import load_embedder
 
     store = open_store(settings, check_files=check_files)
     return Retriever(store, embedder or load_embedder(settings), settings)

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 
 import jieba
 
-from rag.lexical import STOPWORDS
+from rag.indexing.lexical import STOPWORDS
 from rag.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
 
 #: Same metric, different words: the left side (a regular expression) is rewritten to the right

@@ -153,7 +153,7 @@ class Engine:
         The corpus is ``settings.seeds_dir``, changed by the uploads listed in ``settings.uploads_dir``
         (:mod:`service.uploads`); an index that differs from it (``rag ingest`` of the seeds alone, an
         upload interrupted by a crash) is rebuilt from it first: vectors are cached, so this is quick."""
-        from rag.ingest import ingest
+        from rag.indexing.ingest import ingest
         from service.uploads import corpus_files, corpus_matches
 
         files = corpus_files(settings) or None

@@ -8,7 +8,7 @@ files it had stored but not committed are removed.
 
 What a job does (upload): parse each new file with :func:`rag.documents.load_report` (an unreadable
 one fails the job with the loader's reason), work out the new corpus (with ``replace``: without the
-older reports of the same region and year), index it with :func:`rag.ingest.ingest` (a new generation,
+older reports of the same region and year), index it with :func:`rag.indexing.ingest.ingest` (a new generation,
 written atomically; vectors of unchanged passages come from the embedding cache), commit the corpus
 (``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus.
 """
@@ -212,7 +212,7 @@ class JobManager:
                 logger.info("job %s %s in %.1fs", job.id, job.status, time.perf_counter() - started)
 
     def _run(self, job: Job) -> None:
-        from rag.ingest import ingest
+        from rag.indexing.ingest import ingest
         from rag.retrieve import Retriever
 
         engine = self._engine()

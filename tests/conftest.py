@@ -83,7 +83,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder(session_settings: Settings):
-    from rag.embedding import load_embedder
+    from rag.indexing.embedding import load_embedder
 
     return load_embedder(session_settings)
 
@@ -91,7 +91,7 @@ def embedder(session_settings: Settings):
 @pytest.fixture(scope="session")
 def retriever(session_settings: Settings, embedder):
     """The five seed reports, indexed once per test session with the real embedding model."""
-    from rag.ingest import ingest
+    from rag.indexing.ingest import ingest
     from rag.retrieve import Retriever
 
     result = ingest(None, session_settings, embedder=embedder)
@@ -271,7 +271,7 @@ def trickling_server() -> Iterator[tuple[str, threading.Event]]:
     server.server_close()
 
 
-# --- the Milvus store (rag/stores/milvus.py) --------------------------------------------------
+# --- the Milvus store (rag/indexing/stores/milvus.py) --------------------------------------------------
 
 
 def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-untyped-def]
@@ -315,7 +315,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _milvus_retriever(settings: Settings, embedder):  # type: ignore[no-untyped-def]
-    from rag.ingest import ingest
+    from rag.indexing.ingest import ingest
     from rag.retrieve import Retriever
 
     result = ingest(None, settings, embedder=embedder)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from rag.core.child import spawn, stop
-from rag.ingest import ingest
+from rag.indexing.ingest import ingest
 from rag.llm.clients import free_port
 from tests.conftest import ROOT, start_milvus_server, wait_until
 from tests.test_upload import ADMIN, ADMIN_KEY, API, API_KEY, FIGURE, QUESTION, SEED, SEED_QUESTION, UPLOAD

@@ -12,10 +12,10 @@ from eval.gold import GOLD, load_gold
 from eval.retrieval_evaluator import RetrievalEvaluator
 from eval.runner import standalone
 from rag.core.errors import IndexNotFoundError, StoreError
-from rag.ingest import index_is_current, ingest
+from rag.indexing.ingest import index_is_current, ingest
+from rag.indexing.stores import Where
+from rag.indexing.stores.milvus import MilvusStore, expression
 from rag.retrieve import Retriever, open_retriever
-from rag.stores import Where
-from rag.stores.milvus import MilvusStore, expression
 from tests.conftest import SEEDS, start_milvus_server
 
 TAICANG_2024, YUSHAN_2020 = SEEDS / "001_b45d8ecc868d26b7.txt", SEEDS / "003_55331ebdb0be2b0e.txt"

@@ -286,7 +286,7 @@ HOSTILE = """政府工作报告
 """
 
 def test_hostile_passage_stays_inert_text(page, site, serve_app, make_settings, embedder, tmp_path):
-    from rag.ingest import ingest
+    from rag.indexing.ingest import ingest
     from rag.retrieve import Retriever
 
     report = tmp_path / "reports" / "hostile.txt"

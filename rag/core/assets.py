@@ -1,5 +1,5 @@
 """The command-line shape shared by the setup steps that prepare a cached asset
-(``python -m rag.e5_convert``, ``python -m rag.llm.assets``): make sure it exists, print its path."""
+(``python -m rag.indexing.e5_convert``, ``python -m rag.llm.assets``): make sure it exists, print its path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The local store: one :class:`rag.index.Index` generation (FAISS + bm25s files) in this process."""
+"""The local store: one :class:`rag.indexing.index.Index` generation (FAISS + bm25s files) in this process."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import IndexNotFoundError
 from rag.coverage import covered_years
-from rag.index import Index, build_dense, check_compatible, load_index, save_index
-from rag.lexical import LexicalIndex
-from rag.stores import Key, Store, Where
+from rag.indexing.index import Index, build_dense, check_compatible, load_index, save_index
+from rag.indexing.lexical import LexicalIndex
+from rag.indexing.stores import Key, Store, Where
 
 logger = logging.getLogger(__name__)
 

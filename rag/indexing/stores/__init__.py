@@ -1,7 +1,7 @@
 """Where the indexed passages live: one small interface, two backends chosen by ``RAG_STORE``.
 
-- ``local`` (:mod:`rag.stores.local`): the FAISS + bm25s files of :mod:`rag.index`, in the process;
-- ``milvus`` (:mod:`rag.stores.milvus`): a Milvus collection (Milvus Lite in a file, or a Milvus
+- ``local`` (:mod:`rag.indexing.stores.local`): the FAISS + bm25s files of :mod:`rag.indexing.index`, in the process;
+- ``milvus`` (:mod:`rag.indexing.stores.milvus`): a Milvus collection (Milvus Lite in a file, or a Milvus
   server or cluster by URI) with the dense vectors, a BM25 function over a jieba analyzer and the
   scalar fields retrieval filters on, shared by every service replica.
 
@@ -46,7 +46,7 @@ class Store(Protocol):
 
     @property
     def manifest(self) -> Mapping[str, object]:
-        """Embedding model, chunking settings and the like (see :func:`rag.index.make_manifest`)."""
+        """Embedding model, chunking settings and the like (see :func:`rag.indexing.index.make_manifest`)."""
 
     @property
     def sources(self) -> list[dict[str, object]]:
@@ -94,10 +94,10 @@ def open_store(settings: Settings, *, check_files: bool = True) -> Store:
     """The live generation of the configured store, checked against the settings (and, for the local
     store with ``check_files``, against the report files it was built from)."""
     if settings.store == "milvus":
-        from rag.stores.milvus import MilvusStore
+        from rag.indexing.stores.milvus import MilvusStore
 
         return MilvusStore.open(settings)
-    from rag.stores.local import LocalStore
+    from rag.indexing.stores.local import LocalStore
 
     return LocalStore.open(settings, check_files=check_files)
 
@@ -106,12 +106,12 @@ def live_manifest(settings: Settings) -> Mapping[str, object]:
     """The live generation's manifest (its reports under ``sources``), checked against the settings,
     without loading the index itself; :class:`rag.core.errors.IndexNotFoundError` when there is none."""
     if settings.store == "milvus":
-        from rag.stores.milvus import MilvusStore
+        from rag.indexing.stores.milvus import MilvusStore
 
         store = MilvusStore.open(settings)
         store.close()
         return store.manifest
-    from rag.index import check_compatible, load_manifest
+    from rag.indexing.index import check_compatible, load_manifest
 
     manifest = load_manifest(settings.index_dir)
     check_compatible(manifest, settings, check_files=False)
@@ -122,10 +122,10 @@ def replace(settings: Settings, chunks: list[Chunk], vectors: np.ndarray, manife
     """Make ``chunks`` (with their ``vectors``) the whole index, as a new generation switched to
     atomically: a failure leaves the previous generation live."""
     if settings.store == "milvus":
-        from rag.stores import milvus
+        from rag.indexing.stores import milvus
 
         return milvus.replace(settings, chunks, vectors, manifest)
-    from rag.stores import local
+    from rag.indexing.stores import local
 
     return local.replace(settings, chunks, vectors, manifest)
 
@@ -137,9 +137,9 @@ def update(
     reports named in ``remove`` (file names; a report added again is replaced); the rest is kept. With
     no index yet, this is :func:`replace`."""
     if settings.store == "milvus":
-        from rag.stores import milvus
+        from rag.indexing.stores import milvus
 
         return milvus.update(settings, chunks, vectors, manifest, remove)
-    from rag.stores import local
+    from rag.indexing.stores import local
 
     return local.update(settings, chunks, vectors, manifest, remove)

@@ -218,7 +218,7 @@ def resolve_model_path(settings: Settings) -> str:
     """The folder or hub name to load: the builtin e5 model is converted on first use."""
     if settings.embedding_model != BUILTIN_E5:
         return settings.embedding_model
-    from rag.e5_convert import ensure_e5_model
+    from rag.indexing.e5_convert import ensure_e5_model
 
     try:
         return str(ensure_e5_model(settings.cache_dir))

@@ -29,7 +29,7 @@ from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
 from rag.documents import READING_VERSION, file_sha256
-from rag.lexical import LexicalIndex
+from rag.indexing.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 

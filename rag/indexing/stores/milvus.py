@@ -33,9 +33,9 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError, StoreError
-from rag.index import INDEX_FORMAT, check_compatible
-from rag.lexical import STOPWORDS, punctuation_tokens
-from rag.stores import Key, Where
+from rag.indexing.index import INDEX_FORMAT, check_compatible
+from rag.indexing.lexical import STOPWORDS, punctuation_tokens
+from rag.indexing.stores import Key, Where
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _chunk_collection(client: Any, name: str, dimension: int) -> None:
     for field in ("report_year", "year", "start"):
         schema.add_field(field, DataType.INT64)
     schema.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
-    analyzer = {  # as rag.lexical.tokenize: jieba's search mode, without stopwords and punctuation
+    analyzer = {  # as rag.indexing.lexical.tokenize: jieba's search mode, without stopwords and punctuation
         "tokenizer": {"type": "jieba", "mode": "search"},
         "filter": [{"type": "stop", "stop_words": sorted(STOPWORDS | punctuation_tokens())}],
     }
