@@ -36,7 +36,7 @@ from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
 from rag.chunking import Chunk
 from rag.core.config import Settings, get_settings
-from rag.retrieve import Retriever, open_retriever
+from rag.retrieval.retrieve import Retriever, open_retriever
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",

@@ -124,7 +124,7 @@ def search(
     queries_file: Annotated[Path | None, typer.Option(help="One query per line; prints JSON Lines.")] = None,
 ) -> None:
     """Hybrid (dense + BM25) search with region and year awareness."""
-    from rag.retrieve import open_retriever
+    from rag.retrieval.retrieve import open_retriever
 
     with user_errors():
         if (query is None) == (queries_file is None):
@@ -164,9 +164,9 @@ def ask(
     questions_file: Annotated[Path | None, typer.Option(help="One question per line; prints JSON Lines.")] = None,
 ) -> None:
     """Answer from the reports with numbered citations, or say the reports do not contain it."""
-    from rag.answer import Answerer
+    from rag.answering.answer import Answerer
     from rag.llm.clients import make_llm
-    from rag.retrieve import open_retriever
+    from rag.retrieval.retrieve import open_retriever
 
     with user_errors():
         if (question is None) == (questions_file is None):
@@ -215,7 +215,7 @@ def evaluate(
     from eval.gold import GOLD
     from eval.runner import EvalOptions, run_eval
     from rag.llm.clients import make_llm
-    from rag.retrieve import open_retriever
+    from rag.retrieval.retrieve import open_retriever
 
     with user_errors():
         current = settings()

@@ -263,8 +263,8 @@ _TOWN_STEM = (2, 5)
 @cache
 def division_names() -> frozenset[str]:
     """Names of China's provinces, prefectures and counties from the cpca package's data (see
-    rag/coverage.py), without its 「市辖区」 placeholders; empty when the data is not installed."""
-    from rag.coverage import _cpca_file  # the gazetteer's loader; imported late, it pulls in jieba
+    rag/answering/coverage.py), without its 「市辖区」 placeholders; empty when the data is not installed."""
+    from rag.answering.coverage import _cpca_file  # the gazetteer's loader; imported late, it pulls in jieba
 
     try:
         with _cpca_file("adcodes.csv").open(encoding="utf-8") as f:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer import Answer, Answerer, Draft, Event
+from rag.answering.answer import Answer, Answerer, Draft, Event
 from rag.core.config import Settings
 from rag.core.errors import IndexNotFoundError, LLMError, RagError
 from rag.llm.clients import LLMClient, LocalClient, make_llm
-from rag.retrieve import Retriever, open_retriever
+from rag.retrieval.retrieve import Retriever, open_retriever
 from service.throttle import Busy, GenerationGate, Ticket
 
 logger = logging.getLogger(__name__)

@@ -213,7 +213,7 @@ class JobManager:
 
     def _run(self, job: Job) -> None:
         from rag.indexing.ingest import ingest
-        from rag.retrieve import Retriever
+        from rag.retrieval.retrieve import Retriever
 
         engine = self._engine()
         if engine is None:

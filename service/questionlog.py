@@ -43,7 +43,7 @@ from rag.core.errors import RagError
 if TYPE_CHECKING:
     from fastapi import Request
 
-    from rag.answer import Answer
+    from rag.answering.answer import Answer
 
 logger = logging.getLogger(__name__)
 

@@ -92,7 +92,7 @@ def embedder(session_settings: Settings):
 def retriever(session_settings: Settings, embedder):
     """The five seed reports, indexed once per test session with the real embedding model."""
     from rag.indexing.ingest import ingest
-    from rag.retrieve import Retriever
+    from rag.retrieval.retrieve import Retriever
 
     result = ingest(None, session_settings, embedder=embedder)
     return Retriever(result.index, embedder, session_settings)
@@ -316,7 +316,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _milvus_retriever(settings: Settings, embedder):  # type: ignore[no-untyped-def]
     from rag.indexing.ingest import ingest
-    from rag.retrieve import Retriever
+    from rag.retrieval.retrieve import Retriever
 
     result = ingest(None, settings, embedder=embedder)
     return Retriever(result.store, embedder, settings)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.about import (
+from rag.answering.about import (
     about_kind,
     answer_about_reports,
     format_report,
@@ -15,7 +15,7 @@ from rag.about import (
 )
 from rag.chunking import Chunk
 from rag.documents import load_reports
-from rag.query import RegionName
+from rag.retrieval.query import RegionName
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

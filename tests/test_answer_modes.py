@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.judge import JUDGED_CANDIDATES, Bar, judged_quote
-from rag.prompts import REFUSAL
+from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.answering.judge import JUDGED_CANDIDATES, Bar, judged_quote
+from rag.answering.prompts import REFUSAL
 from tests.test_answer import QUESTION, Scripted
 
 
@@ -154,7 +154,7 @@ def test_standing_out_counts_only_among_sentences_of_the_unit_kind_asked(retriev
 
 
 REVENUE = "2023年相城区政府口袋里一年进来多少钱？"  # the report: 「一般公共预算收入155.2亿元、增长6.5%」
-# (wording rag/everyday.py does not know: 「一年收了多少钱」 is quoted from the report term at once)
+# (wording rag/retrieval/everyday.py does not know: 「一年收了多少钱」 is quoted from the report term at once)
 
 
 @pytest.mark.parametrize(("p_other", "quoted"), [(0.65, True), (0.85, False)])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieve import open_retriever
+from rag.retrieval.retrieve import open_retriever
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

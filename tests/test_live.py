@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import Answerer
+from rag.answering.answer import Answerer
 from rag.llm.clients import LocalClient
 
 pytestmark = pytest.mark.live

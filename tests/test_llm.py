@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rag.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
 from rag.core.errors import LLMError
 from rag.llm.clients import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
 from tests.conftest import model_mode

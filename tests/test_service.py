@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.answer import BUSY_REASON, EXTRACTIVE_PREFIX
+from rag.answering.answer import BUSY_REASON, EXTRACTIVE_PREFIX
 from rag.llm.clients import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine

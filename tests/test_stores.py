@@ -15,7 +15,7 @@ from rag.core.errors import IndexNotFoundError, StoreError
 from rag.indexing.ingest import index_is_current, ingest
 from rag.indexing.stores import Where
 from rag.indexing.stores.milvus import MilvusStore, expression
-from rag.retrieve import Retriever, open_retriever
+from rag.retrieval.retrieve import Retriever, open_retriever
 from tests.conftest import SEEDS, start_milvus_server
 
 TAICANG_2024, YUSHAN_2020 = SEEDS / "001_b45d8ecc868d26b7.txt", SEEDS / "003_55331ebdb0be2b0e.txt"

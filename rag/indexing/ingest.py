@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answering.coverage import covered_years
 from rag.chunking import Chunk, chunk_reports
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
-from rag.coverage import covered_years
 from rag.documents import Report, discover, file_sha256, load_reports
 from rag.indexing import stores
 from rag.indexing.embedding import Embedder, load_embedder

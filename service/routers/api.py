@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
-from rag.answer import Draft, final, validate_history
-from rag.query import validate_query
+from rag.answering.answer import Draft, final, validate_history
+from rag.retrieval.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
 from service.questionlog import record_answer

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
-from rag.answer import Answer, Draft, final, validate_history
+from rag.answering.answer import Answer, Draft, final, validate_history
 from rag.core.errors import QueryError
-from rag.query import validate_query
+from rag.retrieval.query import validate_query
 from service.deps import get_engine
 from service.engine import Engine
 from service.questionlog import record_answer

@@ -5,7 +5,7 @@
   server or cluster by URI) with the dense vectors, a BM25 function over a jieba analyzer and the
   scalar fields retrieval filters on, shared by every service replica.
 
-Retrieval (:mod:`rag.retrieve`) asks a store for the dense and the BM25 top-n under a :class:`Where`
+Retrieval (:mod:`rag.retrieval.retrieve`) asks a store for the dense and the BM25 top-n under a :class:`Where`
 and fuses them itself, so ranking, fusion and the region/year tiers are the same on both. Writing goes
 through :func:`replace` (a whole new generation, made live atomically) and :func:`update` (reports
 added or removed in place, a new generation number).

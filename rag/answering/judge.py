@@ -27,15 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answering.prompts import build_judge_messages, sentences
+from rag.answering.quote import candidate_sentences
+from rag.answering.terms import asked_terms, asked_unit_kind, asks_for_figure
 from rag.chunking import Chunk
-from rag.everyday import with_report_terms
 from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
 from rag.numbers import Figure, comparable, states
-from rag.prompts import build_judge_messages, sentences
-from rag.query import QueryIntent
-from rag.quote import candidate_sentences
-from rag.terms import asked_terms, asked_unit_kind, asks_for_figure
+from rag.retrieval.everyday import with_report_terms
+from rag.retrieval.query import QueryIntent
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def judged_quote(
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
     for n, sentence in candidate_sentences(chunks, side, kind, asked_terms(question, ignore), ignore):
         first.setdefault(sentence, n)
-    # closest in meaning to the question with the report's terms for its everyday words (rag/everyday.py)
+    # closest in meaning to the question with the report's terms for its everyday words (rag/retrieval/everyday.py)
     wording = with_report_terms(question)
     candidates = closest(wording, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
     ranked = sorted(

@@ -18,7 +18,7 @@ RULES = f"要求：一两句话回答，数字照抄原文，句末写出依据�
 
 REWRITE_SYSTEM = "把用户最后的追问结合对话改写成一个完整、独立的问题，补全省略的地区、年份和指标。只输出改写后的问题。"
 
-#: The answerability judge's question about one report sentence (rag/judge.py); chosen on the dev split
+#: The answerability judge's question about one report sentence (rag/answering/judge.py); chosen on the dev split
 #: among three wordings by how well P(是) separates right sentences from wrong ones.
 JUDGE = "句子：{sentence}\n问题：{question}\n句子里有没有问题所问的那个数字？回答“是”或“否”。"
 

@@ -28,21 +28,13 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from rag.about import answer_about_reports, is_about_reports
-from rag.chunking import Chunk
-from rag.core.cache import AnswerCache, settings_fingerprint
-from rag.core.config import Settings
-from rag.core.errors import LLMError, QueryError
-from rag.coverage import coverage_gap, gazetteer
-from rag.judge import Bar, judge_figure, judged_quote
-from rag.llm.clients import LLMClient
-from rag.numbers import Figure, fits_kind
-from rag.prompts import REFUSAL, build_messages, build_rewrite_messages
-from rag.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
-from rag.quote import extractive_answer, sure_quote, unit_quote
-from rag.retrieve import Retriever
-from rag.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
-from rag.verify import (
+from rag.answering.about import answer_about_reports, is_about_reports
+from rag.answering.coverage import coverage_gap, gazetteer
+from rag.answering.judge import Bar, judge_figure, judged_quote
+from rag.answering.prompts import REFUSAL, build_messages, build_rewrite_messages
+from rag.answering.quote import extractive_answer, sure_quote, unit_quote
+from rag.answering.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
+from rag.answering.verify import (
     MISATTRIBUTED,
     VERIFIED,
     attribution,
@@ -56,6 +48,14 @@ from rag.verify import (
     supported,
     tidy_citations,
 )
+from rag.chunking import Chunk
+from rag.core.cache import AnswerCache, settings_fingerprint
+from rag.core.config import Settings
+from rag.core.errors import LLMError, QueryError
+from rag.llm.clients import LLMClient
+from rag.numbers import Figure, fits_kind
+from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
+from rag.retrieval.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
 
@@ -485,7 +485,7 @@ class Answerer:
         return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places)
 
     def _judged_quote(self, draft: Draft, rival: float = 0.0) -> str | None:
-        """The sentence the model, as a judge, is sure states what was asked (rag/judge.py) — and
+        """The sentence the model, as a judge, is sure states what was asked (rag/answering/judge.py) — and
         surer by the margin than of the ``rival`` sentence the model answered from, when given."""
         if not self.settings.answer_judge or self.llm is None or len(draft.sides) != 1:
             return None

@@ -19,14 +19,14 @@ import logging
 import re
 from collections.abc import Collection, Sequence
 
+from rag.answering.prompts import sentences
+from rag.answering.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
+from rag.answering.verify import figures, measures_of, states_asked_figure, states_sibling
 from rag.chunking import Chunk
-from rag.everyday import named_metrics
 from rag.indexing.lexical import tokenize
 from rag.numbers import comparable, figures_in, fits_kind
-from rag.prompts import sentences
-from rag.query import QueryIntent
-from rag.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
-from rag.verify import figures, measures_of, states_asked_figure, states_sibling
+from rag.retrieval.everyday import named_metrics
+from rag.retrieval.query import QueryIntent
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
 
 def named_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
     """For a question in everyday words, a sentence of the asked place and time that states a figure
-    of the indicator those words name (rag/everyday.py: 「发了多少个包裹」 → 「快递业务量」), asked as the
+    of the indicator those words name (rag/retrieval/everyday.py: 「发了多少个包裹」 → 「快递业务量」), asked as the
     question asks it (its level, or its change or target) and of the unit kind it asks for: of those,
     the one whose figure's clause names least besides (「外贸进出口总额 | 752.6亿元」 before 「对东盟进出口
     201.6亿元」), then the best ranked."""
@@ -134,7 +134,7 @@ def candidate_sentences(
 ) -> list[tuple[int, str]]:
     """(passage number, sentence) for each sentence of the asked place and time stating a figure of
     unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order — save those whose figures all
-    measure a sibling of the ``wanted`` metric words (:func:`rag.verify.states_sibling`)."""
+    measure a sibling of the ``wanted`` metric words (:func:`rag.answering.verify.states_sibling`)."""
     asked = list(wanted)
     return [
         (n, sentence)

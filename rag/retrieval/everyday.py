@@ -10,7 +10,7 @@ ministries' indicator names), not any one report's wording. Two strengths:
 
 - a **name** (``sure``): the wording means that indicator and no other (「坐飞机进出的人次」 is
   「机场旅客吞吐量」); its alternatives are the ways reports write it. A sentence stating a figure of
-  it answers the question as surely as one in the question's own words (rag/quote.py).
+  it answers the question as surely as one in the question's own words (rag/answering/quote.py).
 - a **hint**: the wording points to a family of indicators (「看病」: hospitals, beds, doctors) —
   only retrieval and the judge's choice of candidate sentences look for them.
 

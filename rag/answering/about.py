@@ -29,9 +29,9 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from rag.answering.coverage import foreign_place
 from rag.chunking import Chunk
-from rag.coverage import foreign_place
-from rag.query import RegionName, find_regions, find_years
+from rag.retrieval.query import RegionName, find_regions, find_years
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def answer_about_reports(
     cited chunks (each report's first chunk in ``chunks``) in citation order; ``None`` when the
     question is not about the reports (see :func:`is_about_reports`).
 
-    A region (by any alias, see :func:`rag.query.find_regions`) or year the question names restricts
+    A region (by any alias, see :func:`rag.retrieval.query.find_regions`) or year the question names restricts
     the answer to those reports; when none matches, or the question names a place no report covers,
     the answer says so and lists what is there, without citations.
     """

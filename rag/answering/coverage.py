@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 
 import jieba
 
-from rag.query import QueryIntent, RegionName
-from rag.terms import asks_for_figure
+from rag.answering.terms import asks_for_figure
+from rag.retrieval.query import QueryIntent, RegionName
 
 if TYPE_CHECKING:
     from rag.chunking import Chunk

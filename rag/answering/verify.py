@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from rag.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
-from rag.prompts import sentences
-from rag.terms import (
+from rag.answering.prompts import sentences
+from rag.answering.terms import (
     NAMES_ENOUGH,
     STATED_AS_CHANGE_RE,
     agreement,
@@ -19,6 +18,7 @@ from rag.terms import (
     names_asked,
     opposed,
 )
+from rag.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(
@@ -94,7 +94,7 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
     return text[:at] + marker + text[at:]
 
 
-#: The agreement (:func:`rag.terms.agreement`) of an answer's metric words with the passage clause
+#: The agreement (:func:`rag.answering.terms.agreement`) of an answer's metric words with the passage clause
 #: that states its figure, above which the figure counts as verified, and below which it counts as
 #: given for another metric. In between it is kept and marked doubtful. Chosen on the dev split.
 VERIFIED = 0.5
@@ -215,7 +215,7 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
 def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> float | None:
     """How surely ``passage`` states ``figure`` *for the same thing* the answer says it measures:
     ``None`` when the passage does not state the number (with its unit) at all, else the best
-    :func:`rag.terms.agreement` of the answer's metric words with those leading up to the figure in the
+    :func:`rag.answering.terms.agreement` of the answer's metric words with those leading up to the figure in the
     passage's sentence (a table row is one: 「…第2\n\n一般公共预算收入 | 421.6亿元」 does not run the
     rows together), 1.0 when the answer names no metric and the question cannot be judged against the
     passage. Two metrics that differ in their head word, the one nearest the figure, are never more
