@@ -34,8 +34,8 @@ import numpy as np
 
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
-from rag.chunking import Chunk
 from rag.core.config import Settings, get_settings
+from rag.reading.chunking import Chunk
 from rag.retrieval.retrieve import Retriever, open_retriever
 
 QUESTIONS = [

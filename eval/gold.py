@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.core.errors import RagError
-from rag.documents import squash
+from rag.reading.documents import squash
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 REQUIRED = (

@@ -6,7 +6,7 @@ A job is kept in memory and as ``<uploads_dir>/jobs/<id>.json`` (rewritten atomi
 so after a restart a job that was running reads ``failed`` (「interrupted by a restart」) and the
 files it had stored but not committed are removed.
 
-What a job does (upload): parse each new file with :func:`rag.documents.load_report` (an unreadable
+What a job does (upload): parse each new file with :func:`rag.reading.documents.load_report` (an unreadable
 one fails the job with the loader's reason), work out the new corpus (with ``replace``: without the
 older reports of the same region and year), index it with :func:`rag.indexing.ingest.ingest` (a new generation,
 written atomically; vectors of unchanged passages come from the embedding cache), commit the corpus
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rag.core.errors import RagError
-from rag.documents import load_report
+from rag.reading.documents import load_report
 from service.uploads import CorpusState, StoredDocument, UploadError, UploadStore, read_json, write_json_atomic
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from rag.answering.about import (
     is_about_reports,
     regions_of,
 )
-from rag.chunking import Chunk
-from rag.documents import load_reports
+from rag.reading.chunking import Chunk
+from rag.reading.documents import load_reports
 from rag.retrieval.query import RegionName
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

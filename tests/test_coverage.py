@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag.answering.coverage import coverage_gap, covered_years, foreign_place, gazetteer
-from rag.chunking import chunk_reports
-from rag.documents import load_reports
+from rag.reading.chunking import chunk_reports
+from rag.reading.documents import load_reports
 from rag.retrieval.query import QueryIntent, RegionName, find_year_range, parse_query
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.core.errors import DocumentError
-from rag.documents import clean, load_report, load_reports, normalize_inline, read_text, squash
+from rag.reading.documents import clean, load_report, load_reports, normalize_inline, read_text, squash
 
 
 def texts(raw: str) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 
 from rag.answering.answer import EXTRACTIVE_PREFIX
 from rag.answering.quote import named_quote
-from rag.chunking import Chunk
+from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics, report_terms, with_report_terms
 from rag.retrieval.query import QueryIntent
 from tests.test_answer_modes import make

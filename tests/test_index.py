@@ -9,10 +9,10 @@ import faiss
 import pytest
 
 from rag.core.errors import DocumentError, IndexMismatchError, IndexNotFoundError
-from rag.documents import READING_VERSION
 from rag.indexing.embedding import EmbeddingCache
 from rag.indexing.index import CURRENT, check_compatible, load_index
 from rag.indexing.ingest import index_is_current, ingest
+from rag.reading.documents import READING_VERSION
 
 
 class Counting:

@@ -3,7 +3,7 @@
 「你们有哪些报告？」「一共有几份报告」「有没有苏州2023年的报告」「太仓的报告是哪天作的？」
 「相城区2024年政府工作报告是谁作的？」「玉山镇的报告标题是什么」 ask about the collection or about a
 report's own attributes (date, speaker, title, year). Retrieval cannot answer them — no passage says
-「本库收录了5份报告」 — but ``Index.sources`` (one :meth:`rag.documents.Report.metadata` dict per report)
+「本库收录了5份报告」 — but ``Index.sources`` (one :meth:`rag.reading.documents.Report.metadata` dict per report)
 can, exactly.
 
 The rule lives in one place, :data:`ABOUT_PATTERNS` (kind → compiled pattern), guarded by
@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from rag.answering.coverage import foreign_place
-from rag.chunking import Chunk
+from rag.reading.chunking import Chunk
 from rag.retrieval.query import RegionName, find_regions, find_years
 
 logger = logging.getLogger(__name__)

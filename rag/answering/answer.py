@@ -48,14 +48,14 @@ from rag.answering.verify import (
     supported,
     tidy_citations,
 )
-from rag.chunking import Chunk
 from rag.core.cache import AnswerCache, settings_fingerprint
 from rag.core.config import Settings
 from rag.core.errors import LLMError, QueryError
 from rag.llm.clients import LLMClient
-from rag.numbers import Figure, fits_kind
+from rag.reading.chunking import Chunk
 from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.retrieval.retrieve import Retriever
+from rag.text.numbers import Figure, fits_kind
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from rag.answering.terms import asks_for_figure
 from rag.retrieval.query import QueryIntent, RegionName
 
 if TYPE_CHECKING:
-    from rag.chunking import Chunk
+    from rag.reading.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 

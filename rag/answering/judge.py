@@ -30,12 +30,12 @@ import numpy as np
 from rag.answering.prompts import build_judge_messages, sentences
 from rag.answering.quote import candidate_sentences
 from rag.answering.terms import asked_terms, asked_unit_kind, asks_for_figure
-from rag.chunking import Chunk
 from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
-from rag.numbers import Figure, comparable, states
+from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import with_report_terms
 from rag.retrieval.query import QueryIntent
+from rag.text.numbers import Figure, comparable, states
 
 logger = logging.getLogger(__name__)
 

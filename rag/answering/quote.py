@@ -22,11 +22,11 @@ from collections.abc import Collection, Sequence
 from rag.answering.prompts import sentences
 from rag.answering.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
 from rag.answering.verify import figures, measures_of, states_asked_figure, states_sibling
-from rag.chunking import Chunk
 from rag.indexing.lexical import tokenize
-from rag.numbers import comparable, figures_in, fits_kind
+from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.numbers import comparable, figures_in, fits_kind
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 import jieba
 
 from rag.indexing.lexical import STOPWORDS
-from rag.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
+from rag.text.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
 
 #: Same metric, different words: the left side (a regular expression) is rewritten to the right
 #: before comparing, in this order. R&D intensity is the statistics bureau's name for R&D spending as a
@@ -207,7 +207,7 @@ def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = Fa
 #: rules quoted unrelated sentences for unanswerable questions.
 NAMES_ENOUGH = 0.6
 
-#: Question cues for the kind of unit an answer needs (see :data:`rag.numbers.UNIT_KINDS`).
+#: Question cues for the kind of unit an answer needs (see :data:`rag.text.numbers.UNIT_KINDS`).
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
     (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),

@@ -18,7 +18,7 @@ from rag.answering.terms import (
     names_asked,
     opposed,
 )
-from rag.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
+from rag.text.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 
 _CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
 _REFUSAL_RE = re.compile(

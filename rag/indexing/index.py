@@ -25,11 +25,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
-from rag.documents import READING_VERSION, file_sha256
 from rag.indexing.lexical import LexicalIndex
+from rag.reading.chunking import Chunk
+from rag.reading.documents import READING_VERSION, file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def build_dense(vectors: np.ndarray) -> faiss.Index:
 
 
 def chunking_settings(settings: Settings) -> dict[str, int]:
-    """How passages were cut, and by which version of the reading rules (rag.documents): an index
+    """How passages were cut, and by which version of the reading rules (rag.reading.documents): an index
     made otherwise must be rebuilt."""
     return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "reading": READING_VERSION}
 

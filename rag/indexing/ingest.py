@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from rag.answering.coverage import covered_years
-from rag.chunking import Chunk, chunk_reports
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
-from rag.documents import Report, discover, file_sha256, load_reports
 from rag.indexing import stores
 from rag.indexing.embedding import Embedder, load_embedder
 from rag.indexing.index import Index, chunking_settings, make_manifest
 from rag.indexing.stores import Store
 from rag.indexing.stores.local import LocalStore, in_process_index
+from rag.reading.chunking import Chunk, chunk_reports
+from rag.reading.documents import Report, discover, file_sha256, load_reports
 
 logger = logging.getLogger(__name__)
 

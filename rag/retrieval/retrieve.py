@@ -16,13 +16,13 @@ from typing import Literal
 
 import numpy as np
 
-from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import QueryError
 from rag.indexing.embedding import Embedder
 from rag.indexing.index import Index
 from rag.indexing.stores import Key, Store, Where, open_store
 from rag.indexing.stores.local import LocalStore, in_process_index
+from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import with_report_terms
 from rag.retrieval.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
 

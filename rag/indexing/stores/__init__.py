@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.chunking import Chunk
 from rag.core.config import Settings
+from rag.reading.chunking import Chunk
 
 #: A chunk's handle in a store: the row number in the local index, the chunk id in Milvus.
 Key = Hashable

@@ -30,12 +30,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from rag.chunking import Chunk
 from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError, StoreError
 from rag.indexing.index import INDEX_FORMAT, check_compatible
 from rag.indexing.lexical import STOPWORDS, punctuation_tokens
 from rag.indexing.stores import Key, Where
+from rag.reading.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.core.errors import DocumentError
-from rag.documents import Report
-from rag.sections import Section, split_sections
+from rag.reading.documents import Report
+from rag.reading.sections import Section, split_sections
 
 logger = logging.getLogger(__name__)
 

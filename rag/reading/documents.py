@@ -18,9 +18,9 @@ from datetime import date
 from pathlib import Path
 
 from rag.core.errors import DocumentError
-from rag.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
-from rag.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
-from rag.tables import with_units
+from rag.reading.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
+from rag.reading.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
+from rag.reading.tables import with_units
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ _ASCII_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[,;:?!]|[,;:?!](?
 
 # --- metadata ------------------------------------------------------------------------------
 # The region patterns may be loose: what they catch counts only when it is a chain of divisions the
-# gazetteer knows (rag.headings.divisions_in), so 「…代表委员对市人民政府」 names no region 「委员对市」.
+# gazetteer knows (rag.reading.headings.divisions_in), so 「…代表委员对市人民政府」 names no region 「委员对市」.
 #: The opening: 「现在，我代表苏州市相城区人民政府，向大会报告工作」 (a league's: 「…盟行政公署」).
 _REGION_RE = re.compile(rf"代表([{_CJK}]{{2,24}}?)(?:人民政府|行政公署)")
 #: A title, the report's own line or the file's title from its loader: 「2024年无锡市政府工作报告」,
@@ -159,7 +159,7 @@ class Report:
 
 
 def read_text(path: Path) -> str:
-    """Read a report file of any supported format (:mod:`rag.loaders`) as the text :func:`clean` reads.
+    """Read a report file of any supported format (:mod:`rag.reading.loaders`) as the text :func:`clean` reads.
 
     A ``.txt``/``.md`` file comes back exactly as decoded; PDF, Word and HTML files come back with
     their page furniture removed. Anything else raises :class:`DocumentError` naming the file.
@@ -220,7 +220,7 @@ def load_manifest(directory: Path) -> dict[str, dict[str, object]]:
 
 
 def load_report(path: Path, overrides: dict[str, object] | None = None) -> Report:
-    """Read, clean and describe one report file (any format :mod:`rag.loaders` reads).
+    """Read, clean and describe one report file (any format :mod:`rag.reading.loaders` reads).
 
     The metadata read off the text wins; what the file says about itself fills gaps. Its title (a
     PDF's, Word file's or web page's, without the site's name) is the report's title, given to

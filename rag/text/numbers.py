@@ -91,7 +91,7 @@ def arabize(text: str) -> str:
 def comparable(text: str) -> str:
     """Text as figures are compared in it: NFKC digits, no whitespace, no thousands separators,
     ASCII %, Chinese numerals in Arabic."""
-    from rag.documents import squash
+    from rag.reading.documents import squash
 
     return arabize(squash(text)).replace(",", "").replace("％", "%")
 

@@ -13,8 +13,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from rag.documents import Paragraph, Report
-from rag.headings import (
+from rag.reading.documents import Paragraph, Report
+from rag.reading.headings import (
     Period,
     embedded_heading,
     glossary_term,
@@ -26,7 +26,7 @@ from rag.headings import (
     period_of,
     period_opening,
 )
-from rag.loaders import CELL_SEPARATOR
+from rag.reading.loaders import CELL_SEPARATOR
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Users bring what they downloaded: a PDF printed from a browser, a Word file from
 page saved from a government site, a GBK text file, often under a meaningless name such as
 ``W020240128…`` with no extension. :func:`load_document` decides the type by the file's content
 (:func:`sniff_format`; the extension only breaks ties) and gives back a :class:`LoadedText` whose
-``text`` is what :func:`rag.documents.clean` reads: one paragraph per line, paragraphs separated by
+``text`` is what :func:`rag.reading.documents.clean` reads: one paragraph per line, paragraphs separated by
 blank lines (a single newline is a soft wrap to the cleaner), headings on lines of their own.
 Where the file itself says a line is a heading (a Word heading style, an HTML ``<h2>``) or that a
 paragraph opens with a bold lead phrase, the line carries the markdown marks the cleaner already
@@ -174,7 +174,7 @@ class LoadedText:
     """One report file as text, whatever its format.
 
     ``text`` has one paragraph per line and a blank line between paragraphs (what
-    :func:`rag.documents.clean` reads; a lone newline would be a soft wrap to it). ``title`` is the
+    :func:`rag.reading.documents.clean` reads; a lone newline would be a soft wrap to it). ``title`` is the
     document's own title (PDF/Word properties, the page title), without a site name; ``date`` the
     publication date in ISO form when the file states one (a web page's); ``metadata`` the rest of
     what the file says about itself: ``raw_title`` (the title as written, site name and all), author,

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Literal
 
-from rag.numbers import comparable, figures_in
+from rag.text.numbers import comparable, figures_in
 
 Period = Literal["preamble", "review", "plan", "glossary"]
 
