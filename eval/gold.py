@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.core.errors import RagError
-from rag.reading.documents import squash
+from rag.text.normalize import squash
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 REQUIRED = (

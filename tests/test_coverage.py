@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.coverage import coverage_gap, covered_years, foreign_place, gazetteer
-from rag.reading.chunking import chunk_reports
+from rag.answering.coverage import coverage_gap, foreign_place, gazetteer
+from rag.reading.chunking import chunk_reports, covered_years
 from rag.reading.documents import load_reports
 from rag.retrieval.query import QueryIntent, RegionName, find_year_range, parse_query
 

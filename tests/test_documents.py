@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from rag.core.errors import DocumentError
-from rag.reading.documents import clean, load_report, load_reports, normalize_inline, read_text, squash
+from rag.reading.documents import clean, load_report, load_reports, read_text
+from rag.text.normalize import normalize_inline, squash
 
 
 def texts(raw: str) -> list[str]:

@@ -23,8 +23,9 @@ from docx import Document
 
 from rag.core.errors import DocumentError
 from rag.reading.chunking import Chunk, chunk_report
-from rag.reading.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text, squash
-from rag.reading.loaders import LoadedText, load_document, mark_columns, sniff_format, unmark_columns
+from rag.reading.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text
+from rag.reading.loaders import LoadedText, load_document, sniff_format
+from rag.text.normalize import mark_columns, squash, unmark_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

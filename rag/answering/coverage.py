@@ -10,7 +10,6 @@ not any other place when the question names an indexed region.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import logging
 import re
@@ -18,37 +17,15 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jieba
 
 from rag.answering.terms import asks_for_figure
 from rag.retrieval.query import QueryIntent, RegionName
-
-if TYPE_CHECKING:
-    from rag.reading.chunking import Chunk
+from rag.text.gazetteer import ADMIN_SUFFIXES, cpca_file
 
 logger = logging.getLogger(__name__)
 
-#: Suffixes of division names, longest first; a name without one is its short form (「杭州市」 → 「杭州」).
-ADMIN_SUFFIXES = (
-    "特别行政区",
-    "自治区",
-    "自治州",
-    "自治县",
-    "自治旗",
-    "新区",
-    "矿区",
-    "林区",
-    "地区",
-    "省",
-    "市",
-    "区",
-    "县",
-    "盟",
-    "旗",
-)
 #: jieba part-of-speech tags of proper nouns (place, person, organisation and other names).
 PROPER_NOUN_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt"})
 #: From this frequency on, a word jieba's main dictionary tags as anything but a proper noun is a
@@ -85,14 +62,6 @@ class Mention:
     region: RegionName | None = None
     #: Token positions (first, last) for a gazetteer mention; ``None`` for an indexed region's alias.
     tokens: tuple[int, int] | None = None
-
-
-def _cpca_file(name: str) -> Path:
-    """A data file of cpca, found without running its ``__init__``."""
-    spec = importlib.util.find_spec("cpca")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the cpca package (gazetteer data) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "resources" / name
 
 
 def _level(adcode: str) -> int:
@@ -152,9 +121,9 @@ class Gazetteer:
 
     @classmethod
     def from_cpca(cls) -> Gazetteer:
-        with _cpca_file("adcodes.csv").open(encoding="utf-8") as f:
+        with cpca_file("adcodes.csv").open(encoding="utf-8") as f:
             divisions = [(row["adcode"], row["name"].strip()) for row in csv.DictReader(f)]
-        nations = _cpca_file("56_nations.csv").read_text(encoding="utf-8").split()
+        nations = cpca_file("56_nations.csv").read_text(encoding="utf-8").split()
         return cls(divisions, nations)
 
     def _dictionary(self) -> dict[str, _Word]:
@@ -275,15 +244,6 @@ def _generic(name: str) -> bool:
     the whole as a common word."""
     stem = name[:-1]
     return any(c in "市县区省州" for c in stem) or asks_for_figure(stem) or jieba.dt.FREQ.get(name, 0) >= COMMON_WORD_FREQ
-
-
-def covered_years(chunks: Iterable[Chunk]) -> dict[str, set[int]]:
-    """The years each region's indexed passages speak about or were reported in."""
-    years: dict[str, set[int]] = {}
-    for chunk in chunks:
-        if chunk.region:
-            years.setdefault(chunk.region, set()).update(y for y in (chunk.year, chunk.report_year) if y is not None)
-    return years
 
 
 def coverage_gap(intent: QueryIntent, regions: Iterable[RegionName], years_by_region: Mapping[str, set[int]]) -> str | None:

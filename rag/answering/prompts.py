@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rag.indexing.lexical import tokenize
 from rag.reading.chunking import Chunk
-from rag.reading.loaders import CELL_SEPARATOR
+from rag.text.normalize import CELL_SEPARATOR
 
 #: The one sentence the model must answer with when the passages do not contain the answer.
 REFUSAL = "提供的报告中没有找到相关信息。"

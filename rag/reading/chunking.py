@@ -109,3 +109,12 @@ def _make_chunk(report: Report, section: Section, n: int, start: int, text: str)
 def chunk_reports(reports: Iterable[Report], chunk_size: int = 300, chunk_overlap: int = 60) -> list[Chunk]:
     """Chunk several reports, in order."""
     return [chunk for report in reports for chunk in chunk_report(report, chunk_size, chunk_overlap)]
+
+
+def covered_years(chunks: Iterable[Chunk]) -> dict[str, set[int]]:
+    """The years each region's indexed passages speak about or were reported in."""
+    years: dict[str, set[int]] = {}
+    for chunk in chunks:
+        if chunk.region:
+            years.setdefault(chunk.region, set()).update(y for y in (chunk.year, chunk.report_year) if y is not None)
+    return years

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from rag.core.errors import DocumentError
 from rag.reading.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
-from rag.reading.loaders import CELL_SEPARATOR, load_document, mark_columns, sniff_file, unmark_columns
+from rag.reading.loaders import load_document, sniff_file
 from rag.reading.tables import with_units
+from rag.text.normalize import CELL_SEPARATOR, CJK, SPACES, normalize_inline
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,6 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".ht
 MANIFEST_NAME = "manifest.json"
 
 # --- character classes ---------------------------------------------------------------------
-_CJK = "\u4e00-\u9fff"
-# CJK symbols/punctuation and full-width forms (，。：；！？（）《》「」…), but no ASCII.
-_CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026\u2014"
-# Every horizontal space PDF extraction leaves behind (ideographic, no-break, en/em/thin spaces, BOM).
-_SPACES = " \t\u3000\u00a0\u202f\u205f\ufeff" + "".join(chr(c) for c in range(0x2000, 0x200C))
 _TERMINAL = "。！？；：…”」』）)!?;:"
 
 # --- line-level noise ----------------------------------------------------------------------
@@ -51,62 +47,36 @@ _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _MD_HEADING = re.compile(r"^#{1,6}\s*")
 _BOLD_LEAD = re.compile(r"^\*\*([^*]{2,40}?)\*\*")
 _EMPHASIS = re.compile(r"\*\*|__")
-_SPACED_TITLE = re.compile(rf"^(?:[{_CJK}][{_SPACES}]+)+[{_CJK}]$")
-
-# --- inline normalisation ------------------------------------------------------------------
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_FULLWIDTH_DECIMAL = re.compile(r"(?<=\d)．(?=\d)")
-_FULLWIDTH_PERCENT = re.compile(r"(?<=\d)％")
-_SPACE_BETWEEN = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}0-9%％])[{_SPACES}]+(?=[{_CJK}{_CJK_PUNCT}0-9%％])")
-_ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
-_ASCII_PUNCT_NEAR_CJK = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}])[,;:?!]|[,;:?!](?=[{_CJK}{_CJK_PUNCT}])")
+_SPACED_TITLE = re.compile(rf"^(?:[{CJK}][{SPACES}]+)+[{CJK}]$")
 
 # --- metadata ------------------------------------------------------------------------------
 # The region patterns may be loose: what they catch counts only when it is a chain of divisions the
 # gazetteer knows (rag.reading.headings.divisions_in), so 「…代表委员对市人民政府」 names no region 「委员对市」.
 #: The opening: 「现在，我代表苏州市相城区人民政府，向大会报告工作」 (a league's: 「…盟行政公署」).
-_REGION_RE = re.compile(rf"代表([{_CJK}]{{2,24}}?)(?:人民政府|行政公署)")
+_REGION_RE = re.compile(rf"代表([{CJK}]{{2,24}}?)(?:人民政府|行政公署)")
 #: A title, the report's own line or the file's title from its loader: 「2024年无锡市政府工作报告」,
 #: 「宜兴市人民政府工作报告」, 「政府工作报告_无锡市人民政府」; no sentence (「2023年政府工作报告确定的…，」).
 _TITLE_LINE_RE = re.compile(r"^[^，。；！？]*政府工作报告[^，。；！？]*$")
 MAX_TITLE = 40
 #: In a title the region is the place right before 「(人民)政府」, once the years are gone.
-_TITLE_REGION_RE = re.compile(rf"([{_CJK}]{{2,24}}?)(?:人民)?政府")
+_TITLE_REGION_RE = re.compile(rf"([{CJK}]{{2,24}}?)(?:人民)?政府")
 #: A title's year (「2024年无锡市政府工作报告」: the year the report plans for).
 _TITLE_YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年度?")
 #: The date line: 「——2024年1月9日在…会议上」, also in brackets or with one dash left by extraction.
 _DATE_RE = re.compile(r"(?:——|^[—（(－-])\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", re.M)
 #: The session the date line names: 「…日在太仓市第十七届人民代表大会」, 「…日在苏州市十七届人大」.
-_DATE_REGION_RE = re.compile(rf"日在([{_CJK}]{{2,24}}?)第?[一二三四五六七八九十]+届")
+_DATE_REGION_RE = re.compile(rf"日在([{CJK}]{{2,24}}?)第?[一二三四五六七八九十]+届")
 #: The party committee, a last resort: 「中共太仓市委」.
-_REGION_FALLBACK_RE = re.compile(rf"中共([{_CJK}]{{2,24}}?)委")
+_REGION_FALLBACK_RE = re.compile(rf"中共([{CJK}]{{2,24}}?)委")
 #: A chain of divisions as written, for names the gazetteer lacks: split on their suffixes.
-_ADMIN_UNIT = rf"[{_CJK}]{{1,8}}?(?:省|自治区|市|区|县|镇|乡|街道)"
+_ADMIN_UNIT = rf"[{CJK}]{{1,8}}?(?:省|自治区|市|区|县|镇|乡|街道)"
 _ADMIN_CHAIN_RE = re.compile(rf"(?:{_ADMIN_UNIT})+")
 _UNIT_SPLIT_RE = re.compile(_ADMIN_UNIT)
 #: 「市长  徐华东」「苏州市市长 吴庆文」「代市长…」: the title at a line's start or right after a place, so
 #: that 「副市长」 or 「苏州长江…」 is no speaker.
 _SPEAKER_RE = re.compile(
-    rf"(?:^|(?<=[省市区县州盟旗镇乡代理]))(市长|区长|县长|镇长|乡长|省长|州长|旗长|盟长|主席)[{_SPACES}]*([{_CJK}]{{2,4}})", re.M
+    rf"(?:^|(?<=[省市区县州盟旗镇乡代理]))(市长|区长|县长|镇长|乡长|省长|州长|旗长|盟长|主席)[{SPACES}]*([{CJK}]{{2,4}})", re.M
 )
-
-
-def normalize_inline(text: str) -> str:
-    """Normalise one paragraph: full-width digits, spaces around CJK, ASCII punctuation between CJK.
-
-    The same function is used to compare gold evidence with indexed text, so both sides agree.
-    """
-    text = text.translate(_FULLWIDTH_DIGITS)
-    text = _FULLWIDTH_DECIMAL.sub(".", text)
-    text = _FULLWIDTH_PERCENT.sub("%", text)
-    text = unmark_columns(_SPACE_BETWEEN.sub("", mark_columns(text, wide_spaces=True)))
-    text = _ASCII_PUNCT_NEAR_CJK.sub(lambda m: _ASCII_PUNCT[m.group(0)], text)
-    return text.strip(_SPACES)
-
-
-def squash(text: str) -> str:
-    """``normalize_inline`` with every remaining whitespace removed: the key for substring matching."""
-    return re.sub(r"\s+", "", normalize_inline(text))
 
 
 @dataclass(frozen=True)
@@ -316,7 +286,7 @@ class _Line:
 def _clean_line(line: str) -> _Line | None:
     """Strip one raw line of its noise; ``None`` when the whole line is noise or blank."""
     hard_break = line.endswith("  ")
-    line = _BOOKMARK.sub("", line).strip(_SPACES + "\r")
+    line = _BOOKMARK.sub("", line).strip(SPACES + "\r")
     if not line or _WATERMARK.match(line) or _PAGE_MARKER.match(line):
         return None
     heading = False
@@ -327,9 +297,9 @@ def _clean_line(line: str) -> _Line | None:
     bold = _BOLD_LEAD.match(line)
     if bold and len(line) > len(bold.group(0)):
         lead = normalize_inline(bold.group(1)).rstrip("。：:，,")
-    line = _EMPHASIS.sub("", line).strip(_SPACES)
+    line = _EMPHASIS.sub("", line).strip(SPACES)
     if _SPACED_TITLE.match(line):
-        line = re.sub(f"[{_SPACES}]+", "", line)
+        line = re.sub(f"[{SPACES}]+", "", line)
     line = normalize_inline(line)
     return _Line(line, heading, lead, hard_break) if line else None
 

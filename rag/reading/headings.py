@@ -13,12 +13,11 @@ turns to the coming year (「今年是…之年」, 「今年经济社会发展�
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
-from functools import cache
 from typing import Literal
 
+from rag.text.gazetteer import DIVISION_SUFFIXES, TOWN_SUFFIXES, division_names
 from rag.text.numbers import comparable, figures_in
 
 Period = Literal["preamble", "review", "plan", "glossary"]
@@ -252,26 +251,9 @@ def plan_year(texts: Iterable[str]) -> int | None:
 
 
 # --- places ----------------------------------------------------------------------------------
-#: Suffixes of a division's name, longest first (a town-level name is never in the gazetteer).
-DIVISION_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "省", "市", "州", "盟", "区", "县", "旗")
-TOWN_SUFFIXES = ("街道", "镇", "乡")
 #: Longest division name (「黔东南苗族侗族自治州」 is 10), and a town's stem.
 _MAX_DIVISION = 14
 _TOWN_STEM = (2, 5)
-
-
-@cache
-def division_names() -> frozenset[str]:
-    """Names of China's provinces, prefectures and counties from the cpca package's data (see
-    rag/answering/coverage.py), without its 「市辖区」 placeholders; empty when the data is not installed."""
-    from rag.answering.coverage import _cpca_file  # the gazetteer's loader; imported late, it pulls in jieba
-
-    try:
-        with _cpca_file("adcodes.csv").open(encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (RuntimeError, OSError):
-        return frozenset()
-    return frozenset(name for row in rows if (name := row["name"].strip()) and row.get("longitude"))
 
 
 def divisions_in(name: str) -> list[str] | None:

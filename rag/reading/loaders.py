@@ -36,11 +36,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rag.core.errors import DocumentError
+from rag.text.normalize import CELL_SEPARATOR, mark_columns, unmark_columns
 
 logger = logging.getLogger(__name__)
-
-#: Between a table row's cells, one row per line (「指标 | 2023年 | 增长」): each figure keeps its label.
-CELL_SEPARATOR = " | "
 
 Format = Literal["pdf", "docx", "html", "text"]
 
@@ -86,35 +84,6 @@ _SPACE_IN_CJK = re.compile(
     r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])[ \t\u3000]+(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])"
 )
 _WHITESPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
-#: Columns of a figure list set apart inside a line by an ideographic space or a tab — or, in plain
-#: text, two spaces — (「地区生产总值　3986.4亿元　增长5.6%」) are cells, as a table's are
-#: (「地区生产总值 | 3986.4亿元 | 增长5.6%」): a row stays a line and a sentence of its own. Only in a line
-#: with figures (「市长  徐华东」 is just spaced out) — a tab is a column in any line (「总量\t比上年增长」) —,
-#: never after a note's number (「12.P20  “…”：指」).
-_COLUMN_GAP = re.compile(r"(?<=\S)[\u3000\t][\u3000\t ]*(?=\S)")
-_TAB_GAP = re.compile(r"(?<=\S)\t[\u3000\t ]*(?=\S)")
-_WIDE_COLUMN_GAP = re.compile(r"(?<=\S)(?:[\u3000\t][\u3000\t ]*| {2,})(?=\S)")
-_NOTE_NUMBER = re.compile(r"^\s*\d{1,3}[.．、]\s*(?:P\s*\d+)?\s")
-_HAS_DIGIT = re.compile(r"\d")
-#: Stands for a cell boundary while spaces are collapsed (a private-use character: no text has it,
-#: and str.split() does not split on it).
-_CELL_MARK = "\ue000"
-
-
-def mark_columns(text: str, *, wide_spaces: bool = False) -> str:
-    """``text`` with each column gap (see :data:`_COLUMN_GAP`; two spaces count too with
-    ``wide_spaces``) replaced by a mark that survives collapsing spaces: :func:`unmark_columns` after."""
-    if _NOTE_NUMBER.match(text):
-        return text
-    if not _HAS_DIGIT.search(text):
-        return _TAB_GAP.sub(_CELL_MARK, text)
-    return (_WIDE_COLUMN_GAP if wide_spaces else _COLUMN_GAP).sub(_CELL_MARK, text)
-
-
-def unmark_columns(text: str) -> str:
-    return text.replace(_CELL_MARK, CELL_SEPARATOR)
-
-
 # --- boilerplate lines of web pages (also in browser-printed PDFs) -------------------------------
 # Site furniture: filing numbers, copyright, sponsoring office, site id, breadcrumb. Only short lines.
 _SITE_BOILERPLATE = re.compile(

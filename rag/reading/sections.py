@@ -26,7 +26,7 @@ from rag.reading.headings import (
     period_of,
     period_opening,
 )
-from rag.reading.loaders import CELL_SEPARATOR
+from rag.text.normalize import CELL_SEPARATOR
 
 logger = logging.getLogger(__name__)
 

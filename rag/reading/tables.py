@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.reading.loaders import CELL_SEPARATOR
+from rag.text.normalize import CELL_SEPARATOR
 from rag.text.numbers import is_unit
 
 #: A header cell naming the column of units.
@@ -45,7 +45,7 @@ def _is_header(row: list[str], unit_column: int | None, units: dict[int, str]) -
 
 def with_units(lines: Sequence[str]) -> list[str]:
     """``lines`` (paragraphs of a report, a table row one line with cells set apart by
-    :data:`~rag.reading.loaders.CELL_SEPARATOR`) with the units of each table's header or unit line written
+    :data:`~rag.text.normalize.CELL_SEPARATOR`) with the units of each table's header or unit line written
     into its rows' bare numbers; everything else unchanged."""
     out: list[str] = []
     unit_column: int | None = None

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import cn2an
 
+from rag.text.normalize import squash
+
 logger = logging.getLogger(__name__)
 
 #: What multiplies a number (「1.2万亿元」 = 1.2 × 万亿 × 元).
@@ -91,8 +93,6 @@ def arabize(text: str) -> str:
 def comparable(text: str) -> str:
     """Text as figures are compared in it: NFKC digits, no whitespace, no thousands separators,
     ASCII %, Chinese numerals in Arabic."""
-    from rag.reading.documents import squash
-
     return arabize(squash(text)).replace(",", "").replace("％", "%")
 
 

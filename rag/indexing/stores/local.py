@@ -9,13 +9,12 @@ from functools import cached_property, lru_cache
 import faiss
 import numpy as np
 
-from rag.answering.coverage import covered_years
 from rag.core.config import Settings
 from rag.core.errors import IndexNotFoundError
 from rag.indexing.index import Index, build_dense, check_compatible, load_index, save_index
 from rag.indexing.lexical import LexicalIndex
 from rag.indexing.stores import Key, Store, Where
-from rag.reading.chunking import Chunk
+from rag.reading.chunking import Chunk, covered_years
 
 logger = logging.getLogger(__name__)
 
