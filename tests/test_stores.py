@@ -13,7 +13,7 @@ from eval.retrieval_evaluator import RetrievalEvaluator
 from eval.runner import standalone
 from rag.core.errors import IndexNotFoundError, StoreError
 from rag.indexing.ingest import index_is_current, ingest
-from rag.indexing.stores import Where
+from rag.indexing.stores.base import Where
 from rag.indexing.stores.milvus import MilvusStore, expression
 from rag.retrieval.retrieve import Retriever, open_retriever
 from tests.conftest import SEEDS, start_milvus_server

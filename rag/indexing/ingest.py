@@ -15,7 +15,7 @@ from rag.core.errors import IndexMismatchError, IndexNotFoundError
 from rag.indexing import stores
 from rag.indexing.embedding import Embedder, load_embedder
 from rag.indexing.index import Index, chunking_settings, make_manifest
-from rag.indexing.stores import Store
+from rag.indexing.stores.base import Store
 from rag.indexing.stores.local import LocalStore, in_process_index
 from rag.reading.chunking import Chunk, chunk_reports, covered_years
 from rag.reading.documents import Report, discover, file_sha256, load_reports

@@ -20,7 +20,8 @@ from rag.core.config import Settings
 from rag.core.errors import QueryError
 from rag.indexing.embedding import Embedder
 from rag.indexing.index import Index
-from rag.indexing.stores import Key, Store, Where, open_store
+from rag.indexing.stores import open_store
+from rag.indexing.stores.base import Key, Store, Where
 from rag.indexing.stores.local import LocalStore, in_process_index
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import with_report_terms

@@ -5,7 +5,7 @@
   server or cluster by URI) with the dense vectors, a BM25 function over a jieba analyzer and the
   scalar fields retrieval filters on, shared by every service replica.
 
-Retrieval (:mod:`rag.retrieval.retrieve`) asks a store for the dense and the BM25 top-n under a :class:`Where`
+Retrieval (:mod:`rag.retrieval.retrieve`) asks a store for the dense and the BM25 top-n under a :class:`~rag.indexing.stores.base.Where`
 and fuses them itself, so ranking, fusion and the region/year tiers are the same on both. Writing goes
 through :func:`replace` (a whole new generation, made live atomically) and :func:`update` (reports
 added or removed in place, a new generation number).
@@ -13,74 +13,13 @@ added or removed in place, a new generation number).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from rag.core.config import Settings
+from rag.indexing.stores.base import Store
 from rag.reading.chunking import Chunk
-
-#: A chunk's handle in a store: the row number in the local index, the chunk id in Milvus.
-Key = Hashable
-
-
-@dataclass(frozen=True)
-class Where:
-    """The passages one retrieval tier may return: all of ``region`` (when given); of ``year`` only, or
-    with ``other_years`` of every year but it (passages of no year included); with ``plan`` only plan
-    sections (True) or none (False)."""
-
-    region: str | None = None
-    year: int | None = None
-    other_years: bool = False
-    plan: bool | None = None
-
-
-class Store(Protocol):
-    """What retrieval and the service read from an index generation."""
-
-    #: ``local`` or ``milvus``.
-    kind: str
-
-    @property
-    def manifest(self) -> Mapping[str, object]:
-        """Embedding model, chunking settings and the like (see :func:`rag.indexing.index.make_manifest`)."""
-
-    @property
-    def sources(self) -> list[dict[str, object]]:
-        """One entry per indexed report: its metadata, file name, hash and chunk count."""
-
-    @property
-    def generation(self) -> str:
-        """Names this state of the index: answer-cache keys carry it."""
-
-    @property
-    def size(self) -> int:
-        """Number of chunks."""
-
-    def dense(self, vector: np.ndarray, n: int, where: Where) -> dict[Key, float]:
-        """The ``n`` best chunks under ``where`` by inner product with ``vector`` (normalised: cosine)."""
-
-    def lexical(self, text: str, n: int, where: Where) -> dict[Key, float]:
-        """The ``n`` best chunks under ``where`` by BM25 for ``text`` (only chunks that match a term)."""
-
-    def chunks(self, keys: Sequence[Key]) -> list[Chunk]:
-        """The chunks of ``keys``, in that order."""
-
-    def first_chunks(self) -> list[Chunk]:
-        """Each report's first chunk (cited by answers about the reports themselves)."""
-
-    def covered_years(self) -> dict[str, set[int]]:
-        """Per region, the years its passages speak about or were reported in."""
-
-    def latest_generation(self) -> str:
-        """The generation the store holds now (another process may have changed it since this view
-        was opened); the same as :attr:`generation` for a store only this process writes."""
-
-    def close(self) -> None:
-        """Let go of connections and files."""
 
 
 def location(settings: Settings) -> str:

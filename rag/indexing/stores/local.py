@@ -13,7 +13,7 @@ from rag.core.config import Settings
 from rag.core.errors import IndexNotFoundError
 from rag.indexing.index import Index, build_dense, check_compatible, load_index, save_index
 from rag.indexing.lexical import LexicalIndex
-from rag.indexing.stores import Key, Store, Where
+from rag.indexing.stores.base import Key, Store, Where
 from rag.reading.chunking import Chunk, covered_years
 
 logger = logging.getLogger(__name__)

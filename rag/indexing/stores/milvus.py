@@ -34,7 +34,7 @@ from rag.core.config import Settings
 from rag.core.errors import IndexMismatchError, IndexNotFoundError, StoreError
 from rag.indexing.index import INDEX_FORMAT, check_compatible
 from rag.indexing.lexical import STOPWORDS, punctuation_tokens
-from rag.indexing.stores import Key, Where
+from rag.indexing.stores.base import Key, Where
 from rag.reading.chunking import Chunk
 
 logger = logging.getLogger(__name__)
