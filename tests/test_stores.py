@@ -147,8 +147,8 @@ def test_the_api_process_needs_no_index_in_memory(milvus_server_retriever):
 def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch):
     from typer.testing import CliRunner
 
-    from rag import cli
     from rag.llm.clients import free_port
+    from service import cli
 
     settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
     monkeypatch.setattr(cli, "settings", lambda: settings)
@@ -162,7 +162,7 @@ def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch
 def test_the_cli_ingests_into_milvus_and_searches_it(make_settings, monkeypatch, tmp_path, retriever):
     from typer.testing import CliRunner
 
-    from rag import cli
+    from service import cli
 
     settings = make_settings(store="milvus", milvus_uri=str(tmp_path / "cli.db"), embedding_cache=retriever.settings.embedding_cache)
     monkeypatch.setattr(cli, "settings", lambda: settings)

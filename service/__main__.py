@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from rag.cli import main
+from service.cli import main
 
 main()
