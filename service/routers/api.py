@@ -11,9 +11,9 @@ from sse_starlette import EventSourceResponse
 
 from rag.answering.answer import Draft, final, validate_history
 from rag.retrieval.query import validate_query
+from service.answerlog import record_answer
 from service.deps import get_engine
 from service.engine import Engine
-from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
 from service.security import protected
 from service.streaming import in_threadpool
