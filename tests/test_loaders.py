@@ -482,7 +482,7 @@ def test_zip_bomb_docx_is_refused_before_parsing(tmp_path: Path, monkeypatch):
 def test_docx_inflating_beyond_the_limit_is_refused(tmp_path: Path, monkeypatch):
     import random
 
-    monkeypatch.setattr("rag.reading.loaders.MAX_ZIP_UNCOMPRESSED", 1024 * 1024)
+    monkeypatch.setattr("rag.reading.loaders.docx.MAX_ZIP_UNCOMPRESSED", 1024 * 1024)
     path = tmp_path / "big.docx"
     noise = random.Random(0).randbytes(2 * 1024 * 1024)  # incompressible: no ratio alarm, only the total
     zip_bytes(path, {"[Content_Types].xml": b"<Types/>", "word/document.xml": noise})
