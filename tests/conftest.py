@@ -271,7 +271,7 @@ def trickling_server() -> Iterator[tuple[str, threading.Event]]:
     server.server_close()
 
 
-# --- the Milvus store (rag/indexing/stores/milvus.py) --------------------------------------------------
+# --- the Milvus store (rag/indexing/stores/milvus.py) -----------------------------------------
 
 
 def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
 
-    # --- where the index lives (rag/indexing/stores/) ---------------------------------------------------
+    # --- where the index lives (rag/indexing/stores/) ------------------------------------------
     #: ``local``: FAISS + bm25s files under ``index_dir``, loaded by each process; ``milvus``: one
     #: Milvus collection shared by every replica (docs/deploy.md).
     store: Literal["local", "milvus"] = "local"
