@@ -60,9 +60,9 @@ fresh-check:
 	bash scripts/fresh_check.sh
 
 setup: $(STAMP)
-	$(BIN)/python -m rag.e5_convert --cache-dir "$(CACHE)"
+	$(BIN)/python -m rag.indexing.e5_convert --cache-dir "$(CACHE)"
 	PYTHON=$(BIN)/python bash scripts/build_llama.sh
-	$(BIN)/python -m rag.llm_assets --cache-dir "$(CACHE)" --quiet
+	$(BIN)/python -m rag.llm.assets --cache-dir "$(CACHE)" --quiet
 
 # The widget's browser tests drive Debian's Chromium through Playwright (no `playwright install`).
 CHROMIUM ?= /usr/bin/chromium

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from eval.gold import answer_is_correct, answerable, is_relevant
-from rag.verify import citations_in, figures, supported
+from rag.answering.verify import citations_in, figures, supported
 
 AnswerFn = Callable[[dict], dict]
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import faiss
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.documents import discover, read_text
-from rag.embedding import Embedder
-from rag.errors import LLMError
-from rag.llm import LLMClient
-from rag.verify import has_refusal
+from rag.answering.verify import has_refusal
+from rag.core.errors import LLMError
+from rag.indexing.embedding import Embedder
+from rag.llm.clients import LLMClient
+from rag.reading.documents import discover, read_text
 
 PROMPT = "请根据以下资料回答问题，并用[编号]注明出处。如果资料中没有答案，就说不知道。\n\n资料：\n{context}\n\n问题：{question}"
 

@@ -24,11 +24,11 @@ from eval.answer_evaluator import AnswerEvaluator, percentile  # noqa: E402
 from eval.bench_retrieval import machine  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
 from eval.runner import answering  # noqa: E402
-from rag.answer import Answerer  # noqa: E402
-from rag.config import get_settings  # noqa: E402
-from rag.llm import LocalClient, make_llm  # noqa: E402
-from rag.prompts import build_messages  # noqa: E402
-from rag.retrieve import open_retriever  # noqa: E402
+from rag.answering.answer import Answerer  # noqa: E402
+from rag.answering.prompts import build_messages  # noqa: E402
+from rag.core.config import get_settings  # noqa: E402
+from rag.llm.clients import LocalClient, make_llm  # noqa: E402
+from rag.retrieval.retrieve import open_retriever  # noqa: E402
 
 
 def chatml_tokens(base_url: str, messages: list[dict[str, str]]) -> int | None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from eval.gold import GOLD
 from eval.runner import OURS, EvalOptions, run_eval, temporary_index
-from rag.config import Settings
-from rag.llm import make_llm
-from rag.retrieve import open_retriever
+from rag.core.config import Settings
+from rag.llm.clients import make_llm
+from rag.retrieval.retrieve import open_retriever
 
 SEEDS = Path("seeds")
 FIXTURES = Path("tests/fixtures/formats")

@@ -21,10 +21,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from eval.answer_evaluator import percentile  # noqa: E402
 from eval.gold import is_relevant  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.embedding import load_embedder  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.retrieve import Retriever  # noqa: E402
+from rag.core.config import Settings  # noqa: E402
+from rag.indexing.embedding import load_embedder  # noqa: E402
+from rag.indexing.ingest import ingest  # noqa: E402
+from rag.retrieval.retrieve import Retriever  # noqa: E402
 
 
 def rank_of(hits, item: dict) -> int | None:

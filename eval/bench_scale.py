@@ -34,9 +34,9 @@ import numpy as np
 
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
-from rag.chunking import Chunk
-from rag.config import Settings, get_settings
-from rag.retrieve import Retriever, open_retriever
+from rag.core.config import Settings, get_settings
+from rag.reading.chunking import Chunk
+from rag.retrieval.retrieve import Retriever, open_retriever
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -137,8 +137,8 @@ def measure(
     """Build (timed) with ``settings``' store; then, in a fresh process as an API replica would, open it
     (the resident memory that adds) and search."""
 
-    from rag import stores
-    from rag.index import make_manifest
+    from rag.indexing import stores
+    from rag.indexing.index import make_manifest
 
     manifest = make_manifest(
         model=base.embedder.model_name, dimension=int(vectors.shape[1]), settings=settings, sources=[], chunks=len(chunks)
@@ -173,8 +173,8 @@ def probe(settings_json: str, queries: int) -> None:
     """Run in a fresh process: open the store after the embedder, search, print JSON."""
     import json
 
-    from rag.embedding import load_embedder
-    from rag.stores import open_store
+    from rag.indexing.embedding import load_embedder
+    from rag.indexing.stores import open_store
 
     settings = Settings.model_validate_json(settings_json)
     embedder = load_embedder(settings)
@@ -207,8 +207,8 @@ def _milvus_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     import socket
     import sys
 
-    from rag.child import spawn
-    from rag.llm import free_port
+    from rag.core.child import spawn
+    from rag.llm.clients import free_port
 
     port = free_port()
     with open(folder / "server.log", "ab") as log:
@@ -226,7 +226,7 @@ def run_milvus(settings: Settings, base: Retriever, chunks: list[Chunk], vectors
     """Against a fresh ``milvus-lite server`` on loopback (the API process holds only a client). The
     server is restarted on its folder before searching, as a served index is (right after inserting,
     Milvus Lite rebuilds its per-segment search state on every query: several times slower)."""
-    from rag.child import stop
+    from rag.core.child import stop
 
     folder = Path(tempfile.mkdtemp(prefix="scale-milvus-"))
     server, port = _milvus_server(folder)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from eval.gold import answer_is_correct, load_gold
 from eval.runner import temporary_index
-from rag.answer import Answerer
-from rag.config import Settings
-from rag.llm import LLMClient, make_llm
-from rag.retrieve import open_retriever
+from rag.answering.answer import Answerer
+from rag.core.config import Settings
+from rag.llm.clients import LLMClient, make_llm
+from rag.retrieval.retrieve import open_retriever
 
 SEEDS = Path("seeds")
 

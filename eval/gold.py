@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.documents import squash
-from rag.errors import RagError
+from rag.core.errors import RagError
+from rag.text.normalize import squash
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 REQUIRED = (

@@ -34,8 +34,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from fontTools import subset
 
-from rag.documents import MANIFEST_NAME, Paragraph, Report, clean, load_manifest, load_report, read_text
-from rag.headings import heading_rank, is_title, period_of
+from rag.reading.documents import MANIFEST_NAME, Paragraph, Report, clean, load_manifest, load_report, read_text
+from rag.reading.headings import heading_rank, is_title, period_of
 
 logger = logging.getLogger(__name__)
 

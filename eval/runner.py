@@ -17,11 +17,11 @@ from eval.baselines import NaivePipeline
 from eval.gold import GOLD, load_gold
 from eval.report import write_report
 from eval.retrieval_evaluator import RetrievalEvaluator
-from rag.answer import Answer, Answerer, rewrite_followup
-from rag.config import Settings
-from rag.ingest import ingest
-from rag.llm import LLMClient
-from rag.retrieve import Retriever
+from rag.answering.answer import Answer, Answerer, rewrite_followup
+from rag.core.config import Settings
+from rag.indexing.ingest import ingest
+from rag.llm.clients import LLMClient
+from rag.retrieval.retrieve import Retriever
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from eval.gold import load_gold
-from rag.llm import free_port
+from rag.llm.clients import free_port
 
 
 def rss_kib(pid: int) -> int:
@@ -67,7 +67,7 @@ def main() -> int:
     port = args.port or free_port()
     env = {"RAG_LLM_BACKEND": "none", "RAG_RATE_LIMIT": "", "RAG_ANSWER_CACHE": "0", **os.environ, "RAG_PORT": str(port)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.config import Settings, get_settings
+from rag.core.config import Settings, get_settings
 from service import errors, metrics
 from service.engine import Engine
 from service.jobs import JobManager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from rag.config import Settings
+from rag.core.config import Settings
 from service.engine import Engine
 from service.questionlog import QuestionLog
 from service.throttle import RateLimiter

@@ -10,11 +10,11 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer import Answer, Answerer, Draft, Event
-from rag.config import Settings
-from rag.errors import IndexNotFoundError, LLMError, RagError
-from rag.llm import LLMClient, LocalClient, make_llm
-from rag.retrieve import Retriever, open_retriever
+from rag.answering.answer import Answer, Answerer, Draft, Event
+from rag.core.config import Settings
+from rag.core.errors import IndexNotFoundError, LLMError, RagError
+from rag.llm.clients import LLMClient, LocalClient, make_llm
+from rag.retrieval.retrieve import Retriever, open_retriever
 from service.throttle import Busy, GenerationGate, Ticket
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Engine:
         The corpus is ``settings.seeds_dir``, changed by the uploads listed in ``settings.uploads_dir``
         (:mod:`service.uploads`); an index that differs from it (``rag ingest`` of the seeds alone, an
         upload interrupted by a crash) is rebuilt from it first: vectors are cached, so this is quick."""
-        from rag.ingest import ingest
+        from rag.indexing.ingest import ingest
         from service.uploads import corpus_files, corpus_matches
 
         files = corpus_files(settings) or None

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError, RagError, StoreError
+from rag.core.errors import IndexMismatchError, IndexNotFoundError, QueryError, RagError, StoreError
 from service.throttle import Busy
 
 logger = logging.getLogger(__name__)

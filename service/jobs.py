@@ -6,9 +6,9 @@ A job is kept in memory and as ``<uploads_dir>/jobs/<id>.json`` (rewritten atomi
 so after a restart a job that was running reads ``failed`` (「interrupted by a restart」) and the
 files it had stored but not committed are removed.
 
-What a job does (upload): parse each new file with :func:`rag.documents.load_report` (an unreadable
+What a job does (upload): parse each new file with :func:`rag.reading.documents.load_report` (an unreadable
 one fails the job with the loader's reason), work out the new corpus (with ``replace``: without the
-older reports of the same region and year), index it with :func:`rag.ingest.ingest` (a new generation,
+older reports of the same region and year), index it with :func:`rag.indexing.ingest.ingest` (a new generation,
 written atomically; vectors of unchanged passages come from the embedding cache), commit the corpus
 (``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus.
 """
@@ -26,12 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from rag.documents import load_report
-from rag.errors import RagError
+from rag.core.errors import RagError
+from rag.reading.documents import load_report
 from service.uploads import CorpusState, StoredDocument, UploadError, UploadStore, read_json, write_json_atomic
 
 if TYPE_CHECKING:
-    from rag.config import Settings
+    from rag.core.config import Settings
     from service.engine import Engine
 
 logger = logging.getLogger(__name__)
@@ -212,8 +212,8 @@ class JobManager:
                 logger.info("job %s %s in %.1fs", job.id, job.status, time.perf_counter() - started)
 
     def _run(self, job: Job) -> None:
-        from rag.ingest import ingest
-        from rag.retrieve import Retriever
+        from rag.indexing.ingest import ingest
+        from rag.retrieval.retrieve import Retriever
 
         engine = self._engine()
         if engine is None:

@@ -21,7 +21,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from service.engine import MODEL_CHECK_SECONDS
 
 if TYPE_CHECKING:
-    from rag.answer import Answer
+    from rag.answering.answer import Answer
     from service.engine import Engine
 
 #: Seconds: retrieval takes milliseconds, the model's first token seconds.

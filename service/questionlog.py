@@ -36,14 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rag.cache import close_quietly, normalize_question, write_transaction
-from rag.config import Settings
-from rag.errors import RagError
+from rag.core.cache import close_quietly, normalize_question, write_transaction
+from rag.core.config import Settings
+from rag.core.errors import RagError
 
 if TYPE_CHECKING:
-    from fastapi import Request
-
-    from rag.answer import Answer
+    from rag.answering.answer import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -442,26 +440,3 @@ def _entry(row: sqlite3.Row) -> dict[str, Any]:
         if entry[private] is None:
             del entry[private]
     return entry
-
-
-# --- the service's side ------------------------------------------------------------------------------
-
-
-def record_answer(request: Request, answer: Answer, generation: str | None, route: str) -> None:
-    """Log an answer the service is sending (when the log is on). Never raises: a failure is logged."""
-    log: QuestionLog | None = getattr(request.app.state, "question_log", None)
-    if log is None:
-        return
-    try:
-        from service.security import bearer_token, client_address, valid_key
-
-        settings: Settings = request.app.state.settings
-        client = key_id = None
-        if settings.log_clients:
-            client = client_address(request, settings)
-            token = bearer_token(request)
-            if token is not None and valid_key(token, settings):
-                key_id = key_fingerprint(token)
-        log.record(LoggedAnswer.of(answer, generation=generation, route=route, client=client, key_id=key_id))
-    except Exception:
-        logger.exception("question log: answer %s not logged", getattr(answer, "id", "?"))

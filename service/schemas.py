@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
-from rag.answer import MAX_HISTORY_TURNS
-from rag.query import MAX_QUERY_CHARS
+from rag.answering.answer import MAX_HISTORY_TURNS
+from rag.retrieval.query import MAX_QUERY_CHARS
 
 
 def _json_integer(value: object) -> object:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from fastapi import Depends, HTTPException, Request
 from pydantic import SecretStr
 
-from rag.config import Settings
+from rag.core.config import Settings
 from service.deps import get_auth_limiter, get_engine_settings, get_rate_limiter
 from service.throttle import RateLimiter
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Generator
 import anyio
 from starlette.concurrency import run_in_threadpool
 
-from rag.answer import Draft, Event
+from rag.answering.answer import Draft, Event
 from service.throttle import Ticket
 
 logger = logging.getLogger(__name__)

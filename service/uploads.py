@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rag.config import Settings
-from rag.documents import MANIFEST_NAME, discover, file_sha256
-from rag.errors import DocumentError
+from rag.core.config import Settings
+from rag.core.errors import DocumentError
+from rag.reading.documents import MANIFEST_NAME, discover, file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def format_of(file_name: str) -> str | None:
 
 
 def _fallback_sniff(head: bytes, name: str) -> str | None:
-    """Without :mod:`rag.loaders`: only UTF-8 text (what :func:`rag.documents.load_report` reads)."""
+    """Without :mod:`rag.reading.loaders`: only UTF-8 text (what :func:`rag.reading.documents.load_report` reads)."""
     if b"\x00" in head:
         return None
     try:
@@ -121,7 +121,7 @@ def _fallback_sniff(head: bytes, name: str) -> str | None:
 
 def _library_sniffer() -> Callable[[bytes, str], str | None]:
     try:
-        loaders = importlib.import_module("rag.loaders")
+        loaders = importlib.import_module("rag.reading.loaders")
     except ImportError:
         return _fallback_sniff
     sniffer = getattr(loaders, "sniff_format", None)

@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.config import Settings, default_cache_dir  # noqa: E402
+from rag.core.config import Settings, default_cache_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -83,7 +83,7 @@ def session_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder(session_settings: Settings):
-    from rag.embedding import load_embedder
+    from rag.indexing.embedding import load_embedder
 
     return load_embedder(session_settings)
 
@@ -91,8 +91,8 @@ def embedder(session_settings: Settings):
 @pytest.fixture(scope="session")
 def retriever(session_settings: Settings, embedder):
     """The five seed reports, indexed once per test session with the real embedding model."""
-    from rag.ingest import ingest
-    from rag.retrieve import Retriever
+    from rag.indexing.ingest import ingest
+    from rag.retrieval.retrieve import Retriever
 
     result = ingest(None, session_settings, embedder=embedder)
     return jittered(Retriever(result.index, embedder, session_settings))
@@ -160,7 +160,7 @@ def llm_url(request: pytest.FixtureRequest, session_settings: Settings) -> Itera
     if record_mode(request.config) == "none":
         yield REPLAY_URL
         return
-    from rag.llm import LocalServer
+    from rag.llm.clients import LocalServer
 
     server = LocalServer(session_settings.model_copy(update={"local_url": os.environ.get("RAG_LOCAL_URL")}))
     try:
@@ -175,7 +175,7 @@ def serve_app():
     Everything started is stopped after the test."""
     import uvicorn
 
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
@@ -311,16 +311,16 @@ def trickling_server() -> Iterator[tuple[str, threading.Event]]:
     server.server_close()
 
 
-# --- the Milvus store (rag/stores/milvus.py) --------------------------------------------------
+# --- the Milvus store (rag/indexing/stores/milvus.py) -----------------------------------------
 
 
 def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-untyped-def]
     """``milvus-lite server`` on a free loopback port, as a child of this process; returns
-    ``(process, uri)`` once it accepts connections. Stop it with :func:`rag.child.stop`."""
+    ``(process, uri)`` once it accepts connections. Stop it with :func:`rag.core.child.stop`."""
     import sys
 
-    from rag.child import spawn, stop
-    from rag.llm import free_port
+    from rag.core.child import spawn, stop
+    from rag.llm.clients import free_port
 
     port = free_port()
     command = [str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(data_dir),
@@ -344,7 +344,7 @@ def start_milvus_server(data_dir: Path, log_path: Path):  # type: ignore[no-unty
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Milvus Lite server on loopback for the session (the network path of the Milvus store)."""
-    from rag.child import stop
+    from rag.core.child import stop
 
     tmp = tmp_path_factory.mktemp("milvus-server")
     process, uri = start_milvus_server(tmp / "data", tmp / "server.log")
@@ -355,8 +355,8 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _milvus_retriever(settings: Settings, embedder):  # type: ignore[no-untyped-def]
-    from rag.ingest import ingest
-    from rag.retrieve import Retriever
+    from rag.indexing.ingest import ingest
+    from rag.retrieval.retrieve import Retriever
 
     result = ingest(None, settings, embedder=embedder)
     return Retriever(result.store, embedder, settings)

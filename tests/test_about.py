@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.about import (
+from rag.answering.about import (
     about_kind,
     answer_about_reports,
     format_report,
     is_about_reports,
     regions_of,
 )
-from rag.chunking import Chunk
-from rag.documents import load_reports
-from rag.query import RegionName
+from rag.reading.chunking import Chunk
+from rag.reading.documents import load_reports
+from rag.retrieval.query import RegionName
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

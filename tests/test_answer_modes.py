@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.judge import JUDGED_CANDIDATES, Bar, judged_quote
-from rag.prompts import REFUSAL
+from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.answering.judge import JUDGED_CANDIDATES, Bar, judged_quote
+from rag.answering.prompts import REFUSAL
 from tests.test_answer import QUESTION, Scripted
 
 
@@ -71,7 +71,7 @@ def test_quote_then_model_keeps_the_quote_when_a_figure_is_marked(retriever):
 
 
 def test_quote_then_model_keeps_the_quote_when_the_model_is_down(retriever):
-    from rag.errors import LLMError
+    from rag.core.errors import LLMError
 
     ans, _ = make(retriever, LLMError("down"), mode="quote-then-model")
     events = list(ans.stream(QUESTION))
@@ -154,7 +154,7 @@ def test_standing_out_counts_only_among_sentences_of_the_unit_kind_asked(retriev
 
 
 REVENUE = "2023年相城区政府口袋里一年进来多少钱？"  # the report: 「一般公共预算收入155.2亿元、增长6.5%」
-# (wording rag/everyday.py does not know: 「一年收了多少钱」 is quoted from the report term at once)
+# (wording rag/retrieval/everyday.py does not know: 「一年收了多少钱」 is quoted from the report term at once)
 
 
 @pytest.mark.parametrize(("p_other", "quoted"), [(0.65, True), (0.85, False)])
@@ -265,7 +265,7 @@ def test_the_answer_cache_returns_the_same_answer_marked_cached(retriever, tmp_p
 
 
 def test_a_degraded_answer_is_not_cached(retriever, tmp_path):
-    from rag.errors import LLMError
+    from rag.core.errors import LLMError
 
     ans, _ = make(retriever, LLMError("down"), answer_cache=True, answer_cache_path=tmp_path / "answers.sqlite")
     assert ans.ask("太仓2023年在科技创新方面做了哪些工作？").degraded
@@ -290,8 +290,8 @@ def test_an_upgrade_that_changes_a_rule_never_serves_the_older_answer(retriever,
     one everyday word edited, as a ``git pull`` would leave it): the cache misses and the new rules answer."""
     import shutil
 
-    import rag.answer
-    import rag.version
+    import rag.answering.answer as answer_module
+    import rag.core.version as version
 
     question = "太仓2023年在科技创新方面做了哪些工作？"
     path = tmp_path / "answers.sqlite"
@@ -302,12 +302,12 @@ def test_an_upgrade_that_changes_a_rule_never_serves_the_older_answer(retriever,
     assert same.ask(question).cached and llm_same.prompts == []
 
     upgraded = tmp_path / "rag"
-    shutil.copytree(rag.version.PACKAGE_ROOT, upgraded, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(version.PACKAGE_ROOT, upgraded, ignore=shutil.ignore_patterns("__pycache__"))
     rules = next(upgraded.rglob("everyday.py"))  # the everyday-words rules, wherever they live
     rules.write_text(rules.read_text(encoding="utf-8").replace("包裹", "邮包", 1), encoding="utf-8")
-    new_version = rag.version.version_of(upgraded)
-    assert new_version != rag.version.answer_version()
-    monkeypatch.setattr(rag.answer, "answer_version", lambda: new_version)
+    new_version = version.version_of(upgraded)
+    assert new_version != version.answer_version()
+    monkeypatch.setattr(answer_module, "answer_version", lambda: new_version)
     after, llm_after = make(retriever, "太仓坚持创新驱动[1]。", answer_cache=True, answer_cache_path=path)
     answer = after.ask(question)
     assert not answer.cached and len(llm_after.prompts) == 1
@@ -316,14 +316,14 @@ def test_an_upgrade_that_changes_a_rule_never_serves_the_older_answer(retriever,
 def test_the_rules_version_changes_with_any_engine_file_and_only_with_them(tmp_path):
     import shutil
 
-    import rag.version
+    import rag.core.version as version
 
     tree = tmp_path / "rag"
-    shutil.copytree(rag.version.PACKAGE_ROOT, tree, ignore=shutil.ignore_patterns("__pycache__"))
-    base = rag.version.version_of(tree)
-    assert base == rag.version.answer_version()  # a copy of the same files: the same version
+    shutil.copytree(version.PACKAGE_ROOT, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    base = version.version_of(tree)
+    assert base == version.answer_version()  # a copy of the same files: the same version
     (tree / "__pycache__").mkdir(exist_ok=True)
     (tree / "__pycache__" / "x.pyc").write_bytes(b"compiled")  # byte code is no rule
-    assert rag.version.version_of(tree) == base
+    assert version.version_of(tree) == base
     (tree / "lexicon.toml").write_text('[word]\nnote = "a new rule file"\n', encoding="utf-8")
-    assert rag.version.version_of(tree) != base
+    assert version.version_of(tree) != base

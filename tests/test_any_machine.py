@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rag.retrieve import ranking
+from rag.retrieval.retrieve import ranking
 from tests.cassette_match import canonical_body, canonical_prompt, same_meaning
 from tests.conftest import REPLAY_URL, ROOT, record_mode
 

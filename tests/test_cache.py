@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import rag.cache as cache_module
-from rag.cache import AnswerCache, normalize_question, settings_fingerprint
+import rag.core.cache as cache_module
+from rag.core.cache import AnswerCache, normalize_question, settings_fingerprint
 
 GEN = "gen-1"
 FP = "fp-1"
@@ -30,7 +30,7 @@ def answer(text: str = "189.4亿元[1]", **extra: object) -> dict[str, object]:
 
 
 def cache_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "rag.cache" and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name == "rag.core.cache" and r.levelno >= logging.WARNING]
 
 
 # -- normalisation and keys ------------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_invalid_arguments() -> None:
 
 
 def test_directory_path_falls_back_to_memory(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     cache = AnswerCache(tmp_path)  # a directory, not a file
     assert not cache.persistent
     cache.put("a", answer(), GEN)
@@ -244,7 +244,7 @@ def test_directory_path_falls_back_to_memory(tmp_path: Path, caplog: pytest.LogC
 
 
 def test_corrupt_file_falls_back_to_memory(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     path = tmp_path / "a.sqlite"
     path.write_bytes(b"this is not an sqlite database" * 100)
     cache = AnswerCache(path)
@@ -258,7 +258,7 @@ def test_corrupt_file_falls_back_to_memory(tmp_path: Path, caplog: pytest.LogCap
 
 
 def test_unwritable_parent_falls_back_to_memory(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a directory should be")
     cache = AnswerCache(blocker / "sub" / "a.sqlite")
@@ -279,7 +279,7 @@ def test_read_only_file_falls_back_to_memory(
         "_connect",
         lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False, isolation_level=None),
     )
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     cache = AnswerCache(path)
     assert not cache.persistent
     cache.put("a", answer(), GEN)
@@ -310,7 +310,7 @@ def test_file_turning_read_only_mid_run(tmp_path: Path, caplog: pytest.LogCaptur
     # Swap in a read-only connection: the next write fails with a real SQLITE_READONLY.
     cache._db.close()  # type: ignore[union-attr]
     cache._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     cache.put("b", answer("B"), GEN)
     cache.put("c", answer("C"), GEN)
     assert not cache.persistent
@@ -335,7 +335,7 @@ def test_invalid_stored_row_is_a_miss(tmp_path: Path) -> None:
 
 
 def test_unserialisable_value_is_not_stored(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     cache = AnswerCache(None)
     cache.put("a", {"answer": object()}, GEN)
     cache.put("b", ["not", "a", "dict"], GEN)  # type: ignore[arg-type]
@@ -378,7 +378,7 @@ def _hammer(caches: list[AnswerCache], threads: int, per_thread: int) -> list[Ba
 
 
 def test_concurrent_puts_from_eight_threads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     path = tmp_path / "a.sqlite"
     cache = AnswerCache(path, capacity=64)
     assert _hammer([cache], threads=8, per_thread=40) == []
@@ -399,7 +399,7 @@ def test_concurrent_puts_from_eight_threads(tmp_path: Path, caplog: pytest.LogCa
 
 
 def test_two_instances_share_one_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="rag.cache")
+    caplog.set_level(logging.WARNING, logger="rag.core.cache")
     path = tmp_path / "a.sqlite"
     caches = [AnswerCache(path), AnswerCache(path)]
     assert _hammer(caches, threads=8, per_thread=15) == []

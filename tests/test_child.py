@@ -1,4 +1,4 @@
-"""Child processes die with their parent (rag/child.py): kill -9 and SIGTERM of the parent, a child
+"""Child processes die with their parent (rag/core/child.py): kill -9 and SIGTERM of the parent, a child
 started from a thread that has since ended, a child that ignores SIGTERM. Real processes, no model."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import child
+from rag.core import child
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: A parent that starts ``sleep`` from a worker thread, lets that thread end, then waits to be killed.
 PARENT = """
 import sys, threading
-from rag import child
+from rag.core import child
 box = []
 worker = threading.Thread(target=lambda: box.append(child.spawn(["sleep", "300"], sys.stderr.buffer)))
 worker.start(); worker.join()

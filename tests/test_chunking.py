@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_report, chunk_reports
-from rag.documents import load_report, load_reports
+from rag.reading.chunking import chunk_report, chunk_reports
+from rag.reading.documents import load_report, load_reports
 
 SENTENCE_END = ("。", "！", "？", "；", "”", "：", "…", "）")
 

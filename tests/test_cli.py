@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag import cli
-from rag.config import get_settings
+from rag.core.config import get_settings
+from service import cli
 
 
 @pytest.fixture

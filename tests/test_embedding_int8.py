@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import BUILTIN_E5, Settings, model_identity
-from rag.embedding import Embedder, EmbeddingCache, load_embedder
-from rag.errors import IndexMismatchError
-from rag.index import check_compatible, make_manifest
+from rag.core.config import BUILTIN_E5, Settings, model_identity
+from rag.core.errors import IndexMismatchError
+from rag.indexing.embedding import Embedder, EmbeddingCache, load_embedder
+from rag.indexing.index import check_compatible, make_manifest
 
 SENTENCES = [
     "2023年太仓市一般公共预算收入是多少？",

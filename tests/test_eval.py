@@ -12,8 +12,8 @@ from eval.answer_evaluator import AnswerEvaluator, judge
 from eval.gold import answer_is_correct, evidence_recall, is_relevant, load_gold
 from eval.retrieval_evaluator import RetrievalEvaluator, ndcg
 from eval.runner import BM25, DENSE, OURS, USUAL, EvalOptions, run_eval
-from rag.errors import RagError
-from rag.llm import OpenAIClient
+from rag.core.errors import RagError
+from rag.llm.clients import OpenAIClient
 
 ITEM = {
     "id": "t1", "type": "fact", "question": "2023年太仓市一般公共预算收入是多少？", "source": "a.txt",

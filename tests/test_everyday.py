@@ -1,15 +1,15 @@
-"""Everyday words and the report's names for them (rag/everyday.py), and the quote they allow
-(rag/quote.py's named_quote): general indicator vocabulary, checked on wordings of no one report."""
+"""Everyday words and the report's names for them (rag/retrieval/everyday.py), and the quote they allow
+(rag/answering/quote.py's named_quote): general indicator vocabulary, checked on wordings of no one report."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answer import EXTRACTIVE_PREFIX
-from rag.chunking import Chunk
-from rag.everyday import named_metrics, report_terms, with_report_terms
-from rag.query import QueryIntent
-from rag.quote import named_quote
+from rag.answering.answer import EXTRACTIVE_PREFIX
+from rag.answering.quote import named_quote
+from rag.reading.chunking import Chunk
+from rag.retrieval.everyday import named_metrics, report_terms, with_report_terms
+from rag.retrieval.query import QueryIntent
 from tests.test_answer_modes import make
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import faiss
 import pytest
 
-from rag.documents import READING_VERSION
-from rag.embedding import EmbeddingCache
-from rag.errors import DocumentError, IndexMismatchError, IndexNotFoundError
-from rag.index import CURRENT, check_compatible, load_index
-from rag.ingest import index_is_current, ingest
+from rag.core.errors import DocumentError, IndexMismatchError, IndexNotFoundError
+from rag.indexing.embedding import EmbeddingCache
+from rag.indexing.index import CURRENT, check_compatible, load_index
+from rag.indexing.ingest import index_is_current, ingest
+from rag.reading.documents import READING_VERSION
 
 
 class Counting:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieve import open_retriever
+from rag.retrieval.retrieve import open_retriever
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ MOMENTS = {
 def ingest(settings, index: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_EMBEDDING_CACHE": str(settings.embedding_cache_path),
            "RAG_CACHE_DIR": str(settings.cache_dir), "RAG_LLM_BACKEND": "none"}  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(settings.seeds_dir)], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "service", "ingest", str(settings.seeds_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 

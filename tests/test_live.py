@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import Answerer
-from rag.llm import LocalClient
+from rag.answering.answer import Answerer
+from rag.llm.clients import LocalClient
 
 pytestmark = pytest.mark.live
 
@@ -81,7 +81,7 @@ def test_stopping_rag_serve_leaves_no_model_server(retriever, sig):
 
     import httpx
 
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
     from tests.conftest import wait_until
     from tests.test_child import alive
 
@@ -89,7 +89,7 @@ def test_stopping_rag_serve_leaves_no_model_server(retriever, sig):
     env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_EMBEDDING_CACHE": str(settings.embedding_cache_path),
            "RAG_CACHE_DIR": str(settings.cache_dir), "RAG_LLM_BACKEND": "local", "RAG_WARM_UP": "1", "RAG_ANSWER_CACHE": "0"}  # fmt: skip
     env.pop("RAG_LOCAL_URL", None)
-    serve = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], env=env,
+    serve = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
 

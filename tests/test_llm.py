@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.core.errors import LLMError
+from rag.llm.clients import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
 from tests.conftest import model_mode
-from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.errors import LLMError
-from rag.llm import LocalClient, LocalServer, OpenAIClient, free_port, make_llm
 
 MESSAGES = [{"role": "user", "content": "你好"}]
 
@@ -73,8 +73,9 @@ def _logprobs_reply(*tokens: tuple[str, float]) -> dict:
 
 def _served(reply: dict, status: int = 200) -> tuple[OpenAIClient, list[dict]]:
     """A client whose HTTP requests get ``reply`` (what a real server sends), and the bodies it sent."""
-    import httpx
     import json
+
+    import httpx
     import openai
 
     sent: list[dict] = []

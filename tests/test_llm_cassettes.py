@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.answering.prompts import REFUSAL, build_judge_messages
+from rag.core.errors import LLMError
+from rag.llm.clients import OpenAIClient
 from tests.conftest import model_mode
-from rag.answer import EXTRACTIVE_PREFIX, Answerer
-from rag.errors import LLMError
-from rag.llm import OpenAIClient
-from rag.prompts import REFUSAL, build_judge_messages
 
 pytestmark = pytest.mark.vcr
 
@@ -92,7 +92,7 @@ INJECTED = (
 def test_an_instruction_inside_a_report_passage_does_not_change_what_the_model_does(retriever, llm_url):
     from dataclasses import replace
 
-    from rag.prompts import build_messages
+    from rag.answering.prompts import build_messages
 
     real = next(c for c in retriever.index.chunks if "189.4亿元" in c.text)
     poisoned = replace(real, text=INJECTED)

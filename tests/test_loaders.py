@@ -1,4 +1,4 @@
-"""Report formats behind one interface (rag.loaders): what users bring reads like the seed it renders.
+"""Report formats behind one interface (rag.reading.loaders): what users bring reads like the seed it renders.
 
 The fixtures in ``tests/fixtures/formats/`` are the seed reports rendered by
 ``eval/make_format_fixtures.py`` as a web page (navigation, breadcrumb, ICP footer), a PDF printed by
@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from rag.chunking import Chunk, chunk_report
-from rag.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text, squash
-from rag.errors import DocumentError
-from rag.loaders import LoadedText, load_document, mark_columns, sniff_format, unmark_columns
+from rag.core.errors import DocumentError
+from rag.reading.chunking import Chunk, chunk_report
+from rag.reading.documents import Report, clean, discover, load_manifest, load_report, load_reports, read_text
+from rag.reading.loaders import LoadedText, load_document, sniff_format
+from rag.text.normalize import mark_columns, squash, unmark_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -481,7 +482,7 @@ def test_zip_bomb_docx_is_refused_before_parsing(tmp_path: Path, monkeypatch):
 def test_docx_inflating_beyond_the_limit_is_refused(tmp_path: Path, monkeypatch):
     import random
 
-    monkeypatch.setattr("rag.loaders.MAX_ZIP_UNCOMPRESSED", 1024 * 1024)
+    monkeypatch.setattr("rag.reading.loaders.docx.MAX_ZIP_UNCOMPRESSED", 1024 * 1024)
     path = tmp_path / "big.docx"
     noise = random.Random(0).randbytes(2 * 1024 * 1024)  # incompressible: no ratio alarm, only the total
     zip_bytes(path, {"[Content_Types].xml": b"<Types/>", "word/document.xml": noise})

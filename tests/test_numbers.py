@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.numbers import Figure, arabize, comparable, figures_in, fits_kind, states, unit_kind
-from rag.terms import abbreviates, agreement, asked_terms, asked_unit_kind, level_kind, metric_words, same_term
-from rag.verify import attributed, figures, supported
+from rag.answering.terms import abbreviates, agreement, asked_terms, asked_unit_kind, level_kind, metric_words, same_term
+from rag.answering.verify import attributed, figures, supported
+from rag.text.numbers import Figure, arabize, comparable, figures_in, fits_kind, states, unit_kind
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import QueryError
-from rag.coverage import foreign_place
-from rag.query import RegionName, find_region, find_regions, find_years, parse_query, year_parts
+from rag.answering.coverage import foreign_place
+from rag.core.errors import QueryError
+from rag.retrieval.query import RegionName, find_region, find_regions, find_years, parse_query, year_parts
 
 REGIONS = [RegionName("太仓市"), RegionName("苏州市"), RegionName("玉山镇"), RegionName("相城区", "苏州市")]
 REFS = {"": 2025, "太仓市": 2025, "苏州市": 2023, "玉山镇": 2020, "相城区": 2024}

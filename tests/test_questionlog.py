@@ -20,8 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from rag import cli
-from service import questionlog
+from service import cli, questionlog
 from service.app import create_app
 from service.engine import Engine
 from service.questionlog import LoggedAnswer, QuestionLog, parse_since

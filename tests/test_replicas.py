@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.child import spawn, stop
-from rag.ingest import ingest
-from rag.llm import free_port
+from rag.core.child import spawn, stop
+from rag.indexing.ingest import ingest
+from rag.llm.clients import free_port
 from tests.conftest import ROOT, start_milvus_server, wait_until
 from tests.test_upload import ADMIN, ADMIN_KEY, API, API_KEY, FIGURE, QUESTION, SEED, SEED_QUESTION, UPLOAD
 
@@ -48,7 +48,7 @@ def cluster(make_settings, embedder, tmp_path: Path) -> Iterator[tuple[str, str]
                    "RAG_LLM_BACKEND": "none", "RAG_ANSWER_CACHE": "0", "RAG_RATE_LIMIT": "", "RAG_STORE_REFRESH_SECONDS": "0.2",
                    "RAG_API_KEYS": API_KEY, "RAG_ADMIN_KEYS": ADMIN_KEY, "HF_HUB_OFFLINE": "1"}  # fmt: skip
             with open(tmp_path / f"serve-{name}.log", "ab") as log:
-                replicas.append(spawn([sys.executable, "-m", "rag", "serve", "--port", str(port)], log, env=env))
+                replicas.append(spawn([sys.executable, "-m", "service", "serve", "--port", str(port)], log, env=env))
             urls.append(f"http://127.0.0.1:{port}")
         for url, replica, name in zip(urls, replicas, "ab", strict=True):
 

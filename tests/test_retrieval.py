@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import squash
-from rag.errors import QueryError
+from rag.core.errors import QueryError
+from rag.text.normalize import squash
 
 TAICANG_2025, TAICANG_2024 = "000_034bf6dae47362c9.txt", "001_b45d8ecc868d26b7.txt"
 SUZHOU_2023, YUSHAN_2020, XIANGCHENG_2024 = (

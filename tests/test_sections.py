@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import load_report
-from rag.headings import embedded_heading, glossary_term, heading_rank, period_of
-from rag.sections import split_sections
+from rag.reading.documents import load_report
+from rag.reading.headings import embedded_heading, glossary_term, heading_rank, period_of
+from rag.reading.sections import split_sections
 
 
 @pytest.mark.parametrize(

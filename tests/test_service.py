@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.answer import BUSY_REASON, EXTRACTIVE_PREFIX
-from rag.llm import OpenAIClient, free_port
+from rag.answering.answer import BUSY_REASON, EXTRACTIVE_PREFIX
+from rag.llm.clients import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
 from service.throttle import Busy, GenerationGate

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from eval.gold import GOLD, load_gold
 from eval.retrieval_evaluator import RetrievalEvaluator
 from eval.runner import standalone
-from rag.errors import IndexNotFoundError, StoreError
-from rag.ingest import index_is_current, ingest
-from rag.retrieve import Retriever, open_retriever
-from rag.stores import Where
-from rag.stores.milvus import MilvusStore, expression
+from rag.core.errors import IndexNotFoundError, StoreError
+from rag.indexing.ingest import index_is_current, ingest
+from rag.indexing.stores.base import Where
+from rag.indexing.stores.milvus import MilvusStore, expression
+from rag.retrieval.retrieve import Retriever, open_retriever
 from tests.conftest import SEEDS, start_milvus_server
 
 TAICANG_2024, YUSHAN_2020 = SEEDS / "001_b45d8ecc868d26b7.txt", SEEDS / "003_55331ebdb0be2b0e.txt"
@@ -104,7 +104,7 @@ def test_a_replica_follows_changes_made_by_another(make_settings, embedder, milv
 
 
 def test_a_milvus_server_that_is_down_fails_at_once(make_settings, embedder):
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
 
     settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
     started = time.monotonic()
@@ -114,7 +114,7 @@ def test_a_milvus_server_that_is_down_fails_at_once(make_settings, embedder):
 
 
 def test_readyz_is_503_once_the_milvus_server_dies(make_settings, embedder, tmp_path, monkeypatch):
-    from rag.child import stop
+    from rag.core.child import stop
     from service.app import create_app
     from service.engine import Engine
 
@@ -147,8 +147,8 @@ def test_the_api_process_needs_no_index_in_memory(milvus_server_retriever):
 def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch):
     from typer.testing import CliRunner
 
-    from rag import cli
-    from rag.llm import free_port
+    from rag.llm.clients import free_port
+    from service import cli
 
     settings = make_settings(store="milvus", milvus_uri=f"http://127.0.0.1:{free_port()}", milvus_timeout=5)
     monkeypatch.setattr(cli, "settings", lambda: settings)
@@ -162,7 +162,7 @@ def test_the_cli_says_in_one_line_that_milvus_is_down(make_settings, monkeypatch
 def test_the_cli_ingests_into_milvus_and_searches_it(make_settings, monkeypatch, tmp_path, retriever):
     from typer.testing import CliRunner
 
-    from rag import cli
+    from service import cli
 
     settings = make_settings(store="milvus", milvus_uri=str(tmp_path / "cli.db"), embedding_cache=retriever.settings.embedding_cache)
     monkeypatch.setattr(cli, "settings", lambda: settings)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import Report, clean, detect_metadata, load_report, split_region
-from rag.headings import period_of, period_opening
-from rag.sections import Section, split_sections
+from rag.reading.documents import Report, clean, detect_metadata, load_report, split_region
+from rag.reading.headings import period_of, period_opening
+from rag.reading.sections import Section, split_sections
 
 FIXTURES = Path(__file__).parent / "fixtures" / "structure"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.documents import clean, load_report
-from rag.tables import with_units
+from rag.reading.documents import clean, load_report
+from rag.reading.tables import with_units
 
 
 def test_a_unit_column_and_a_header_unit_are_written_into_the_figures():
@@ -51,7 +51,7 @@ def test_a_label_run_into_its_unit_cell_in_plain_text_is_split_again():
 
 def test_the_seeds_have_no_table_whose_units_change(monkeypatch):
     # the seeds' passages stay as they were read before the rule (their index stays valid)
-    monkeypatch.setattr("rag.documents.with_units", list)
+    monkeypatch.setattr("rag.reading.documents.with_units", list)
     for path in sorted(Path("seeds").glob("*.txt")):
         texts = [p.text for p in load_report(path).paragraphs]
         assert with_units(texts) == texts

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.ingest import index_is_current, ingest
-from rag.retrieve import Retriever
+from rag.indexing.ingest import index_is_current, ingest
+from rag.retrieval.retrieve import Retriever
 from service.app import create_app
 from service.engine import Engine, ServedAnswerer
 from service.uploads import corpus_files

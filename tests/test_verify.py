@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.terms import asked_terms, opposed
-from rag.verify import (
+from rag.answering.terms import asked_terms, opposed
+from rag.answering.verify import (
     MISATTRIBUTED,
     VERIFIED,
     Figure,
     attributed,
     attribution,
-    cite_figure,
     citations_in,
+    cite_figure,
     figures,
     is_refusal,
     measures_of,

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from rag.llm import OpenAIClient, free_port
+from rag.llm.clients import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
 
@@ -286,8 +286,8 @@ HOSTILE = """政府工作报告
 """
 
 def test_hostile_passage_stays_inert_text(page, site, serve_app, make_settings, embedder, tmp_path):
-    from rag.ingest import ingest
-    from rag.retrieve import Retriever
+    from rag.indexing.ingest import ingest
+    from rag.retrieval.retrieve import Retriever
 
     report = tmp_path / "reports" / "hostile.txt"
     report.parent.mkdir()
@@ -481,7 +481,7 @@ def test_busy_service_is_retried_once_by_the_widget(page, site, serve_app, retri
 def test_an_answer_the_busy_model_could_not_take_says_so(page, site, serve_app, retriever):
     """A question answered from the report because the model was busy (``RAG_BUSY_ANSWER=excerpt``)
     is labelled as such, not as a model failure."""
-    from rag.answer import BUSY_REASON
+    from rag.answering.answer import BUSY_REASON
 
     api = serve(serve_app, retriever, site=site)
     excerpt = QUOTE_MARK + "全年一般公共预算收入189.4亿元[1]。"

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
-from rag.answer import Draft, final, validate_history
-from rag.query import validate_query
+from rag.answering.answer import Draft, final, validate_history
+from rag.retrieval.query import validate_query
+from service.answerlog import record_answer
 from service.deps import get_engine
 from service.engine import Engine
-from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
 from service.security import protected
 from service.streaming import in_threadpool
@@ -77,7 +77,7 @@ async def _sse(request: Request, engine: Engine, draft: Draft, ticket, generatio
 
 
 def _public(exc: Exception) -> str:
-    from rag.errors import RagError
+    from rag.core.errors import RagError
     from service.throttle import Busy
 
     return str(exc) if isinstance(exc, (RagError, Busy)) else "internal error; see the service log"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from rag.config import Settings
+from rag.core.config import Settings
 from service.deps import get_auth_limiter, get_engine_settings
 from service.errors import error_response
 from service.jobs import JobManager

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.config import Settings
+from rag.core.config import Settings
 from service.deps import get_engine_settings, get_question_log
 from service.errors import ApiError
 from service.questionlog import MAX_COMMENT_CHARS, LogUnavailable, QuestionLog

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
-from rag.answer import Answer, Draft, final, validate_history
-from rag.errors import QueryError
-from rag.query import validate_query
+from rag.answering.answer import Answer, Draft, final, validate_history
+from rag.core.errors import QueryError
+from rag.retrieval.query import validate_query
+from service.answerlog import record_answer
 from service.deps import get_engine
 from service.engine import Engine
-from service.questionlog import record_answer
 from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, ChatRequest
 from service.security import protected
 from service.streaming import in_threadpool

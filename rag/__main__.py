@@ -1,5 +1,0 @@
-from __future__ import annotations
-
-from rag.cli import main
-
-main()

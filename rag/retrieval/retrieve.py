@@ -1,0 +1,254 @@
+"""Hybrid retrieval: dense + BM25 from a store (:mod:`rag.indexing.stores`), fused here, with region and year
+as first-class filters.
+
+Order of results: the region the question names (or the explicit filter) is a hard filter. Within
+it, passages from sections about the asked year come first (plan sections first when the question
+asks for targets), then the rest; inside each tier, the fused dense+BM25 ranking decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from itertools import zip_longest
+from typing import Literal
+
+import numpy as np
+
+from rag.core.config import Settings
+from rag.core.errors import QueryError
+from rag.indexing.embedding import Embedder
+from rag.indexing.index import Index
+from rag.indexing.stores import open_store
+from rag.indexing.stores.base import Key, Store, Where
+from rag.indexing.stores.local import LocalStore, in_process_index
+from rag.reading.chunking import Chunk
+from rag.retrieval.everyday import with_report_terms
+from rag.retrieval.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int
+
+    def to_dict(self) -> dict[str, object]:
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id,
+            "source": c.source,
+            "region": c.region,
+            "year": c.year,
+            "report_year": c.report_year,
+            "period": c.period,
+            "section": c.section,
+            "text": c.text,
+            "score": round(float(self.score), 6),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    intent: QueryIntent
+    hits: list[Hit]
+    #: The sides of a comparison (one intent per region or year it names); just ``[intent]`` otherwise.
+    sides: list[QueryIntent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "region": self.intent.region,
+            "year": self.intent.year,
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+def rrf(rankings: Sequence[Sequence[Key]], k: int) -> dict[Key, float]:
+    """Reciprocal-rank fusion: sum of 1 / (k + rank) over the rankings a candidate appears in."""
+    scores: dict[Key, float] = {}
+    for ranking in rankings:
+        for rank, idx in enumerate(ranking, start=1):
+            scores[idx] = scores.get(idx, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def weighted(dense: dict[Key, float], lexical: dict[Key, float], dense_weight: float) -> dict[Key, float]:
+    """Min-max normalised scores, combined linearly (a candidate missing from one list gets 0 there)."""
+
+    def norm(scores: dict[Key, float]) -> dict[Key, float]:
+        if not scores:
+            return {}
+        lo, hi = min(scores.values()), max(scores.values())
+        span = hi - lo or 1.0
+        return {i: (s - lo) / span for i, s in scores.items()}
+
+    d, b = norm(dense), norm(lexical)
+    return {i: dense_weight * d.get(i, 0.0) + (1 - dense_weight) * b.get(i, 0.0) for i in set(d) | set(b)}
+
+
+class Retriever:
+    """Searches one store generation with the embedder it was built with."""
+
+    def __init__(self, store: Store | Index, embedder: Embedder, settings: Settings) -> None:
+        self.store: Store = LocalStore(store) if isinstance(store, Index) else store
+        self.embedder = embedder
+        self.settings = settings
+        self.regions = self._regions(self.store.sources)
+        self.reference_years = self._reference_years(self.store.sources)
+
+    @property
+    def index(self) -> Index:
+        """The in-process index of a local store (tests and benchmarks look inside it)."""
+        return in_process_index(self.store)
+
+    @staticmethod
+    def _regions(sources: list[dict[str, object]]) -> list[RegionName]:
+        seen: dict[str, RegionName] = {}
+        for source in sources:
+            if source.get("region"):
+                name = str(source["region"])
+                seen[name] = RegionName(name, source.get("parent_region"))  # type: ignore[arg-type]
+        return list(seen.values())
+
+    @staticmethod
+    def _reference_years(sources: list[dict[str, object]]) -> dict[str, int]:
+        """Newest report year per region, and overall under the key ``""``."""
+        years: dict[str, int] = {}
+        for source in sources:
+            year = source.get("year")
+            if isinstance(year, int):
+                for key in (str(source.get("region") or ""), ""):
+                    years[key] = max(years.get(key, year), year)
+        return years
+
+    # -- public API -------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        region: str | None = None,
+        year: int | None = None,
+        mode: Mode = "hybrid",
+        use_metadata: bool = True,
+    ) -> SearchResult:
+        """Top-``k`` passages for ``query``; explicit ``region``/``year`` override what the question says."""
+        k = k or self.settings.top_k
+        if k < 1 or k > 100:
+            raise QueryError(f"k must be between 1 and 100, got {k}")
+        known = {r.name for r in self.regions}
+        if region is not None and region not in known:
+            match = [r.name for r in self.regions if region in r.aliases]
+            if not match:
+                raise QueryError(f"unknown region {region!r}; the index has {', '.join(sorted(known))}")
+            region = match[0]
+        intent = parse_query(
+            query, self.regions, reference_year=self.reference_years.get(""), reference_years=self.reference_years
+        )
+        if use_metadata:
+            intent = replace(intent, region=region or intent.region, year=year or intent.year)
+        else:
+            intent = QueryIntent(intent.text, region, year, None)
+
+        wording = with_report_terms(intent.text)  # everyday words also look for the report's term
+        qvec = self.embedder.embed_query(wording) if mode != "bm25" else None
+        text = wording if mode != "dense" else None  # every side is matched by the whole question's terms
+        parts = self._compared(query, intent) if use_metadata and region is None and year is None else [intent]
+        if len(parts) == 1:
+            ranked = self._ranked(intent, qvec, text, mode, k)
+        else:  # a comparison: each side's best passages, taken in turn
+            sides = [self._ranked(part, qvec, text, mode, k) for part in parts]
+            ranked = list(dict.fromkeys(r for group in zip_longest(*sides) for r in group if r is not None))
+        ranked = ranked[:k]
+        chunks = self.store.chunks([key for key, _ in ranked])
+        hits = [Hit(chunk, score, rank) for rank, (chunk, (_, score)) in enumerate(zip(chunks, ranked, strict=True), 1)]
+        return SearchResult(query, intent, hits, parts)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _compared(self, query: str, intent: QueryIntent) -> list[QueryIntent]:
+        """The sides of a comparison: 「太仓和相城区…」 one intent per region, 「2024年…比2023年…」 one per
+        year (a target when that part of the question asks for one); otherwise just ``intent``."""
+        regions = find_regions(query, self.regions)
+        if len(regions) >= 2:
+            return [replace(intent, region=name) for name in regions]
+        years = year_parts(query)
+        if len(years) >= 2:  # each side carries its part of the question (what it asks of that year)
+            return [replace(intent, text=part, year=y, period=period) for y, period, part in years]
+        return [intent]
+
+    def _ranked(
+        self, intent: QueryIntent, qvec: np.ndarray | None, text: str | None, mode: Mode, k: int
+    ) -> list[tuple[Key, float]]:
+        """The best ``k`` (chunk key, score) pairs for ``intent``: tier by tier, fused within a tier."""
+        ranked: list[tuple[Key, float]] = []
+        for where in self._tiers(intent):
+            ranked.extend(self._rank(where, qvec, text, mode))
+            if len(ranked) >= k:
+                break
+        return ranked[:k]
+
+    @staticmethod
+    def _tiers(intent: QueryIntent) -> list[Where]:
+        """Candidate groups in priority order, all within the asked region: the asked year (its plan
+        sections first when the question asks for targets, its review first otherwise), then the rest."""
+        region = intent.region
+        wants_plan = intent.period == "plan"
+        if intent.year is not None:
+            return [
+                Where(region, intent.year, plan=wants_plan),
+                Where(region, intent.year, plan=not wants_plan),
+                Where(region, intent.year, other_years=True),
+            ]
+        if wants_plan:
+            return [Where(region, plan=True), Where(region, plan=False)]
+        return [Where(region)]
+
+    def _rank(self, where: Where, qvec: np.ndarray | None, text: str | None, mode: Mode) -> list[tuple[Key, float]]:
+        """Fused ranking of the candidates under ``where`` (best first)."""
+        n, decimals = self.settings.candidates, self.settings.score_decimals
+        # each score at the fixed precision before it is fused: the fused scores are then the same
+        # floats on every CPU unless a score crosses a rounding boundary
+        dense = rounded(self.store.dense(qvec, n, where), decimals) if qvec is not None else {}
+        lexical = rounded(self.store.lexical(text, n, where), decimals) if text is not None else {}
+        if mode == "dense":
+            fused = dense
+        elif mode == "bm25":
+            fused = lexical
+        elif self.settings.fusion == "weighted":
+            fused = weighted(dense, lexical, self.settings.dense_weight)
+        else:
+            fused = rrf([[key for key, _ in ranking(s, decimals)] for s in (dense, lexical)], self.settings.rrf_k)
+        return ranking(fused, decimals)
+
+
+def rounded(scores: dict[Key, float], decimals: int) -> dict[Key, float]:
+    """``scores`` at ``decimals`` places."""
+    return {key: round(score, decimals) for key, score in scores.items()}
+
+
+def ranking(scores: dict[Key, float], decimals: int) -> list[tuple[Key, float]]:
+    """``scores`` best first, compared at ``decimals`` places and then by key (:func:`_order`): scores
+    that differ only in float rounding are a tie, and a tie goes the same way on every CPU."""
+    return sorted(scores.items(), key=lambda kv: (-round(kv[1], decimals), _order(kv[0])))
+
+
+def _order(key: Key) -> tuple[int, str]:
+    """Ties in score go by row number (local store) or chunk id (Milvus)."""
+    return (int(key), "") if isinstance(key, int) else (0, str(key))
+
+
+def open_retriever(settings: Settings, *, check_files: bool = True, embedder: Embedder | None = None) -> Retriever:
+    """Open the configured store (checked against the settings) and attach the embedder."""
+    from rag.indexing.embedding import load_embedder
+
+    store = open_store(settings, check_files=check_files)
+    return Retriever(store, embedder or load_embedder(settings), settings)
