@@ -51,12 +51,12 @@ from rag.answering.verify import (
 from rag.core.cache import AnswerCache, settings_fingerprint
 from rag.core.config import Settings
 from rag.core.errors import LLMError, QueryError
+from rag.core.version import answer_version
 from rag.llm.clients import LLMClient
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.retrieval.retrieve import Retriever
 from rag.text.numbers import Figure, fits_kind
-from rag.core.version import answer_version
 
 logger = logging.getLogger(__name__)
 
