@@ -97,6 +97,7 @@ record: setup browser
 # model alone on the same questions): about half an hour on 2 cores. The answer cache is off for it.
 bench: index
 	$(BIN)/python -m eval.bench_retrieval
+	$(BIN)/python -m eval.bench_noise
 	RAG_ANSWER_CACHE=0 $(BIN)/rag eval --model-only --name bench-$$(date +%Y%m%d-%H%M)
 	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_answer
 	$(BIN)/python -m eval.bench_scale --store local

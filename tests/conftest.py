@@ -105,23 +105,10 @@ SCORE_NOISE = float(os.environ.get("RAG_TEST_SCORE_NOISE") or 0.0)
 
 
 def jittered(retriever, noise: float = SCORE_NOISE, seed: int | None = None):  # type: ignore[no-untyped-def]
-    """``retriever`` with its store's dense and BM25 scores each multiplied by ``1 + u``, ``|u| <= noise``
-    (unchanged when ``noise`` is 0)."""
-    if not noise:
-        return retriever
-    import random
+    """``retriever`` with every store score jittered by up to ``noise`` (eval/bench_noise.py)."""
+    from eval.bench_noise import jittered as jitter
 
-    rng = random.Random(int(os.environ.get("RAG_TEST_SCORE_SEED") or 0) if seed is None else seed)
-    store = retriever.store
-
-    def jitter(search):  # type: ignore[no-untyped-def]
-        def noisy(*args, **kwargs):  # type: ignore[no-untyped-def]
-            return {key: score * (1 + rng.uniform(-noise, noise)) for key, score in search(*args, **kwargs).items()}
-
-        return noisy
-
-    store.dense, store.lexical = jitter(store.dense), jitter(store.lexical)
-    return retriever
+    return jitter(retriever, noise, int(os.environ.get("RAG_TEST_SCORE_SEED") or 0) if seed is None else seed)
 
 
 def pytest_recording_configure(config: pytest.Config, vcr) -> None:  # type: ignore[no-untyped-def]
