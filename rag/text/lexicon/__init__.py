@@ -158,7 +158,7 @@ class Lexicon:
 def _convert(value: Any, kind: Any) -> Any:
     """A TOML value as the type ``kind`` says: lists as tuples, tables as dataclasses or dicts."""
     origin = typing.get_origin(kind)
-    if is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         return kind(**{k: _convert(v, hints[k]) for k, v in value.items()})
     if origin is tuple:
