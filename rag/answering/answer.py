@@ -239,7 +239,12 @@ class Answerer:
         self.years_by_region = retriever.store.covered_years()
         gazetteer()  # loaded now (about a second), not on the first question
         self.places = self._place_names()
-        self.judge_bar = Bar(settings.answer_judge_threshold, settings.answer_judge_floor, settings.answer_judge_margin)
+        self.judge_bar = Bar(
+            settings.answer_judge_threshold,
+            settings.answer_judge_floor,
+            settings.answer_judge_margin,
+            settings.answer_judge_candidates,
+        )
 
     @property
     def backend(self) -> str:
@@ -426,7 +431,7 @@ class Answerer:
             return answer
         cited = [draft.chunks[c.n - 1] for c in answer.citations if 1 <= c.n <= len(draft.chunks)]
         try:
-            p = judge_figure(draft.standalone, lead[0], cited or draft.chunks, self.llm)
+            p = judge_figure(draft.standalone, lead[0], cited or draft.chunks, self.llm, self.judge_bar.candidates)
         except LLMError as exc:
             logger.warning("no judgement of the unsure figure: %s", exc)
             return answer

@@ -23,25 +23,25 @@ import jieba
 from rag.answering.terms import asks_for_figure
 from rag.retrieval.query import QueryIntent, RegionName
 from rag.text.gazetteer import ADMIN_SUFFIXES, cpca_file
+from rag.text.lexicon import lexicon
 
 logger = logging.getLogger(__name__)
 
+#: The module's words and patterns (rag/text/lexicon/coverage.toml, where each is explained).
+_RULES = lexicon().coverage
+
 #: jieba part-of-speech tags of proper nouns (place, person, organisation and other names).
-PROPER_NOUN_TAGS = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt"})
+PROPER_NOUN_TAGS = frozenset(_RULES.proper_noun_tags)
 #: From this frequency on, a word jieba's main dictionary tags as anything but a proper noun is a
 #: common word (合作, 东方, 日照, 老城) and never read as a place.
 COMMON_WORD_FREQ = 100
 #: Words right before a place that make it an object of the question, not the region it asks about.
-OBJECT_BEFORE = frozenset(
-    "对 向 赴 到 至 往 从 自 在 来自 对接 接轨 融入 服务 对标 学习 借鉴 联通 连接 链接 通往 辐射 承接 携手 联手 引进 吸引".split()
-)
+OBJECT_BEFORE = frozenset(_RULES.object_before)
 #: 「与/同/跟/和」 before a place make it a partner when one of PARTNER_WORDS follows (「与上海的合作」).
-PARTNER_BEFORE = frozenset("与 同 跟 和".split())
-PARTNER_WORDS = ("合作", "协作", "共建", "交流", "对接", "联动", "协同", "一体化", "结对", "通勤", "互认")
+PARTNER_BEFORE = frozenset(_RULES.partner_before)
+PARTNER_WORDS = _RULES.partner_words
 #: Words right after a place, or after its 「的」, that make it an object (「上海的合作」「深圳企业」).
-OBJECT_AFTER = frozenset(
-    "合作 企业 方向 客商 资本 投资 市场 方面 路 大道 街 港 站 机场 大学 中心 园区 产业园 基地 研究院".split()
-)
+OBJECT_AFTER = frozenset(_RULES.object_after)
 
 
 @dataclass(frozen=True)
@@ -203,12 +203,7 @@ def _is_object(place: Mention, tokens: list[tuple[str, int, int]], text: str) ->
 #: place's suffix, and 「市民」「市区」… continue it).
 #: A one-character county name (「容县」「滑县」) counts too, unless its character says which county
 #: rather than naming one (「全县」「本县」「该县」「各县」…).
-_COUNTY_OF_ONE = r"[^\s\d全本该各我郊邻每此其这那某贵一二两三四五六七八九十几多县市区省州]县"
-_PLACE = rf"(?:[\u4e00-\u9fff]{{2,4}}?[市县]|{_COUNTY_OF_ONE})"
-_SUBJECT_PLACE_RE = re.compile(
-    rf"^(?:(?:19|20)\d{{2}}年(?:的)?({_PLACE})|({_PLACE})(?=(?:19|20)\d{{2}}年))"
-    r"(?![场民区政委长级域城内外属直])"
-)
+_SUBJECT_PLACE_RE = re.compile(_RULES.subject_place)
 
 
 def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | None = None) -> str | None:
@@ -243,7 +238,11 @@ def _generic(name: str) -> bool:
     """「各县市」「有多少新市」-like words: their stem holds a suffix or a question word, or jieba knows
     the whole as a common word."""
     stem = name[:-1]
-    return any(c in "市县区省州" for c in stem) or asks_for_figure(stem) or jieba.dt.FREQ.get(name, 0) >= COMMON_WORD_FREQ
+    return (
+        any(c in _RULES.generic_place_chars for c in stem)
+        or asks_for_figure(stem)
+        or jieba.dt.FREQ.get(name, 0) >= COMMON_WORD_FREQ
+    )
 
 
 def coverage_gap(intent: QueryIntent, regions: Iterable[RegionName], years_by_region: Mapping[str, set[int]]) -> str | None:

@@ -6,7 +6,7 @@ to say. As a judge of one sentence at a time it does better: asked 「句子里�
 its probability of 「是」 is high for the sentence that answers and lower for sentences about another
 metric. So after the model refused, :func:`judged_quote` takes the sentences of the asked place and
 time with a figure of the asked unit kind, ranks them by meaning (the embedder, as for retrieval),
-asks the judge about the best :data:`JUDGED_CANDIDATES`, and quotes the one it is surest of when
+asks the judge about the best ``answer_judge_candidates``, and quotes the one it is surest of when
 that clears the :class:`Bar`: sure in itself (``answer_judge_threshold``), or fairly sure and clearly
 surer than of the other candidate (``answer_judge_floor``, ``answer_judge_margin``) — the judge's
 probabilities run high for any sentence of a figure (0.6–0.8), so how far the best stands out says
@@ -30,7 +30,7 @@ import numpy as np
 from rag.answering.prompts import build_judge_messages, sentences
 from rag.answering.quote import candidate_sentences
 from rag.answering.terms import asked_terms, asked_unit_kind, asks_for_figure
-from rag.core.config import SCORE_DECIMALS
+from rag.core.config import SCORE_DECIMALS, Settings
 from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
 from rag.reading.chunking import Chunk
@@ -40,8 +40,9 @@ from rag.text.numbers import Figure, comparable, states
 
 logger = logging.getLogger(__name__)
 
-#: How many of the sentences closest in meaning the judge is asked about (each ~1 s on 2 cores).
-JUDGED_CANDIDATES = 2
+#: How many of the sentences closest in meaning the judge is asked about, by default: the setting
+#: ``answer_judge_candidates`` (rag/core/config.py, where its choice is explained) gives it.
+JUDGED_CANDIDATES: int = Settings.model_fields["answer_judge_candidates"].default
 
 
 def closest(
@@ -61,11 +62,13 @@ def closest(
 class Bar:
     """When the judge's P(是) for the best candidate sentence is enough to quote it: at least ``sure``,
     or — ``by_margin``, when the candidates are of the unit kind asked — at least ``floor`` and
-    ``margin`` above the runner-up's (0 when there is none)."""
+    ``margin`` above the runner-up's (0 when there is none). ``candidates``: how many sentences the judge
+    is asked about."""
 
     sure: float
     floor: float
     margin: float
+    candidates: int = JUDGED_CANDIDATES
 
     def cleared(self, best: float, runner_up: float, *, by_margin: bool = True) -> bool:
         return best >= self.sure or (by_margin and best >= self.floor and best - runner_up >= self.margin)
@@ -93,7 +96,7 @@ def judged_quote(
         first.setdefault(sentence, n)
     # closest in meaning to the question with the report's terms for its everyday words (rag/retrieval/everyday.py)
     wording = with_report_terms(question)
-    candidates = closest(wording, [(n, s) for s, n in first.items()], embedder, JUDGED_CANDIDATES)
+    candidates = closest(wording, [(n, s) for s, n in first.items()], embedder, bar.candidates)
     ranked = sorted(
         ((p, i) for i, p in enumerate(judgements(question, [s for _, s in candidates], llm)) if p is not None),
         reverse=True,
@@ -111,12 +114,14 @@ def judged_quote(
     return f"{sentence}[{n}]"
 
 
-def judge_figure(question: str, figure: Figure, chunks: Sequence[Chunk], llm: LLMClient) -> float | None:
+def judge_figure(
+    question: str, figure: Figure, chunks: Sequence[Chunk], llm: LLMClient, candidates: int = JUDGED_CANDIDATES
+) -> float | None:
     """The judge's P(是) that a report sentence of ``chunks`` stating ``figure`` states what was asked
-    (the best over the first :data:`JUDGED_CANDIDATES` such sentences); ``None`` when none states it or
+    (the best over the first ``candidates`` such sentences); ``None`` when none states it or
     the judge gave no probability."""
     stating = [s for chunk in chunks for s in sentences(chunk.text) if states(figure, comparable(s))]
-    judged = judgements(question, list(dict.fromkeys(stating))[:JUDGED_CANDIDATES], llm)
+    judged = judgements(question, list(dict.fromkeys(stating))[:candidates], llm)
     best = max((p for p in judged if p is not None), default=None)
     logger.info("judge P(是)=%s for the unsure figure %s", best, figure.text)
     return best

@@ -21,60 +21,39 @@ from collections.abc import Collection, Iterable
 import jieba
 
 from rag.indexing.lexical import STOPWORDS
+from rag.text.lexicon import lexicon
 from rag.text.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
+
+#: The module's words and patterns (rag/text/lexicon/terms.toml, where each is explained).
+_RULES = lexicon().terms
 
 #: Same metric, different words: the left side (a regular expression) is rewritten to the right
 #: before comparing, in this order. R&D intensity is the statistics bureau's name for R&D spending as a
 #: share of GDP (「研究与试验发展(R&D)经费投入强度」), which reports also write out in full.
-SYNONYMS: tuple[tuple[str, str], ...] = (
-    (
-        r"(?:全社会)?(?:研发|研究与试验发展)(?:经费)?(?:支出|投入)?占(?:地区生产总值|gdp)(?:的)?比重|"
-        r"(?:研发|研究与试验发展)(?:经费)?投入强度",
-        "研发强度",
-    ),
-    ("地区生产总值", "gdp"),
-    ("生产总值", "gdp"),
-    ("经济总量", "gdp"),
-    ("规模以上", "规上"),
-    ("百分之", "%"),
-    ("财政收入", "一般公共预算收入"),
-    ("外贸", "进出口"),
-)
+SYNONYMS: tuple[tuple[str, str], ...] = tuple((s.pattern, s.name) for s in _RULES.synonyms)
 
 #: Pairs of words that make two otherwise alike metrics opposites in government reports: income and
 #: spending, exports and imports, town and country, deposits and loans.
-OPPOSITES: tuple[tuple[str, str], ...] = (("收入", "支出"), ("出口", "进口"), ("城镇", "农村"), ("存款", "贷款"))
+OPPOSITES: tuple[tuple[str, str], ...] = _RULES.opposites
 #: Words that name the sum of an opposed pair: neither part is the whole (「其中出口318.4亿元」 is not
 #: 「进出口总额」, nor is the total an answer for the exports).
-TOTALS: tuple[tuple[str, tuple[str, str]], ...] = (("进出口", ("出口", "进口")),)
+TOTALS: tuple[tuple[str, tuple[str, str]], ...] = _RULES.totals
 
 #: Words that say how a figure changed, whether it is a target, or qualify it: not what it measures.
-GENERIC = frozenset(
-    "完成 实现 达到 增长 增加 净增 下降 减少 提高 提升 同比 上年 去年 前年 一年 当年 其中 分别 累计 全年 总计 合计 预计 约为 "
-    "以上 左右 比上年 同期 年均 今年 全市 全区 全镇 全县 达 约 为 比 "
-    "目标 计划 预期 力争 定为 确定 实际 主要 "
-    "同口径 口径 接近 超过 突破 保持 稳定 分别为 升至 降至 截至 截止 "
-    # and words that say how something is counted, not what
-    "总量 总数 总额 数量 人数 个数 规模 "
-    # and who acts: every report speaks for its government
-    "政府".split()
-)
+GENERIC = frozenset(_RULES.generic)
 
 #: Words that make a question a question, not what it asks about.
-ASKING = frozenset(
-    "多少 是 什么 哪些 几个 怎样 如何 情况 有关 关于 报告 提到 提出 还是 哪个 更高 更多 更少 谁 具体 多多少 高多少 "
-    "大概 一共 总共 有 几 多大 多久 多长".split()
-)
+ASKING = frozenset(_RULES.asking)
 
 #: 「几家」「几位」「多少万人」: how a question asks for a count, whatever it counts.
-_ASKING_COUNT_RE = re.compile(r"^(?:几|多少)(?:万|亿)?[\u4e00-\u9fff]$")
+_ASKING_COUNT_RE = re.compile(_RULES.asking_count)
 #: A one-character word of :data:`GENERIC` that jieba glued to the end of a word it guessed
 #: (「有效高企达1175家」 → 「高企达」): the word is what comes before it.
-_GLUED_GENERIC_RE = re.compile("(?:" + "|".join(w for w in GENERIC if len(w) == 1) + ")$")
+_GLUED_GENERIC_RE = re.compile("(?:" + "|".join(w for w in _RULES.generic if len(w) == 1) + ")$")
 
 _SYNONYM_RES = tuple((re.compile(old), new) for old, new in SYNONYMS)
 _DIGIT_RE = re.compile(r"\d")
-_YEAR_RE = re.compile(r"(?:19|20)\d{2}\s*年")
+_YEAR_RE = re.compile(_RULES.year)
 
 
 def metric_words(context: str, ignore: Collection[str] = ()) -> list[str]:
@@ -208,20 +187,11 @@ def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = Fa
 NAMES_ENOUGH = 0.6
 
 #: Question cues for the kind of unit an answer needs (see :data:`rag.text.numbers.UNIT_KINDS`).
-UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"多少(?:亿|万)?元|钱|收入|金额|花了多少|投资.*多少|资金"), "money"),
-    (re.compile(r"比重|比例|占比|百分之|增幅|涨幅|增速|增长(?:了)?多少|下降(?:了)?多少|少了多少|多了多少|率"), "share"),
-    (re.compile(r"多少(?:万)?人|几(?:个|名|位)?人|人数|人次|[人客](?:一共|共|大约|大概)?有多少"), "people"),
-    (re.compile(r"多少(?:万)?(?:户|家)|几家"), "households"),
-    (re.compile(r"多少(?:万)?(?:亩|公顷|平方)|面积"), "area"),
-    (re.compile(r"多少(?:万)?(?:吨|斤)|产量"), "weight"),
-    (re.compile(r"多少(?:万)?(?:辆|艘)|多少.{0,2}车"), "vehicles"),
-    (re.compile(r"多久|多长时间|几(?:个)?小时|几天"), "time"),
-)
+UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(c.pattern), c.kind) for c in _RULES.unit_cues)
 
 
 #: A question that asks for a figure (how many, how much, how long, what share…), not for a name or a list.
-ASKS_FIGURE_RE = re.compile(r"多少|几|多大|多久|多长|多高|多快|比例|比重|占比|百分之|增幅|涨幅|增速")
+ASKS_FIGURE_RE = re.compile(_RULES.asks_figure)
 
 
 def asks_for_figure(question: str) -> bool:
@@ -229,9 +199,9 @@ def asks_for_figure(question: str) -> bool:
 
 
 #: Words that state a change: 「增长6.8%」「下降0.3个百分点」 measure how a figure moved, not its level.
-CHANGE_WORDS = ("增长", "下降", "提高", "降低", "减少", "上涨", "回落")
+CHANGE_WORDS = _RULES.change_words
 #: A question for a change, or for a target (a target is mostly one: 「增长6%左右」).
-ASKS_CHANGE_RE = re.compile("|".join((*CHANGE_WORDS, "增速", "增幅", "涨幅", "变化", "多了", "少了", "目标", "预期", "计划")))
+ASKS_CHANGE_RE = re.compile("|".join((*CHANGE_WORDS, *_RULES.asks_change_words)))
 #: A figure stated as a change: one of :data:`CHANGE_WORDS` right before it (「增长了」「比上年下降」).
 STATED_AS_CHANGE_RE = re.compile(f"(?:{'|'.join(CHANGE_WORDS)})了?$")
 
@@ -242,7 +212,7 @@ def asks_for_level(question: str) -> bool:
 
 
 #: A population (「常住人口」, not its 城镇化率, share or density, nor 「每千人口…」) is counted in people.
-_POPULATION_RE = re.compile(r"(?<![每千万])人口(?!.{0,4}(?:比|率|密度|占))")
+_POPULATION_RE = re.compile(_RULES.population)
 
 
 def level_kind(question: str) -> str | None:

@@ -18,29 +18,33 @@ from rag.answering.terms import (
     names_asked,
     opposed,
 )
+from rag.text.lexicon import lexicon
 from rag.text.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 
-_CITATION_RE = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
-_REFUSAL_RE = re.compile(
-    r"没有找到相关信息|未找到相关|没有相关信息|未提及|没有提及|并未提到|没有提到|无法(?:从|根据).{0,12}(?:回答|得出|确定)"
-    r"|摘录中(?:没有|未|并未)|不包含.{0,8}信息"
-)
+#: The module's words and patterns (rag/text/lexicon/verify.toml, where each is explained).
+_RULES = lexicon().verify
+
+_CITATION_RE = re.compile(_RULES.citation)
+_CITATION_SEPARATOR_RE = re.compile(_RULES.citation_separator)
+_REFUSAL_RE = re.compile(_RULES.refusal)
+_REFUSAL_CLAUSE_RE = re.compile(_RULES.refusal_clause)
+_REFUSAL_SENTENCE_RE = re.compile(_RULES.refusal_sentence)
 
 
 def citations_in(text: str) -> list[int]:
     """Citation numbers in order of first appearance: [1], [1,2], [1][3], 【2】."""
     seen: list[int] = []
     for match in _CITATION_RE.finditer(text):
-        for part in re.split(r"[,，、]", match.group(1)):
+        for part in _CITATION_SEPARATOR_RE.split(match.group(1)):
             n = int(part)
             if n not in seen:
                 seen.append(n)
     return seen
 
 
-_LEAD_IN_RE = re.compile(
-    r"(?<=[^。！？\n])[，,；;]?\s*(?:依据|根据|参见|参考|见|来源|出处)(?:摘录|资料|材料)?\s*[:：]?\s*(?=[\[【]\s*\d)"
-)
+_LEAD_IN_RE = re.compile(_RULES.lead_in)
+#: Where a sentence ends.
+_BOUNDARY_RE = re.compile(_RULES.sentence_end)
 
 
 def tidy_citations(text: str) -> str:
@@ -58,8 +62,8 @@ def has_refusal(text: str) -> bool:
 
 def strip_refusal(text: str, *, clauses: bool = False) -> str:
     """``text`` without its refusal sentences (a small model sometimes answers *and* refuses)."""
-    pattern = r"[^。！？；，\n]+[。！？；，]?" if clauses else r"[^。！？\n]+[。！？]?"
-    kept = [s for s in re.findall(pattern, text) if not _REFUSAL_RE.search(s)]
+    pattern = _REFUSAL_CLAUSE_RE if clauses else _REFUSAL_SENTENCE_RE
+    kept = [s for s in pattern.findall(text) if not _REFUSAL_RE.search(s)]
     return "".join(kept).strip()
 
 
@@ -87,7 +91,7 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
     marker = f"[{n}]"
     match = re.search(rf"(?<![\d.]){re.escape(figure.number)}", text.replace(",", ""))
     start = match.end() if match and "," not in text else len(text)
-    end = re.compile(r"[。！？；\n]").search(text, start)
+    end = _BOUNDARY_RE.search(text, start)
     at = end.start() if end else len(text.rstrip())
     if text[:at].rstrip().endswith("]") and marker in text[max(0, at - 12) : at]:
         return text
@@ -99,8 +103,7 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
 #: given for another metric. In between it is kept and marked doubtful. Chosen on the dev split.
 VERIFIED = 0.5
 MISATTRIBUTED = 0.25
-_BOUNDARY_RE = re.compile(r"[。！？；\n]")
-_CLAUSE_MARKS = "。！？；\n，,：:"
+_CLAUSE_MARKS = _RULES.clause_marks
 _CLAUSE_RE = re.compile(f"[{_CLAUSE_MARKS}]")
 _CLAUSE_BODY_RE = re.compile(f"[^{_CLAUSE_MARKS}]+")
 

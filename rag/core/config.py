@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     #: whose passage names the asked metric only in part (doubtful) needs the sure threshold above: no
     #: answer kept doubtful was right in any run of the gold set or eval/unseen a–f.
     answer_judge_reject: float = Field(0.6, ge=0.0, le=1.0)
+    #: How many candidate sentences (the closest in meaning to the question, or the first stating a doubtful
+    #: figure) the judge is asked about: each is one more model call (~1 s on 2 cores). Chosen with the
+    #: floor and margin on the dev split and eval/unseen a–d in wave 2 (2…6 tried:
+    #: docs/history/2026-11-30-wave2-pass5-divisions-judge-by-margin.md); was ``JUDGED_CANDIDATES`` in
+    #: rag/answering/judge.py, as set at a6657b9.
+    answer_judge_candidates: int = Field(2, ge=1, le=10)
     #: Keep answers (memory LRU + SQLite) keyed by the standalone question, index generation and these settings.
     answer_cache: bool = True
     #: The answer cache's SQLite file (default: ``<cache_dir>/answers.sqlite``).
@@ -272,7 +278,13 @@ class Settings(BaseSettings):
             "max_tokens": self.llm_max_tokens,
             "temperature": self.llm_temperature,
             "judge": (
-                (self.answer_judge_threshold, self.answer_judge_floor, self.answer_judge_margin, self.answer_judge_reject)
+                (
+                    self.answer_judge_threshold,
+                    self.answer_judge_floor,
+                    self.answer_judge_margin,
+                    self.answer_judge_reject,
+                    self.answer_judge_candidates,
+                )
                 if self.answer_judge
                 else None
             ),

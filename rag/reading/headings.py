@@ -18,22 +18,20 @@ from collections.abc import Iterable
 from typing import Literal
 
 from rag.text.gazetteer import DIVISION_SUFFIXES, TOWN_SUFFIXES, division_names
+from rag.text.lexicon import lexicon
 from rag.text.numbers import comparable, figures_in
 
 Period = Literal["preamble", "review", "plan", "glossary"]
 
-_CN_NUM = "一二三四五六七八九十"
-_RANKED = (
-    (1, re.compile(rf"^[{_CN_NUM}]+、")),
-    (2, re.compile(rf"^[（(][{_CN_NUM}]+[）)]")),
-    (3, re.compile(r"^\d{1,2}[.、．](?!\d)")),
-    (4, re.compile(r"^[（(]\d{1,2}[）)]")),
-)
+#: The module's words and patterns (rag/text/lexicon/headings.toml, where each is explained).
+_RULES = lexicon().headings
+
+_RANKED = tuple((r.rank, re.compile(r.pattern)) for r in _RULES.ranked)
 #: How a line that goes on (a list item, a clause) ends; a heading does not.
-_CLAUSE_ENDS = ("；", ";", "，", ",", "、")
-_GLOSSARY_RE = re.compile(r"名词解释|有关词、句及内容的说明|名词注释|附件")
-_GLOSSARY_TERM_RE = re.compile(r"^\d{1,2}[.、．]\s*(?:P\s*\d+\s*)?(“[^”]{1,40}”|[^：:，。]{1,30})[：:]")
-_TITLE_RE = re.compile(r"^(?:\d{4}年)?.{0,12}政府工作报告$")
+_CLAUSE_ENDS = _RULES.clause_ends
+_GLOSSARY_RE = re.compile(_RULES.glossary)
+_GLOSSARY_TERM_RE = re.compile(_RULES.glossary_term)
+_TITLE_RE = re.compile(_RULES.title)
 
 #: Longest heading text taken from the start of a paragraph that also carries body text.
 MAX_EMBEDDED_HEADING = 60
@@ -43,33 +41,25 @@ MAX_PART_HEADING = 40
 # --- part headings ---------------------------------------------------------------------------
 # A part is numbered like a top-level heading (「二、」「第二部分」) or not at all, never （一） or 1.:
 # those number the subsections inside a part, which may well name a year (「（三）2024年重点项目」).
-_PART_NUMBER_RE = re.compile(rf"^(?:[{_CN_NUM}]+、|第[{_CN_NUM}]+部分[、：:]?)\s*")
+_PART_NUMBER_RE = re.compile(_RULES.part_number)
 # A heading is one phrase: no punctuation inside (「2023年，我们坚持…」 is a sentence).
-_INNER_PUNCT_RE = re.compile(r"[，。；：！？,;:!?]")
+_INNER_PUNCT_RE = re.compile(_RULES.inner_punct)
 # The time a part speaks about, each kind its own group: a year written out, the report's own year,
 # the year before it, several past years (a new term's review), several coming years (its plan).
-_WHEN_RE = re.compile(
-    r"(?P<year>\d{4})\s*年度?"
-    r"|(?P<this>今年|本年度?|新的一年|新一年)"
-    r"|(?P<last>过去的?一年|去年|上一?年度?|一年来)"
-    r"|(?P<past>过去的?[二三四五两]年|[二三四五两]年来)"
-    r"|(?P<next>今后[二三四五两]年|未来[二三四五两]年)"
-)
+_WHEN_RE = re.compile(_RULES.when)
 # At most a verb or two before the time: 「关于2024年工作安排」, 「做好今年工作」 (never a number: 「（三）2024年…」).
-_BEFORE_WHEN_RE = re.compile(r"^[\u4e00-\u9fff]{0,4}$")
+_BEFORE_WHEN_RE = re.compile(_RULES.before_when)
 # What a review part says it is: 「工作回顾」「工作总结」「主要工作完成情况」.
-_REVIEW_WORDS_RE = re.compile(r"回顾|总结|完成情况|执行情况|主要成绩|工作成效")
+_REVIEW_WORDS_RE = re.compile(_RULES.review_words)
 # What a plan part says it is: 「工作安排」「主要任务」「重点工作」「主要目标」「工作建议」「总体要求」「工作展望」.
-_PLAN_WORDS_RE = re.compile(r"安排|任务|重点|目标|建议|计划|部署|打算|思路|要求|展望")
+_PLAN_WORDS_RE = re.compile(_RULES.plan_words)
 # Those words close the heading: 「2024年重点工作」 is a part, 「2024年重点项目建设取得新突破」 a claim.
-_PART_END_RE = re.compile(r"(?:回顾|总结|展望|情况|成绩|成效|安排|任务|重点|目标|建议|计划|部署|打算|思路|要求|要点|工作)$")
+_PART_END_RE = re.compile(_RULES.part_end)
 # 「2023年工作」「2024年政府工作」「2023年主要工作」: a year and 「工作」 alone, no word of either kind.
-_BARE_WORK_RE = re.compile(r"^(?:的)?(?:政府|主要|各项)?工作$")
+_BARE_WORK_RE = re.compile(_RULES.bare_work)
 # A heading made of the parts' own vocabulary only, with no time: 「主要任务」「工作回顾」「重点工作」
 # 「目标任务」「下一步工作安排」 (but not 「全面完成目标任务」, a subsection's claim).
-_PART_WORDS_ONLY_RE = re.compile(
-    r"^(?:政府|工作|主要|重点|目标|任务|安排|打算|建议|总体|要求|预期|展望|下一步|和|及|与|的|回顾|总结)+$"
-)
+_PART_WORDS_ONLY_RE = re.compile(_RULES.part_words_only)
 
 
 def _part_text(text: str) -> str | None:
@@ -152,17 +142,17 @@ def names_year(text: str) -> bool:
 # --- parts opened by a paragraph ---------------------------------------------------------------
 # The report's own year at the very start of a paragraph speaks about the year ahead: 「今年是…之年」,
 # 「今年经济社会发展的主要预期目标是」, 「新的一年，重点做好…」, 「做好今年工作…」 (but 「今年以来」 looks back).
-_THIS_YEAR_OPENING_RE = re.compile(r"^(?:做好)?(?:今年|本年度|新的一年|新一年)(?!以来)")
+_THIS_YEAR_OPENING_RE = re.compile(_RULES.this_year_opening)
 # A written year opening a statement about that year: 「2024年是…之年」, 「2024年，」, 「2024年经济社会
 # 发展的主要预期目标」; the plan when the year is the report's own or later, the review when earlier.
-_YEAR_OPENING_RE = re.compile(r"^(?:做好)?(\d{4})年(?:是|，|[^，。；：]{0,14}?(?:预期目标|总体要求|目标任务|重点工作|工作安排))")
+_YEAR_OPENING_RE = re.compile(_RULES.year_opening)
 # Targets announced without a year (a report never announces targets for a year past): 「全市经济社会
 # 发展的主要预期目标：」, 「建议全年经济社会发展的主要预期目标为」 — not 「全面完成…预期目标，」.
-_TARGETS_OPENING_RE = re.compile(r"^[^，。；：]{0,16}?预期目标(?:是|为|：)")
+_TARGETS_OPENING_RE = re.compile(_RULES.targets_opening)
 # The coming year's general requirement: 「政府工作的总体要求是」 (the review never states one).
-_REQUIREMENT_OPENING_RE = re.compile(r"^[^，。；：]{0,14}?总体要求(?:是|为|：)")
+_REQUIREMENT_OPENING_RE = re.compile(_RULES.requirement_opening)
 # The year before, at the start of a paragraph: 「过去一年，」「刚刚过去的一年」「一年来，」「过去五年」.
-_LAST_YEAR_OPENING_RE = re.compile(r"^(?:刚刚)?(?:过去的?一年|一年来|去年|过去的?[二三四五两]年|[二三四五两]年来)")
+_LAST_YEAR_OPENING_RE = re.compile(_RULES.last_year_opening)
 
 
 def period_opening(text: str, report_year: int | None) -> tuple[Period, int | None] | None:

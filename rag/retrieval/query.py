@@ -10,24 +10,26 @@ from dataclasses import dataclass
 import cn2an
 
 from rag.core.errors import QueryError
+from rag.text.lexicon import lexicon
 
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 
+#: The module's words and patterns (rag/text/lexicon/query.toml, where each is explained).
+_RULES = lexicon().query
+
 #: A year as questions name it: 「2023年」, 「2023」.
-YEAR_RE = re.compile(r"((?:19|20)\d{2})\s*年?")
-_RELATIVE = {"前年": -2, "去年": -1, "上一年": -1, "上年": -1, "今年": 0, "本年": 0, "明年": 0}
+YEAR_RE = re.compile(_RULES.year)
+_RELATIVE = _RULES.relative_years
 #: Words that ask for what a report plans, not what happened.
-_PLAN_WORDS = re.compile(r"目标|计划|预期|力争|打算|任务|安排|部署|将要|要实现|准备|拟|明年|今年要")
-#: A year as digits or Chinese numerals (「2021」「二〇二一」).
-_YEAR_NUM = r"(?:(?:19|20)\d{2}|[〇零一二三四五六七八九]{4})"
-_RANGE_SEP = r"\s*(?:到|至|—+|–|-|~|～|－)\s*"
-#: 「2021到2023年」「2021年至2023年」「2021—2023年」 (a year mark after at least one end).
-_YEAR_RANGE_RE = re.compile(rf"({_YEAR_NUM})\s*年{_RANGE_SEP}({_YEAR_NUM})\s*年?|({_YEAR_NUM}){_RANGE_SEP}({_YEAR_NUM})\s*年")
+_PLAN_WORDS = re.compile(_RULES.plan_words)
+_YEAR_RANGE_RE = re.compile(_RULES.year_range)
 #: 「近三年」「过去五年」「最近2年」: the last N years up to the reference year.
-_RECENT_YEARS_RE = re.compile(r"(?:最近|近|过去|这)\s*([0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*个?\s*年")
-_SUFFIXES = ("自治区", "街道", "省", "市", "区", "县", "镇", "乡")
+_RECENT_YEARS_RE = re.compile(_RULES.recent_years)
+_SUFFIXES = _RULES.region_suffixes
+#: A year with its 「年」: where a question's part about that year starts.
+_YEAR_MARK_RE = re.compile(_RULES.year_mark)
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,7 @@ def find_years(text: str) -> list[tuple[int, str | None]]:
 #: The year a change is measured from (「…城镇化率比2023年提高了多少」): the later report states the
 #: change itself, so that year is no side of a comparison. Only before a verb of change: 「比2023年多还是
 #: 少」「比2023年实际建成的多多少亩」 compare two figures.
-_BASELINE_YEAR_RE = re.compile(
-    r"(?:比|较|相比|同)\s*((?:19|20)\d{2})\s*年(?:相比)?\s*(?:提高|增长|增加|下降|减少|上升|降低|提升)"
-)
+_BASELINE_YEAR_RE = re.compile(_RULES.baseline_year)
 
 
 def year_parts(text: str) -> list[tuple[int, str | None, str]]:
@@ -119,7 +119,7 @@ def year_parts(text: str) -> list[tuple[int, str | None, str]]:
     year to the next one; text before the first year belongs to the first): 「苏州2022年新增就业人数和
     2023年的城镇新增就业目标比」 → (2022, None, 「苏州2022年新增就业人数和」), (2023, "plan", 「2023年的城镇…」)."""
     baselines = {m.start(1) for m in _BASELINE_YEAR_RE.finditer(text)}
-    marks = [m for m in re.finditer(r"((?:19|20)\d{2})\s*年", text) if m.start(1) not in baselines]
+    marks = [m for m in _YEAR_MARK_RE.finditer(text) if m.start(1) not in baselines]
     parts: dict[int, tuple[str | None, str]] = {}
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
