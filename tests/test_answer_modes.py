@@ -303,8 +303,10 @@ def test_an_upgrade_that_changes_a_rule_never_serves_the_older_answer(retriever,
 
     upgraded = tmp_path / "rag"
     shutil.copytree(version.PACKAGE_ROOT, upgraded, ignore=shutil.ignore_patterns("__pycache__"))
-    rules = next(upgraded.rglob("everyday.py"))  # the everyday-words rules, wherever they live
-    rules.write_text(rules.read_text(encoding="utf-8").replace("包裹", "邮包", 1), encoding="utf-8")
+    rules = next(upgraded.rglob("everyday.toml"))  # the everyday-words rules (rag/text/lexicon/)
+    text = rules.read_text(encoding="utf-8")
+    assert "包裹" in text
+    rules.write_text(text.replace("包裹", "邮包", 1), encoding="utf-8")
     new_version = version.version_of(upgraded)
     assert new_version != version.answer_version()
     monkeypatch.setattr(answer_module, "answer_version", lambda: new_version)
