@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from eval.gold import answer_is_correct, answerable, is_relevant
 from rag.answering.verify import citations_in, figures, supported
@@ -59,6 +60,8 @@ def judge(item: dict, result: dict) -> dict:
         "doubtful": list(result.get("doubtful") or []),
         "reason": result.get("reason"),
         "timings": result.get("timings", {}),
+        #: What each answer step after the model decided (``Answer.steps``; empty when it was not asked).
+        "steps": list(result.get("steps") or []),
     }
 
 
@@ -79,6 +82,7 @@ class AnswerEvaluator:
             "per_split": {split: metrics(group) for split, group in grouped(rows, "split").items() if split},
             "per_mode": {mode: modes(group) for mode, group in grouped(rows, "mode").items() if mode},
             "latency": latency(rows),
+            "per_step": steps(rows),
             "questions": rows,
         }
 
@@ -93,6 +97,24 @@ def grouped(rows: list[dict], key: str) -> dict[str, list[dict]]:
 def modes(rows: list[dict]) -> dict[str, float | int | None]:
     """How the answers of one mode fared: how many, and how many were right (refusals: of unanswerable ones)."""
     return {"questions": len(rows), "correct": _share(sum(r["correct"] for r in rows), len(rows))}
+
+
+def steps(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """Per answer step (in the order they ran): on how many answers it ran, was switched off, changed
+    the answer — overall and per question type."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for decision in row.get("steps") or []:
+            entry = table.setdefault(decision["name"], {"ran": 0, "off": 0, "changed": 0, "changed_per_type": {}})
+            if decision.get("off"):
+                entry["off"] += 1
+                continue
+            entry["ran"] += 1
+            if decision.get("changed"):
+                entry["changed"] += 1
+                per_type = entry["changed_per_type"]
+                per_type[row["type"]] = per_type.get(row["type"], 0) + 1
+    return table
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -120,7 +142,9 @@ def metrics(rows: list[dict]) -> dict[str, float | int | None]:
 
 def latency(rows: list[dict]) -> dict[str, dict[str, float | None]]:
     out = {}
-    for key in ("retrieve_ms", "first_text_ms", "first_token_ms", "total_ms"):
+    # and each answer step's time, where one ran (``step_<name>_ms``)
+    step_keys = sorted({k for r in rows for k in r["timings"] if k.startswith("step_")})
+    for key in ("retrieve_ms", "first_text_ms", "first_token_ms", "total_ms", *step_keys):
         values = [float(r["timings"][key]) for r in rows if r["timings"].get(key) is not None]
         out[key] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "n": len(values)}
     return out

@@ -69,6 +69,12 @@ def markdown(run: dict) -> str:
         elif result.get("per_mode"):
             lines += ["", "| answered by | n | correct |", "|---|---|---|"]
             lines += [f"| {mode} | {m['questions']} | {_fmt(m['correct'])} |" for mode, m in result["per_mode"].items()]
+        if result.get("per_step"):
+            lines += ["", "What each answer step after the model decided (answers it changed, of those it ran on):", "",
+                      "| step | ran | changed | off | changed per type |", "|---|---|---|---|---|"]  # fmt: skip
+            for step, d in result["per_step"].items():
+                per_type = ", ".join(f"{t} {n}" for t, n in sorted(d["changed_per_type"].items())) or "–"
+                lines.append(f"| {step} | {d['ran']} | {d['changed']} | {d['off']} | {per_type} |")
         lat = result["latency"]
         lines += ["", "| latency | p50 ms | p95 ms |", "|---|---|---|"]
         lines += [f"| {k} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |" for k, v in lat.items()]

@@ -82,7 +82,7 @@ def answering(answerer: Answerer) -> Callable[[dict], dict]:
         return {
             "answer": done.answer, "refused": done.refused, "passages": sources, "timings": done.timings,
             "mode": done.mode, "marked": done.unsupported_numbers,
-            "doubtful": done.doubtful_numbers, "reason": done.reason,
+            "doubtful": done.doubtful_numbers, "reason": done.reason, "steps": done.steps,
         }  # fmt: skip
 
     return answer
@@ -184,6 +184,7 @@ def run_eval(
             "answer_passages": settings.answer_passages,
             "answer_context_chars": settings.answer_context_chars,
             "answer_mode": settings.answer_mode,
+            "answer_steps_off": list(settings.answer_steps_off),
         },
         "baseline": {"chunks": len(naive.passages), "chunk_size": 500, "overlap": 50, "k": naive.k},
         "retrieval": retrieval,

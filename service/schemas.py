@@ -103,7 +103,15 @@ STREAMING_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": 'The answer; with `"stream": true` a `text/event-stream`.',
         "content": {
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "`/api/ask`: the answer (answer, refused, citations, mode, timings…); "
+                    "`steps` lists what each answer step after the model decided "
+                    "(`name`, `changed`, `reason`, `off`; empty when the model was not asked), "
+                    "and `timings` has `step_<name>_ms` for each step that ran.",
+                }
+            },
             "text/event-stream": {"schema": {"description": "events sources, delta, replace, done (JSON data)"}},
         },
     }

@@ -8,10 +8,12 @@ The answer stage runs in named steps, each a method a reader can follow:
    Everything here is fast and needs no model; a draft without an answer needs the model.
 2. :meth:`Answerer.events` — the streaming events of a draft: ``sources`` first, then ``delta`` text
    pieces (a ``replace`` when the checked text differs from what was streamed), then ``done`` with the
-   final :class:`Answer`. For a draft that needs it: :meth:`_generate` (the model), :meth:`_verify`
-   (every figure against the cited passages), :meth:`_judge_doubt` (the model as judge of a lead figure
-   the wording check is unsure of), and :meth:`_fall_back` (quote the report when the model refused
-   although a passage states the answer).
+   final :class:`Answer`. For a draft that needs it: :meth:`_generate` (the model), then the
+   :data:`ANSWER_STEPS`, a list run in order — ``verify`` (every figure against the cited passages),
+   ``judge_doubt`` (the model as judge of a lead figure the wording check is unsure of) and
+   ``fall_back`` (quote the report when the model refused although a passage states the answer). Each
+   is timed (``timings["step_<name>_ms"]``), says what it decided (``Answer.steps``), and can be
+   switched off by name (``RAG_ANSWER_STEPS_OFF``).
 
 When there is no model the answer is extractive (the best-matching report sentences, cited); when
 the model fails or times out, that extractive answer is marked ``degraded``.
@@ -26,7 +28,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from rag.answering.about import answer_about_reports, is_about_reports
 from rag.answering.coverage import coverage_gap, gazetteer
@@ -113,6 +115,10 @@ class Answer:
     doubtful_numbers: list[str] = field(default_factory=list)
     #: This answer's id (a cached answer given again gets a new one): feedback names it.
     id: str = field(default_factory=new_answer_id)
+    #: What each answer step after the model decided, in order (:data:`ANSWER_STEPS`): ``name``,
+    #: ``changed`` (whether it changed the answer), ``reason`` (a short why) and ``off`` (switched off by
+    #: ``answer_steps_off``). Empty when the model was not asked; a cached answer keeps its own.
+    steps: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -155,6 +161,8 @@ class Draft:
     id: str = field(default_factory=new_answer_id)
     #: Answered without the model because it was busy (:meth:`Answerer.answer_busy`): not cached.
     busy: bool = False
+    #: The decisions of the answer steps that ran (:attr:`Answer.steps`).
+    steps: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def needs_model(self) -> bool:
@@ -327,6 +335,8 @@ class Answerer:
         answer = yield from self._text(draft)
         answer.timings = {"first_token_ms": None, **draft.timings, "total_ms": _ms(draft.started, time.perf_counter())}
         answer.id = draft.id
+        if not answer.cached:
+            answer.steps = list(draft.steps)
         if self.cache is not None and draft.cache_key and not (answer.cached or answer.degraded or draft.busy):
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)
@@ -359,17 +369,21 @@ class Answerer:
         messages = build_messages(draft.standalone, draft.chunks, self.settings.answer_context_chars)
         text = ""
         released = _Released()
+        # with the check switched off the model's text is shown as it comes
+        checking = "verify" not in self.settings.answer_steps_off
         try:
             for delta in self._generate(draft, messages):
                 text += delta
-                if not behind_quote and (more := self._checked_sentences(draft, text, released)):
+                if behind_quote:
+                    continue
+                if more := (self._checked_sentences(draft, text, released) if checking else delta):
                     shown += more
                     yield Event("delta", more)
         except LLMError as exc:
             logger.warning("falling back to an extractive answer: %s", exc)
             answer = self._extractive(draft, degraded=True)
         else:
-            answer = self._fall_back(draft, self._judge_doubt(draft, self._verify(draft, text, mode="model")))
+            answer = self._run_steps(draft, text)
         if behind_quote and draft.quote and not _clean(answer):
             # the model's wording replaces the quote shown only when it passes every check
             answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
@@ -380,6 +394,21 @@ class Answerer:
             yield Event("delta", answer.answer[len(shown) :])  # the rest, checked
         else:  # the checked answer is not what was shown (a quote replaced, a model answer refused)
             yield Event("replace" if shown else "delta", answer.answer)
+        return answer
+
+    def _run_steps(self, draft: Draft, text: str) -> Answer:
+        """The model's ``text`` through :data:`ANSWER_STEPS` in order, but those ``answer_steps_off``
+        names: each timed (``draft.timings["step_<name>_ms"]``), its decision kept in ``draft.steps``."""
+        answer = Answer(draft.question, text.strip(), False, [], [], self.backend, False, _if_changed(draft), mode="model")
+        for step in ANSWER_STEPS:
+            if step.name in self.settings.answer_steps_off:
+                draft.steps.append({"name": step.name, "changed": False, "reason": "switched off", "off": True})
+                continue
+            started = time.perf_counter()
+            after, reason = step.run(self, draft, answer)
+            draft.timings[f"step_{step.name}_ms"] = _ms(started, time.perf_counter())
+            draft.steps.append({"name": step.name, "changed": _shown(after) != _shown(answer), "reason": reason, "off": False})
+            answer = after
         return answer
 
     def _checked_sentences(self, draft: Draft, text: str, released: _Released) -> str:
@@ -582,6 +611,85 @@ class Answerer:
         regions = self.retriever.regions
         names = {alias for r in regions for alias in r.aliases}
         return names | {a for r in regions if r.parent for a in RegionName(r.parent).aliases}
+
+
+# -- the answer steps after the model ---------------------------------------------------------------
+
+
+class AnswerStep(Protocol):
+    """One step after the model (like a node post-processor): the answer so far in, the answer after
+    the step out, with a short reason for what it decided. Every step has this one signature, so the
+    :class:`Answerer` runs them as a list (:data:`ANSWER_STEPS`) and each can be switched off by its
+    ``name`` (``answer_steps_off``) and timed alone."""
+
+    name: str
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]: ...
+
+
+class Verify:
+    """``verify``: every figure of the model's answer checked against the passages
+    (:meth:`Answerer._verify`) — one no passage states is marked (the answer is a refusal when that is
+    its lead figure), one stated for a metric worded otherwise is kept and marked doubtful; citations
+    are repaired. Settings: none of its own (it checks against the ``answer_passages`` passages).
+    Switched off, the model's text is the answer as it came: unchecked, without citations."""
+
+    name = "verify"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        checked = answerer._verify(draft, answer.answer, mode=answer.mode)
+        if checked.refused:
+            return checked, checked.reason or "the model refused"
+        if checked.unsupported_numbers:
+            return checked, "marked unsupported: " + "、".join(checked.unsupported_numbers)
+        if checked.doubtful_numbers:
+            return checked, "marked doubtful: " + "、".join(checked.doubtful_numbers)
+        return checked, "every figure stated by a cited passage"
+
+
+class JudgeDoubt:
+    """``judge_doubt``: when the answer's lead figure is unsure (doubtful, of another unit kind than the
+    level asked, or measuring nothing asked), the model as judge decides on the sentence stating it
+    (:meth:`Answerer._judge_doubt`): a refusal below ``answer_judge_reject`` (``answer_judge_threshold``
+    for a doubtful figure), or the quote of a sentence it is surer of by ``answer_judge_margin`` (above
+    ``answer_judge_floor``/``answer_judge_threshold``). Settings: ``answer_judge`` (false: never asked)
+    and those thresholds. Needs the model; does nothing without one."""
+
+    name = "judge_doubt"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        judged = answerer._judge_doubt(draft, answer)
+        if judged is answer:
+            return answer, "kept (no unsure lead figure, or the judge did not reject it)"
+        if judged.refused:
+            return judged, judged.reason or "the judge rejected the lead figure"
+        return judged, "the judge was surer of another report sentence: quoted"
+
+
+class FallBack:
+    """``fall_back``: when the answer is a refusal although a passage of the asked place and time states
+    the answer, quote it (:meth:`Answerer._fall_back`): the draft's sure quote, a sentence whose figure
+    has the unit kind asked, or the sentence the judge is sure of. Settings: ``answer_judge``,
+    ``answer_judge_threshold``, ``answer_judge_floor``, ``answer_judge_margin`` (the judged quote)."""
+
+    name = "fall_back"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        if not answer.refused:
+            return answer, "not a refusal"
+        quoted = answerer._fall_back(draft, answer)
+        if quoted is answer:
+            return answer, "no passage to quote"
+        return quoted, "the refusal replaced by a quote of the report"
+
+
+#: The steps after the model, in the order they run (their names: ``config.ANSWER_STEP_NAMES``).
+ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), JudgeDoubt(), FallBack())
+
+
+def _shown(answer: Answer) -> tuple[object, ...]:
+    """What a reader sees of an answer: a step that changes any of it changed the answer."""
+    return (answer.answer, answer.refused, answer.mode, answer.unsupported_numbers, answer.doubtful_numbers)
 
 
 @dataclass

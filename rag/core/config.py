@@ -35,6 +35,10 @@ def default_cache_dir() -> Path:
 #: the chunk key or the candidate's position: see ``Settings.score_decimals``.
 SCORE_DECIMALS = 4
 
+#: The answer stage's steps after the model, in the order they run (rag/answering/answer.py,
+#: ``ANSWER_STEPS``): ``answer_steps_off`` may name any of them.
+ANSWER_STEP_NAMES = ("verify", "judge_doubt", "fall_back")
+
 
 class Settings(BaseSettings):
     """Every tunable of the engine and the service."""
@@ -150,6 +154,11 @@ class Settings(BaseSettings):
     #: docs/history/2026-11-30-wave2-pass5-divisions-judge-by-margin.md); was ``JUDGED_CANDIDATES`` in
     #: rag/answering/judge.py, as set at a6657b9.
     answer_judge_candidates: int = Field(2, ge=1, le=10)
+    #: Comma-separated names of answer steps to skip (``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``):
+    #: ``verify`` (every figure of the model's answer checked against the cited passages),
+    #: ``judge_doubt`` (the model as judge of an unsure lead figure), ``fall_back`` (a refusal replaced by
+    #: a quote of the report). Empty: every step runs. For measuring what a step does (`rag eval`).
+    answer_steps_off: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Keep answers (memory LRU + SQLite) keyed by the standalone question, index generation and these settings.
     answer_cache: bool = True
     #: The answer cache's SQLite file (default: ``<cache_dir>/answers.sqlite``).
@@ -216,6 +225,24 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("answer_steps_off", mode="before")
+    @classmethod
+    def _comma_separated_steps(cls, value: object) -> object:
+        """Like ``api_keys``: ``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("answer_steps_off")
+    @classmethod
+    def _known_steps(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in ANSWER_STEP_NAMES]
+        if unknown:
+            raise ValueError(
+                f"answer_steps_off: unknown step {', '.join(map(repr, unknown))}; the steps are {', '.join(ANSWER_STEP_NAMES)}"
+            )
         return value
 
     @field_validator("trusted_proxies")
@@ -288,6 +315,8 @@ class Settings(BaseSettings):
                 if self.answer_judge
                 else None
             ),
+            # only when set: the answers (and the cache keys) of the default settings stay as they were
+            **({"steps_off": sorted(set(self.answer_steps_off))} if self.answer_steps_off else {}),
         }
 
 
