@@ -212,25 +212,11 @@ class Settings(BaseSettings):
     #: The question log's SQLite file (default: ``<cache_dir>/questions.sqlite``).
     log_path: Path | None = None
 
-    @field_validator("admin_keys", mode="before")
-    @classmethod
-    def _comma_separated_admin_keys(cls, value: object) -> object:
-        """Like ``api_keys``: ``RAG_ADMIN_KEYS=k1,k2``."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("api_keys", "cors_origins", "trusted_proxies", mode="before")
+    @field_validator("api_keys", "admin_keys", "cors_origins", "trusted_proxies", "answer_steps_off", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("answer_steps_off", mode="before")
-    @classmethod
-    def _comma_separated_steps(cls, value: object) -> object:
-        """Like ``api_keys``: ``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``."""
+        """A list from the environment is comma-separated: ``RAG_ADMIN_KEYS=k1,k2``,
+        ``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
