@@ -18,18 +18,18 @@ from typing import Any
 
 #: How :func:`rag.prompts.build_messages` opens the user turn and numbers each passage.
 PASSAGES_HEAD = "摘录：\n"
-_PASSAGE_SPLIT_RE = re.compile(r"\n\n(?=\[\d+\] )")
-_NUMBER_RE = re.compile(r"^\[\d+\] ")
-_QUESTION_MARK = "\n\n问题："
+PASSAGE_SPLIT_RE = re.compile(r"\n\n(?=\[\d+\] )")
+NUMBER_RE = re.compile(r"^\[\d+\] ")
+QUESTION_MARK = "\n\n问题："
 
 
 def canonical_prompt(content: object) -> object:
     """An answer prompt as ``{"passages": sorted passages without numbers, "rest": question and rules}``;
     any other content unchanged."""
-    if not isinstance(content, str) or not content.startswith(PASSAGES_HEAD) or _QUESTION_MARK not in content:
+    if not isinstance(content, str) or not content.startswith(PASSAGES_HEAD) or QUESTION_MARK not in content:
         return content
-    passages, _, rest = content[len(PASSAGES_HEAD) :].rpartition(_QUESTION_MARK)
-    return {"passages": sorted(_NUMBER_RE.sub("", p) for p in _PASSAGE_SPLIT_RE.split(passages)), "rest": rest}
+    passages, _, rest = content[len(PASSAGES_HEAD) :].rpartition(QUESTION_MARK)
+    return {"passages": sorted(NUMBER_RE.sub("", p) for p in PASSAGE_SPLIT_RE.split(passages)), "rest": rest}
 
 
 def canonical_body(body: bytes | str | None) -> Any:

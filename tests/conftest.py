@@ -134,17 +134,13 @@ def vcr_config() -> dict[str, object]:
 REPLAY_URL = "http://127.0.0.1:8080/v1"
 
 
-def record_mode(config: pytest.Config) -> str:
-    """pytest-recording's ``--record-mode``: not given (``None`` in current releases) is a replay."""
-    return config.getoption("--record-mode", default=None) or "none"
-
-
 @pytest.fixture(scope="session")
-def llm_url(request: pytest.FixtureRequest, session_settings: Settings) -> Iterator[str]:
+def llm_url(record_mode: str, session_settings: Settings) -> Iterator[str]:
     """Where cassette tests send model requests: a replay stand-in (a replay never starts a model
     server), or when recording (``make record``) a freshly started bundled model server, or the one
-    ``RAG_LOCAL_URL`` names."""
-    if record_mode(request.config) == "none":
+    ``RAG_LOCAL_URL`` names. ``record_mode`` is pytest-recording's own session fixture: ``--record-mode``
+    not given (``None`` in current releases) is ``"none"``, a replay."""
+    if record_mode == "none":
         yield REPLAY_URL
         return
     from rag.llm.clients import LocalServer

@@ -13,8 +13,16 @@ import pytest
 import yaml
 
 from rag.retrieval.retrieve import ranking
-from tests.cassette_match import canonical_body, canonical_prompt, same_meaning
-from tests.conftest import REPLAY_URL, ROOT, record_mode
+from tests.cassette_match import (
+    NUMBER_RE,
+    PASSAGE_SPLIT_RE,
+    PASSAGES_HEAD,
+    QUESTION_MARK,
+    canonical_body,
+    canonical_prompt,
+    same_meaning,
+)
+from tests.conftest import REPLAY_URL, ROOT
 
 CASSETTES = ROOT / "tests" / "cassettes"
 
@@ -110,7 +118,7 @@ def recorded_answer_requests() -> list[tuple[str, str]]:
                 continue
             for message in json.loads(body).get("messages", []):
                 content = message.get("content")
-                if isinstance(content, str) and re.search(r"\n\n\[2\] ", content) and "\n\n问题：" in content:
+                if isinstance(content, str) and re.search(r"\n\n\[2\] ", content) and QUESTION_MARK in content:
                     found.append((path.name, body))
     return found
 
@@ -123,20 +131,20 @@ def test_every_recorded_answer_prompt_still_matches_with_its_passages_reversed()
     for name, body in recorded:
         data = json.loads(body)
         for message in data["messages"]:
-            head, _, rest = message["content"].rpartition("\n\n问题：")
-            if head.startswith("摘录：\n"):
-                blocks = re.split(r"\n\n(?=\[\d+\] )", head[len("摘录：\n") :])
-                renumbered = [re.sub(r"^\[\d+\] ", f"[{n}] ", b) for n, b in enumerate(reversed(blocks), 1)]
-                message["content"] = "摘录：\n" + "\n\n".join(renumbered) + "\n\n问题：" + rest
+            head, _, rest = message["content"].rpartition(QUESTION_MARK)
+            if head.startswith(PASSAGES_HEAD):
+                blocks = PASSAGE_SPLIT_RE.split(head[len(PASSAGES_HEAD) :])
+                renumbered = [NUMBER_RE.sub(f"[{n}] ", b) for n, b in enumerate(reversed(blocks), 1)]
+                message["content"] = PASSAGES_HEAD + "\n\n".join(renumbered) + QUESTION_MARK + rest
         permuted = Request(data)
         assert permuted.body != body.encode(), name
         assert same_meaning(permuted, Request(json.loads(body))) is None, name
 
 
-def test_replay_is_the_default_and_never_starts_a_model_server(pytestconfig, llm_url):
+def test_replay_is_the_default_and_never_starts_a_model_server(pytestconfig, record_mode, llm_url):
     # no --record-mode given (None in current pytest-recording) is a replay: the stand-in address
     if pytestconfig.getoption("--record-mode", default=None) is None:
-        assert record_mode(pytestconfig) == "none" and llm_url == REPLAY_URL
+        assert record_mode == "none" and llm_url == REPLAY_URL
 
 
 # -- the lock: every package pinned with hashes -----------------------------------------------

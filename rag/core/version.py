@@ -27,10 +27,11 @@ RULE_FILES = ("*.py", "*.toml", "*.json", "*.txt", "*.tsv", "*.csv")
 DATA_PACKAGES = ("cpca", "cn2an", "jieba", "bm25s")
 
 
-def tree_hash(root: Path) -> str:
-    """sha256 over the relative path and bytes of every rule/code file under ``root`` (sorted)."""
+def tree_hash(root: Path, patterns: tuple[str, ...] = RULE_FILES) -> str:
+    """sha256 over the relative path and bytes of every file under ``root`` that one of ``patterns``
+    names (rule and code files by default), in path order."""
     digest = hashlib.sha256()
-    files = sorted({p for pattern in RULE_FILES for p in root.rglob(pattern) if "__pycache__" not in p.parts})
+    files = sorted({p for pattern in patterns for p in root.rglob(pattern) if "__pycache__" not in p.parts})
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

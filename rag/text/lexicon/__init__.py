@@ -8,18 +8,19 @@ stay as they are), ``chars`` (a string of characters), ``rows`` (a list of small
 (``lexicon().terms.generic``); :func:`lexicon_version` is the hash of the files. The modules that use an
 entry compile its patterns once, at import.
 
-A leaf of the ``rag.text`` layer: it imports nothing of the project, so every stage may use it.
+In the ``rag.text`` layer: it imports only ``rag.core`` (the files' hash), so every stage may use it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 import typing
 from dataclasses import dataclass, fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from rag.core.version import tree_hash
 
 #: The folder of the shipped files.
 FOLDER = Path(__file__).resolve().parent
@@ -198,8 +199,9 @@ def files(folder: Path = FOLDER) -> list[Path]:
 def lexicon(folder: Path = FOLDER) -> Lexicon:
     """The rules' vocabulary read from ``folder`` (the shipped files by default), once per folder."""
     parts = {}
+    kinds = typing.get_type_hints(Lexicon)
     for part in fields(Lexicon):
-        kind = typing.get_type_hints(Lexicon)[part.name]
+        kind = kinds[part.name]
         raw = entries(folder / f"{part.name}.toml")
         expected = {f.name for f in fields(kind)}
         if set(raw) != expected:
@@ -210,11 +212,9 @@ def lexicon(folder: Path = FOLDER) -> Lexicon:
 
 @lru_cache
 def lexicon_version(folder: Path = FOLDER) -> str:
-    """sha256 of the files (names and contents), in name order."""
-    digest = hashlib.sha256()
-    for path in files(folder):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """sha256 of the files (names and contents), in name order: the rule data's part of
+    :func:`rag.core.version.answer_version`, which hashes them with the code."""
+    return tree_hash(folder, ("*.toml",))
 
 
 __all__ = ["FOLDER", "Lexicon", "entries", "files", "lexicon", "lexicon_version", "value_of"]
