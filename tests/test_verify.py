@@ -23,7 +23,9 @@ from rag.answering.verify import (
     unsupported_figures,
 )
 
-PASSAGE = "完成一般公共预算收入189.4亿元、其中税收收入160.3亿元，同比分别增长6.1%和5.5%。城镇新增就业1.3万人。建成高标准农田 8000 亩。"
+PASSAGE = (
+    "完成一般公共预算收入189.4亿元、其中税收收入160.3亿元，同比分别增长6.1%和5.5%。城镇新增就业1.3万人。建成高标准农田 8000 亩。"
+)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,12 @@ def test_strip_citations():
 
 @pytest.mark.parametrize(
     "text",
-    ["提供的报告中没有找到相关信息。", "报告中未提及南京的数据。", "摘录中没有关于该指标的内容。", "无法根据所给材料回答这个问题"],
+    [
+        "提供的报告中没有找到相关信息。",
+        "报告中未提及南京的数据。",
+        "摘录中没有关于该指标的内容。",
+        "无法根据所给材料回答这个问题",
+    ],
 )
 def test_refusals(text: str):
     assert is_refusal(text)
@@ -222,7 +229,11 @@ def test_a_paraphrased_question_leaves_a_bare_figure_to_the_number_check():
         ("全市地区生产总值达到2.4万亿元，增长2%。", "苏州市2022年地区生产总值是多少", True),
         # GDP is named, but the figure measures a share of it
         ("全社会研发投入占地区生产总值比重接近4%。", "苏州市2022年地区生产总值是多少", False),
-        ("主要预期目标：地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上。", "相城区2024年一般公共预算收入计划增长多少？", True),
+        (
+            "主要预期目标：地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上。",
+            "相城区2024年一般公共预算收入计划增长多少？",
+            True,
+        ),
         ("多渠道促进就业，发放就业惠企资金超8000万元，城镇新增就业1.3万人。", "2023年相城区城镇新增就业多少人？", True),
         ("城镇新增就业工作扎实推进。", "2023年相城区城镇新增就业多少人？", False),  # no figure
         ("完成社会消费品零售总额603亿元、增长6.5%。", "相城区2023年城镇居民人均可支配收入是多少？", False),
@@ -281,3 +292,25 @@ def test_metrics_sharing_only_a_part_of_their_head_word_are_not_one():
     assert score is not None and score < VERIFIED
     same = "2024年全市发电量612.7亿千瓦时[1]。"
     assert attribution(same, figures(same)[-1], passage, PLACES, "2024年发电量是多少？") >= VERIFIED
+
+
+def test_the_thresholds_are_settings_and_are_used(monkeypatch):
+    from rag.core.config import RULE_THRESHOLDS, Settings
+
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (default.answer_verified, default.answer_misattributed, default.answer_names_enough) == (VERIFIED, MISATTRIBUTED, 0.6)
+    assert "tuning" not in default.answer_fingerprint()  # the default's cache keys are as they were
+    monkeypatch.setenv("RAG_ANSWER_VERIFIED", "0.4")
+    tuned = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert tuned.answer_verified == 0.4 and tuned.tuned() == {"answer_verified": 0.4}
+    assert tuned.answer_fingerprint() != default.answer_fingerprint()
+    assert set(RULE_THRESHOLDS) <= set(Settings.model_fields)
+    # a sibling metric's figure is capped at ``misattributed``, and ``enough`` decides what a sibling is
+    answer, passage = "2024年相城区网络零售额1186.2亿元[1]。", "社会消费品零售总额1186.2亿元，增长6.8%；"
+    assert attribution(answer, figures(answer)[0], passage, PLACES, misattributed=0.1) == 0.1
+    assert attribution(answer, figures(answer)[0], passage, PLACES, enough=1.0) != attribution(
+        answer, figures(answer)[0], passage, PLACES
+    )
+    assert not attributed(answer, figures(answer)[0], passage, PLACES) and attributed(
+        answer, figures(answer)[0], passage, PLACES, verified=0.0
+    )

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from rag.answering.coverage import foreign_place
+from rag.answering.coverage import COMMON_WORD_FREQ, foreign_place
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import RegionName, find_regions, find_years
 
@@ -229,6 +229,8 @@ def answer_about_reports(
     sources: list[dict[str, object]],
     chunks: Sequence[Chunk],
     regions: list[RegionName],
+    *,
+    common_freq: int = COMMON_WORD_FREQ,
 ) -> tuple[str, list[Chunk]] | None:
     """Answer a question about the reports from their metadata: the text with ``[n]`` markers and the
     cited chunks (each report's first chunk in ``chunks``) in citation order; ``None`` when the
@@ -248,7 +250,7 @@ def answer_about_reports(
 
     named = find_regions(question, regions)
     years = [year for year, _ in find_years(question)]
-    foreign = foreign_place(question, regions)
+    foreign = foreign_place(question, regions, common_freq=common_freq)
     if foreign is not None and _INTERROGATIVE.search(foreign):
         foreign = None  # 「哪些市县的报告」: a question word, not a place
     matches = [s for s in everything if (not named or s.get("region") in named) and (not years or _year(s) in years)]

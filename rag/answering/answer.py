@@ -37,8 +37,6 @@ from rag.answering.prompts import REFUSAL, build_messages, build_rewrite_message
 from rag.answering.quote import extractive_answer, sure_quote, unit_quote
 from rag.answering.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
 from rag.answering.verify import (
-    MISATTRIBUTED,
-    VERIFIED,
     attribution,
     citations_in,
     cite_figure,
@@ -245,7 +243,7 @@ class Answerer:
         if self.cache is not None:
             self.cache.drop_other_generations(self.generation)
         self.years_by_region = retriever.store.covered_years()
-        gazetteer()  # loaded now (about a second), not on the first question
+        gazetteer(settings.coverage_common_word_freq)  # loaded now (about a second), not on the first question
         self.places = self._place_names()
         self.judge_bar = Bar(
             settings.answer_judge_threshold,
@@ -283,7 +281,18 @@ class Answerer:
         draft.timings["retrieve_ms"] = _ms(started, time.perf_counter())
         if self._refuse_early(draft, result.intent):
             return draft
-        draft.quote = sure_quote(standalone, draft.chunks, draft.sides, self.places) if draft.chunks else None
+        draft.quote = (
+            sure_quote(
+                standalone,
+                draft.chunks,
+                draft.sides,
+                self.places,
+                enough=self.settings.answer_names_enough,
+                max_named=self.settings.everyday_max_named,
+            )
+            if draft.chunks
+            else None
+        )
         if draft.quote and self.settings.answer_mode == "quote-first":
             draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
         elif self.llm is None or not draft.chunks:
@@ -307,7 +316,11 @@ class Answerer:
         if not is_about_reports(draft.standalone):
             return False
         found = answer_about_reports(
-            draft.standalone, self.retriever.store.sources, self.retriever.store.first_chunks(), self.retriever.regions
+            draft.standalone,
+            self.retriever.store.sources,
+            self.retriever.store.first_chunks(),
+            self.retriever.regions,
+            common_freq=self.settings.coverage_common_word_freq,
         )
         if found is None:
             return False
@@ -320,7 +333,9 @@ class Answerer:
 
     def _refuse_early(self, draft: Draft, intent: QueryIntent) -> bool:
         """Refuse before generation when the question is about a place or year no report covers."""
-        reason = coverage_gap(intent, self.retriever.regions, self.years_by_region)
+        reason = coverage_gap(
+            intent, self.retriever.regions, self.years_by_region, common_freq=self.settings.coverage_common_word_freq
+        )
         if reason is None:
             return False
         draft.answer = self._refusal(draft, reason=reason)
@@ -520,7 +535,7 @@ class Answerer:
     def _unit_quote(self, draft: Draft) -> str | None:
         if len(draft.sides) != 1:
             return None
-        return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places)
+        return unit_quote(draft.standalone, draft.chunks, draft.sides[0], self.places, enough=self.settings.answer_names_enough)
 
     def _judged_quote(self, draft: Draft, rival: float = 0.0) -> str | None:
         """The sentence the model, as a judge, is sure states what was asked (rag/answering/judge.py) — and
@@ -530,7 +545,7 @@ class Answerer:
         try:
             return judged_quote(
                 draft.standalone, draft.chunks, draft.sides[0], self.retriever.embedder, self.llm, self.judge_bar, rival,
-                self.places,
+                self.places, enough=self.settings.answer_names_enough,
             )  # fmt: skip
         except LLMError as exc:
             logger.warning("no answerability judgement: %s", exc)
@@ -560,7 +575,7 @@ class Answerer:
         verbatim = mode != "model"
         for figure in figures(text):
             score = self._best(text, figure, [chunks[n - 1] for n in cited], draft.standalone, verbatim)
-            if score is None or score < VERIFIED:
+            if score is None or score < self.settings.answer_verified:
                 # repair: cite the retrieved passage that does state the figure, for the same metric
                 scores = [(self._best(text, figure, [c], draft.standalone, verbatim), n) for n, c in enumerate(chunks, 1)]
                 found = max(((s, n) for s, n in scores if s is not None), default=None)
@@ -569,9 +584,9 @@ class Answerer:
                     if found[1] not in cited:
                         cited.append(found[1])
                         text = cite_figure(text, figure, found[1])
-            if score is None or score < MISATTRIBUTED:
+            if score is None or score < self.settings.answer_misattributed:
                 unsupported.append(figure.text)
-            elif score < VERIFIED:
+            elif score < self.settings.answer_verified:
                 doubtful.append(figure.text)
         stated = figures(text)
         if stated and stated[0].text in unsupported:
@@ -588,7 +603,13 @@ class Answerer:
         """The best attribution of ``figure`` to one of ``chunks`` (1.0 for verbatim text stating it)."""
         if verbatim:
             return 1.0 if supported(figure, [c.text for c in chunks]) else None
-        scores = [s for c in chunks if (s := attribution(text, figure, c.text, self.places, question)) is not None]
+        enough, misattributed = self.settings.answer_names_enough, self.settings.answer_misattributed
+        scores = [
+            s
+            for c in chunks
+            if (s := attribution(text, figure, c.text, self.places, question, enough=enough, misattributed=misattributed))
+            is not None
+        ]
         return max(scores, default=None)
 
     def _refusal(self, draft: Draft, unsupported: list[str] | None = None, *, reason: str | None = None) -> Answer:

@@ -21,6 +21,7 @@ from functools import cache
 import jieba
 
 from rag.answering.terms import asks_for_figure
+from rag.core.config import Settings
 from rag.retrieval.query import QueryIntent, RegionName
 from rag.text.gazetteer import ADMIN_SUFFIXES, cpca_file
 from rag.text.lexicon import lexicon
@@ -33,8 +34,9 @@ _RULES = lexicon().coverage
 #: jieba part-of-speech tags of proper nouns (place, person, organisation and other names).
 PROPER_NOUN_TAGS = frozenset(_RULES.proper_noun_tags)
 #: From this frequency on, a word jieba's main dictionary tags as anything but a proper noun is a
-#: common word (合作, 东方, 日照, 老城) and never read as a place.
-COMMON_WORD_FREQ = 100
+#: common word (合作, 东方, 日照, 老城) and never read as a place: the default of the functions that take
+#: it (``common_freq``); the answer stage passes ``Settings.coverage_common_word_freq``.
+COMMON_WORD_FREQ: int = Settings.model_fields["coverage_common_word_freq"].default
 #: Words right before a place that make it an object of the question, not the region it asks about.
 OBJECT_BEFORE = frozenset(_RULES.object_before)
 #: 「与/同/跟/和」 before a place make it a partner when one of PARTNER_WORDS follows (「与上海的合作」).
@@ -82,10 +84,10 @@ class Gazetteer:
     (「杭州」「宁夏」「湘西」「昆山」), never for districts or counties, whose short forms are mostly ordinary
     words or names of lakes, streets and parks (新建, 滨海, 路桥, 江南); a short form that is a common
     word is dropped too (合作市 → 合作, 日照市 → 日照). A common word is one jieba's main dictionary
-    lists with a frequency of ``COMMON_WORD_FREQ`` or more and a tag that is not a proper noun's.
+    lists with a frequency of ``common_freq`` or more and a tag that is not a proper noun's.
     """
 
-    def __init__(self, divisions: Iterable[tuple[str, str]], nations: Iterable[str]) -> None:
+    def __init__(self, divisions: Iterable[tuple[str, str]], nations: Iterable[str], common_freq: int = COMMON_WORD_FREQ) -> None:
         started = time.perf_counter()
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
@@ -96,7 +98,7 @@ class Gazetteer:
 
         def common(word: str) -> bool:
             entry = dictionary.get(word)
-            return entry is not None and entry.tag not in PROPER_NOUN_TAGS and entry.freq >= COMMON_WORD_FREQ
+            return entry is not None and entry.tag not in PROPER_NOUN_TAGS and entry.freq >= common_freq
 
         forms: dict[str, set[str]] = {}
         full: set[str] = set()
@@ -120,11 +122,11 @@ class Gazetteer:
         logger.info("gazetteer: %d names and short forms in %.2fs", len(self.forms), time.perf_counter() - started)
 
     @classmethod
-    def from_cpca(cls) -> Gazetteer:
+    def from_cpca(cls, common_freq: int = COMMON_WORD_FREQ) -> Gazetteer:
         with cpca_file("adcodes.csv").open(encoding="utf-8") as f:
             divisions = [(row["adcode"], row["name"].strip()) for row in csv.DictReader(f)]
         nations = cpca_file("56_nations.csv").read_text(encoding="utf-8").split()
-        return cls(divisions, nations)
+        return cls(divisions, nations, common_freq)
 
     def _dictionary(self) -> dict[str, _Word]:
         with self._tokenizer.get_dict_file() as raw:
@@ -166,9 +168,9 @@ class Gazetteer:
 
 
 @cache
-def gazetteer() -> Gazetteer:
-    """The gazetteer, loaded once."""
-    return Gazetteer.from_cpca()
+def gazetteer(common_freq: int = COMMON_WORD_FREQ) -> Gazetteer:
+    """The gazetteer, loaded once (per ``common_freq``)."""
+    return Gazetteer.from_cpca(common_freq)
 
 
 def _indexed(text: str, regions: list[RegionName], places: Gazetteer) -> list[Mention]:
@@ -206,15 +208,18 @@ def _is_object(place: Mention, tokens: list[tuple[str, int, int]], text: str) ->
 _SUBJECT_PLACE_RE = re.compile(_RULES.subject_place)
 
 
-def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | None = None) -> str | None:
+def foreign_place(
+    text: str, regions: Iterable[RegionName], places: Gazetteer | None = None, *, common_freq: int = COMMON_WORD_FREQ
+) -> str | None:
     """The place a question asks about when no indexed report covers it (「杭州市2023年GDP」 → 杭州市),
     as written; ``None`` when not sure.
 
     Not sure, so ``None``: the question names an indexed region (other places are then its objects),
     or the place is an object (「对接上海」「与上海的合作」). A division right before one it contains only
-    qualifies it: 「昆山市玉山镇」 asks about 玉山镇, while 「昆山市」 alone asks about a city.
+    qualifies it: 「昆山市玉山镇」 asks about 玉山镇, while 「昆山市」 alone asks about a city. Words
+    jieba counts ``common_freq`` times or more are no places (:class:`Gazetteer`).
     """
-    places = places or gazetteer()
+    places = places or gazetteer(common_freq)
     regions = list(regions)
     tokens = places.tokens(text)
     indexed = _indexed(text, regions, places)
@@ -229,23 +234,27 @@ def foreign_place(text: str, regions: Iterable[RegionName], places: Gazetteer | 
         return None
     subject = _SUBJECT_PLACE_RE.match(text)
     name = subject and (subject.group(1) or subject.group(2))
-    if not mentions and name and not _generic(name):
+    if not mentions and name and not _generic(name, common_freq):
         return name  # no gazetteer knows it, and no indexed region is named
     return next((m.text for m in asked if not _is_object(m, tokens, text)), None)
 
 
-def _generic(name: str) -> bool:
+def _generic(name: str, common_freq: int) -> bool:
     """「各县市」「有多少新市」-like words: their stem holds a suffix or a question word, or jieba knows
     the whole as a common word."""
     stem = name[:-1]
     return (
-        any(c in _RULES.generic_place_chars for c in stem)
-        or asks_for_figure(stem)
-        or jieba.dt.FREQ.get(name, 0) >= COMMON_WORD_FREQ
+        any(c in _RULES.generic_place_chars for c in stem) or asks_for_figure(stem) or jieba.dt.FREQ.get(name, 0) >= common_freq
     )
 
 
-def coverage_gap(intent: QueryIntent, regions: Iterable[RegionName], years_by_region: Mapping[str, set[int]]) -> str | None:
+def coverage_gap(
+    intent: QueryIntent,
+    regions: Iterable[RegionName],
+    years_by_region: Mapping[str, set[int]],
+    *,
+    common_freq: int = COMMON_WORD_FREQ,
+) -> str | None:
     """The reason to refuse before generation, or ``None``: the question asks about a place no indexed
     report covers, or about a year (or a whole span of years) that none of the asked region's reports —
     or, when it names no region, none at all — covers.
@@ -253,7 +262,7 @@ def coverage_gap(intent: QueryIntent, regions: Iterable[RegionName], years_by_re
     A year after every covered one is no gap when targets are asked (「2035年远景目标」: the newest report
     states them); nothing is refused for a region whose years are unknown.
     """
-    place = foreign_place(intent.text, regions)
+    place = foreign_place(intent.text, regions, common_freq=common_freq)
     if place is not None:
         return f"no indexed report covers {place}"
     asked = intent.years or ((intent.year, intent.year) if intent.year is not None else None)

@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.answering.prompts import build_judge_messages, sentences
 from rag.answering.quote import candidate_sentences
-from rag.answering.terms import asked_terms, asked_unit_kind, asks_for_figure
+from rag.answering.terms import NAMES_ENOUGH, asked_terms, asked_unit_kind, asks_for_figure
 from rag.core.config import SCORE_DECIMALS, Settings
 from rag.indexing.embedding import Embedder
 from rag.llm.clients import LLMClient
@@ -83,16 +83,19 @@ def judged_quote(
     bar: Bar,
     rival: float = 0.0,
     ignore: Collection[str] = (),
+    *,
+    enough: float = NAMES_ENOUGH,
 ) -> str | None:
     """The sentence the judge is surest states what was asked, cited (``…[n]``), when it clears
     ``bar`` and is surer by ``bar.margin`` than ``rival`` (the judge's P for the sentence a model
     answer came from, when there is one); else ``None``. A sentence stating only a sibling of the asked
-    metric (``ignore``: place names) is not asked about: the judge cannot tell siblings apart."""
+    metric (``ignore``: place names; ``enough``: see :func:`rag.answering.verify.states_sibling`) is not
+    asked about: the judge cannot tell siblings apart."""
     if not asks_for_figure(question):  # the judge is asked about figures; 「在哪个框架下」 is no figure
         return None
     kind = asked_unit_kind(question)
     first: dict[str, int] = {}  # a table row may come in two passages: one candidate, the first cited
-    for n, sentence in candidate_sentences(chunks, side, kind, asked_terms(question, ignore), ignore):
+    for n, sentence in candidate_sentences(chunks, side, kind, asked_terms(question, ignore), ignore, enough=enough):
         first.setdefault(sentence, n)
     # closest in meaning to the question with the report's terms for its everyday words (rag/retrieval/everyday.py)
     wording = with_report_terms(question)

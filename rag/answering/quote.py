@@ -24,7 +24,7 @@ from rag.answering.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_t
 from rag.answering.verify import figures, measures_of, states_asked_figure, states_sibling
 from rag.indexing.lexical import tokenize
 from rag.reading.chunking import Chunk
-from rag.retrieval.everyday import named_metrics
+from rag.retrieval.everyday import MAX_NAMED, named_metrics
 from rag.retrieval.query import QueryIntent
 from rag.text.numbers import comparable, figures_in, fits_kind
 
@@ -56,9 +56,18 @@ def glossary_quote(question: str, chunks: Sequence[Chunk]) -> str | None:
     return None
 
 
-def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryIntent], ignore: Collection[str]) -> str | None:
+def sure_quote(
+    question: str,
+    chunks: Sequence[Chunk],
+    sides: Sequence[QueryIntent],
+    ignore: Collection[str],
+    *,
+    enough: float = NAMES_ENOUGH,
+    max_named: int = MAX_NAMED,
+) -> str | None:
     """The glossary entry asked for, or per side the first sentence (in rank order) that names
-    everything asked and states a figure of it; ``None`` unless every side is found."""
+    everything asked and states a figure of it; ``None`` unless every side is found. ``enough`` and
+    ``max_named``: see :func:`named_quote`."""
     glossary = glossary_quote(question, chunks)
     if glossary:
         return glossary
@@ -74,12 +83,12 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
                 for n, chunk in enumerate(chunks, start=1)
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
-                if states_asked_figure(sentence, asked, ignore)
+                if states_asked_figure(sentence, asked, ignore, enough=enough)
             ),
             None,
         )
         if quote is None and len(sides) == 1:
-            quote = named_quote(question, chunks, side, ignore)
+            quote = named_quote(question, chunks, side, ignore, enough=enough, max_named=max_named)
         if quote is None:
             return None
         if quote not in quotes:
@@ -87,13 +96,22 @@ def sure_quote(question: str, chunks: Sequence[Chunk], sides: Sequence[QueryInte
     return "".join(quotes) or None
 
 
-def named_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
+def named_quote(
+    question: str,
+    chunks: Sequence[Chunk],
+    side: QueryIntent,
+    ignore: Collection[str],
+    *,
+    enough: float = NAMES_ENOUGH,
+    max_named: int = MAX_NAMED,
+) -> str | None:
     """For a question in everyday words, a sentence of the asked place and time that states a figure
     of the indicator those words name (rag/retrieval/everyday.py: 「发了多少个包裹」 → 「快递业务量」), asked as the
     question asks it (its level, or its change or target) and of the unit kind it asks for: of those,
     the one whose figure's clause names least besides (「外贸进出口总额 | 752.6亿元」 before 「对东盟进出口
-    201.6亿元」), then the best ranked."""
-    metrics = named_metrics(question)
+    201.6亿元」), then the best ranked. ``enough``: the share of the asked words a figure's clause names
+    (:data:`rag.answering.terms.NAMES_ENOUGH`); ``max_named``: how many indicator names are tried."""
+    metrics = named_metrics(question, max_named)
     if not metrics:
         return None
     kind = asked_unit_kind(question)
@@ -106,20 +124,22 @@ def named_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignor
             continue
         for sentence in sentences(chunk.text):
             besides = [
-                _besides(sentence, wanted[asked], kind, ignore) for asked in asks if states_asked_figure(sentence, asked, ignore)
+                _besides(sentence, wanted[asked], kind, ignore, enough)
+                for asked in asks
+                if states_asked_figure(sentence, asked, ignore, enough=enough)
             ]
             if fits := [b for b in besides if b is not None]:
                 found.append((min(fits), n, len(found), f"{sentence}[{n}]"))
     return min(found)[3] if found else None
 
 
-def _besides(sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str]) -> int | None:
+def _besides(sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str], enough: float) -> int | None:
     """How few words the clause of a figure of unit ``kind`` that names the ``wanted`` metric words
     says besides them (``None`` when no such figure is the sentence's)."""
     counts = [
         sum(not names_asked(w, wanted) for w in words)
         for words in measures_of(sentence, kind, ignore)
-        if agreement(wanted, words, lenient=True) >= NAMES_ENOUGH
+        if agreement(wanted, words, lenient=True) >= enough
     ]
     return min(counts, default=None)
 
@@ -130,7 +150,13 @@ COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
 
 
 def candidate_sentences(
-    chunks: Sequence[Chunk], side: QueryIntent, kind: str | None, wanted: Sequence[str] = (), ignore: Collection[str] = ()
+    chunks: Sequence[Chunk],
+    side: QueryIntent,
+    kind: str | None,
+    wanted: Sequence[str] = (),
+    ignore: Collection[str] = (),
+    *,
+    enough: float = NAMES_ENOUGH,
 ) -> list[tuple[int, str]]:
     """(passage number, sentence) for each sentence of the asked place and time stating a figure of
     unit ``kind`` (of any unit when ``kind`` is ``None``), in rank order — save those whose figures all
@@ -142,19 +168,21 @@ def candidate_sentences(
         if _of_side(chunk, side, chunks)
         for sentence in sentences(chunk.text)
         if any(fits_kind(f.unit, kind) for f in figures_in(comparable(sentence)))
-        and not states_sibling(sentence, asked, kind, ignore)
+        and not states_sibling(sentence, asked, kind, ignore, enough=enough)
     ]
 
 
-def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str]) -> str | None:
+def unit_quote(
+    question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore: Collection[str], *, enough: float = NAMES_ENOUGH
+) -> str | None:
     """A sentence of the asked place and time whose figure has the unit kind the question asks for:
     the only such sentence when the kind is specific (辆, 亩, 吨, 小时…), else the one naming at least
-    :data:`NAMES_ENOUGH` of the question's metric words (the most, then the best ranked)."""
+    ``enough`` of the question's metric words (the most, then the best ranked)."""
     kind = asked_unit_kind(question)
     if kind is None:
         return None
     wanted = asked_terms(question, ignore)
-    candidates = candidate_sentences(chunks, side, kind, wanted, ignore)
+    candidates = candidate_sentences(chunks, side, kind, wanted, ignore, enough=enough)
     if len(candidates) == 1 and kind not in COMMON_KINDS:
         n, sentence = candidates[0]
         return f"{sentence}[{n}]"
@@ -164,7 +192,7 @@ def unit_quote(question: str, chunks: Sequence[Chunk], side: QueryIntent, ignore
         (max((agreement(wanted, words) for words in measures_of(sentence, kind, ignore)), default=0.0), -i)
         for i, (_, sentence) in enumerate(candidates)
     ]
-    if not wanted or not named or max(named)[0] < NAMES_ENOUGH:
+    if not wanted or not named or max(named)[0] < enough:
         return None
     n, sentence = candidates[-max(named)[1]]
     return f"{sentence}[{n}]"

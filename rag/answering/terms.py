@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 
 import jieba
 
+from rag.core.config import Settings
 from rag.indexing.lexical import STOPWORDS
 from rag.text.lexicon import lexicon
 from rag.text.numbers import ASKED_MEASURE_RE, is_unit, unit_kind
@@ -182,9 +183,9 @@ def agreement(wanted: Iterable[str], found: Iterable[str], *, lenient: bool = Fa
 
 #: The share of the question's metric words that must be named where a figure is stated: by its own
 #: clause for a sure quote (what the sentence names elsewhere does not count), by a sentence whose
-#: unit alone is not enough for an everyday-words question. Chosen on the dev split, where looser
-#: rules quoted unrelated sentences for unanswerable questions.
-NAMES_ENOUGH = 0.6
+#: unit alone is not enough for an everyday-words question. The default of the functions that take it
+#: (``enough``); the answer stage passes ``Settings.answer_names_enough``, where it is explained.
+NAMES_ENOUGH: float = Settings.model_fields["answer_names_enough"].default
 
 #: Question cues for the kind of unit an answer needs (see :data:`rag.text.numbers.UNIT_KINDS`).
 UNIT_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(c.pattern), c.kind) for c in _RULES.unit_cues)

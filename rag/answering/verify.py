@@ -18,6 +18,7 @@ from rag.answering.terms import (
     names_asked,
     opposed,
 )
+from rag.core.config import Settings
 from rag.text.lexicon import lexicon
 from rag.text.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
 
@@ -100,9 +101,10 @@ def cite_figure(text: str, figure: Figure, n: int) -> str:
 
 #: The agreement (:func:`rag.answering.terms.agreement`) of an answer's metric words with the passage clause
 #: that states its figure, above which the figure counts as verified, and below which it counts as
-#: given for another metric. In between it is kept and marked doubtful. Chosen on the dev split.
-VERIFIED = 0.5
-MISATTRIBUTED = 0.25
+#: given for another metric. In between it is kept and marked doubtful. The defaults of the functions
+#: that take them; the answer stage uses ``Settings.answer_verified`` and ``Settings.answer_misattributed``.
+VERIFIED: float = Settings.model_fields["answer_verified"].default
+MISATTRIBUTED: float = Settings.model_fields["answer_misattributed"].default
 _CLAUSE_MARKS = _RULES.clause_marks
 _CLAUSE_RE = re.compile(f"[{_CLAUSE_MARKS}]")
 _CLAUSE_BODY_RE = re.compile(f"[^{_CLAUSE_MARKS}]+")
@@ -184,11 +186,11 @@ def _clause_words(
     return []
 
 
-def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = ()) -> bool:
+def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = (), *, enough: float = NAMES_ENOUGH) -> bool:
     """Whether a report sentence names everything the question asks about and states a figure *of*
     it: the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值
     比重接近4%」 does not answer a question about 地区生产总值, and the figure's own clause must name
-    most of what is asked (:data:`NAMES_ENOUGH`), so 「新增规上工业企业246家，…数字经济核心产业增加值增长
+    most of what is asked (``enough``), so 「新增规上工业企业246家，…数字经济核心产业增加值增长
     10.6%」 does not answer one about 规模以上工业增加值."""
     wanted = asked_terms(question, ignore)
     if not wanted or agreement(wanted, metric_words(sentence, ignore), lenient=True) < 1:
@@ -209,13 +211,22 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
             if (
                 words
                 and names_asked(words[-1], wanted)
-                and agreement(wanted, _clause_words(body, clauses, figure, match, ignore), lenient=True) >= NAMES_ENOUGH
+                and agreement(wanted, _clause_words(body, clauses, figure, match, ignore), lenient=True) >= enough
             ):
                 return True
     return False
 
 
-def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> float | None:
+def attribution(
+    answer: str,
+    figure: Figure,
+    passage: str,
+    ignore: Collection[str] = (),
+    question: str = "",
+    *,
+    enough: float = NAMES_ENOUGH,
+    misattributed: float = MISATTRIBUTED,
+) -> float | None:
     """How surely ``passage`` states ``figure`` *for the same thing* the answer says it measures:
     ``None`` when the passage does not state the number (with its unit) at all, else the best
     :func:`rag.answering.terms.agreement` of the answer's metric words with those leading up to the figure in the
@@ -227,7 +238,8 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
 
     「城镇居民人均可支配收入是155.2亿元」 against 「一般公共预算收入155.2亿元」 scores low. A bare answer
     (「5%以上[1]」) names no metric: the ``question``'s words stand for it, so the GDP target cannot
-    answer a question about revenue.
+    answer a question about revenue. Such a figure scores at most ``misattributed``; ``enough``: see
+    :func:`_sibling`.
     """
     spots = [
         (body, m)
@@ -253,16 +265,18 @@ def attribution(answer: str, figure: Figure, passage: str, ignore: Collection[st
         score = agreement(wanted, found, lenient=lenient)
         if asked and opposed(asked, found):  # a bare 「421.6亿元」 for 支出 from the row of 收入
             score = 0.0
-        alike = _same_head(wanted, found) and not _sibling(named or asked, found)
-        scores.append(score if alike else min(score, MISATTRIBUTED))
+        alike = _same_head(wanted, found) and not _sibling(named or asked, found, enough)
+        scores.append(score if alike else min(score, misattributed))
     return max(scores)
 
 
-def states_sibling(sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str] = ()) -> bool:
+def states_sibling(
+    sentence: str, wanted: list[str], kind: str | None, ignore: Collection[str] = (), *, enough: float = NAMES_ENOUGH
+) -> bool:
     """Whether every figure of unit ``kind`` in a report sentence measures a sibling of the asked metric
     (:func:`_sibling`): 「城镇登记失业率2.36%」 when 「城镇调查失业率」 is asked is no answer to quote."""
     measures = measures_of(sentence, kind, ignore)
-    return bool(wanted) and bool(measures) and all(_sibling(wanted, words) for words in measures)
+    return bool(wanted) and bool(measures) and all(_sibling(wanted, words, enough) for words in measures)
 
 
 def _same_head(wanted: list[str], found: list[str]) -> bool:
@@ -277,9 +291,9 @@ def _whole(words: list[str]) -> list[str]:
     return [w for w in words if not any(w != v and w in v for v in words)]
 
 
-def _sibling(named: list[str], found: list[str]) -> bool:
+def _sibling(named: list[str], found: list[str], enough: float = NAMES_ENOUGH) -> bool:
     """Whether the name an answer (or, for a bare figure, the question) gives a figure and the name the
-    passage gives it share most of their words (:data:`NAMES_ENOUGH`) yet each has a dictionary word the
+    passage gives it share most of their words (``enough``) yet each has a dictionary word the
     other lacks: a sibling metric under the same number, 「网络零售额」 for 「社会消费品零售总额」,
     「城镇调查失业率」 for 「城镇登记失业率」 — only a judge can tell those apart. Leaving out a passage's
     word (「城镇居民」 for 「城镇常住居民」) is no other metric, and words that mostly differ
@@ -288,13 +302,16 @@ def _sibling(named: list[str], found: list[str]) -> bool:
     def unnamed(words: list[str], by: list[str]) -> bool:
         return any(known(w) and not names_asked(w, by) for w in words)
 
-    return unnamed(named, found) and unnamed(found, named) and agreement(named, found, lenient=True) >= NAMES_ENOUGH
+    return unnamed(named, found) and unnamed(found, named) and agreement(named, found, lenient=True) >= enough
 
 
-def attributed(answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "") -> bool:
-    """Whether ``passage`` states ``figure`` for what the answer (or the question) says it measures."""
+def attributed(
+    answer: str, figure: Figure, passage: str, ignore: Collection[str] = (), question: str = "", *, verified: float = VERIFIED
+) -> bool:
+    """Whether ``passage`` states ``figure`` for what the answer (or the question) says it measures
+    (its :func:`attribution` is at least ``verified``)."""
     score = attribution(answer, figure, passage, ignore, question)
-    return score is not None and score >= VERIFIED
+    return score is not None and score >= verified
 
 
 def unsupported_figures(answer: str, passages: Sequence[str]) -> list[Figure]:

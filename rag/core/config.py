@@ -40,6 +40,17 @@ SCORE_DECIMALS = 4
 ANSWER_STEP_NAMES = ("verify", "judge_doubt", "fall_back")
 
 
+#: The thresholds of the answering and retrieval rules (each explained where :class:`Settings` defines
+#: it): part of the answer cache's key when set to other than the default.
+RULE_THRESHOLDS = (
+    "answer_verified",
+    "answer_misattributed",
+    "answer_names_enough",
+    "coverage_common_word_freq",
+    "everyday_max_named",
+)
+
+
 class Settings(BaseSettings):
     """Every tunable of the engine and the service."""
 
@@ -159,6 +170,25 @@ class Settings(BaseSettings):
     #: ``judge_doubt`` (the model as judge of an unsure lead figure), ``fall_back`` (a refusal replaced by
     #: a quote of the report). Empty: every step runs. For measuring what a step does (`rag eval`).
     answer_steps_off: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: The agreement (``rag.answering.terms.agreement``) of an answer's metric words with the passage
+    #: clause stating its figure from which the figure counts as verified (was ``VERIFIED`` in
+    #: rag/answering/verify.py, set at 557d5c7, chosen on the dev split of eval/gold.jsonl) …
+    answer_verified: float = Field(0.5, ge=0.0, le=1.0)
+    #: … and below which it counts as given for another metric (between the two it is kept and marked
+    #: doubtful); a sibling metric's score is capped at it (was ``MISATTRIBUTED``, 557d5c7, dev split).
+    answer_misattributed: float = Field(0.25, ge=0.0, le=1.0)
+    #: The share of the question's metric words a clause or sentence must name where a figure is stated:
+    #: for a sure quote, for a unit quote of an everyday-words question, for a verified figure, for two
+    #: metrics to be siblings. Chosen on the dev split of eval/gold.jsonl, where looser rules quoted
+    #: unrelated sentences for unanswerable questions (was ``NAMES_ENOUGH`` in rag/answering/terms.py, 1c67398).
+    answer_names_enough: float = Field(0.6, ge=0.0, le=1.0)
+    #: A word jieba's main dictionary tags as anything but a proper noun is a common word (合作, 东方,
+    #: 日照, 老城), never read as a place, from this frequency on (was ``COMMON_WORD_FREQ`` in
+    #: rag/answering/coverage.py, set at 11633f3 with the gazetteer's coverage check on the gold questions).
+    coverage_common_word_freq: int = Field(100, ge=0)
+    #: Indicator names made up of several sure everyday wordings are tried up to this many (each is one
+    #: more check of the passages); was ``_MAX_NAMED`` in rag/retrieval/everyday.py, set at c74f747.
+    everyday_max_named: int = Field(12, ge=1, le=1000)
     #: Keep answers (memory LRU + SQLite) keyed by the standalone question, index generation and these settings.
     answer_cache: bool = True
     #: The answer cache's SQLite file (default: ``<cache_dir>/answers.sqlite``).
@@ -303,7 +333,13 @@ class Settings(BaseSettings):
             ),
             # only when set: the answers (and the cache keys) of the default settings stay as they were
             **({"steps_off": sorted(set(self.answer_steps_off))} if self.answer_steps_off else {}),
+            **({"tuning": tuned} if (tuned := self.tuned()) else {}),
         }
+
+    def tuned(self) -> dict[str, object]:
+        """The rule thresholds (:data:`RULE_THRESHOLDS`) set to other than their defaults."""
+        fields = type(self).model_fields
+        return {name: getattr(self, name) for name in RULE_THRESHOLDS if getattr(self, name) != fields[name].default}
 
 
 @lru_cache

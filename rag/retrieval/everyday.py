@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
+from rag.core.config import Settings
 from rag.text.lexicon import lexicon
 
 
@@ -42,8 +43,9 @@ class Everyday:
 EVERYDAY: tuple[Everyday, ...] = tuple(Everyday(row.pattern, row.names, row.sure) for row in lexicon().everyday.everyday)
 
 _COMPILED = tuple((re.compile(entry.wording, re.IGNORECASE), entry) for entry in EVERYDAY)
-#: More names than this made up of several sure wordings are not tried (each is one more check).
-_MAX_NAMED = 12
+#: More names than this made up of several sure wordings are not tried (each is one more check): the
+#: default of :func:`named_metrics`; the answer stage passes ``Settings.everyday_max_named``.
+MAX_NAMED: int = Settings.model_fields["everyday_max_named"].default
 
 
 def _matched(question: str) -> list[Everyday]:
@@ -65,10 +67,10 @@ def with_report_terms(question: str) -> str:
     return f"{question}（{' '.join(terms)}）" if terms else question
 
 
-def named_metrics(question: str) -> list[str]:
+def named_metrics(question: str, limit: int = MAX_NAMED) -> list[str]:
     """The indicator names the question's sure everyday wordings make up together, one alternative
-    of each in table order (「城里人…到手多少钱」 → 「城镇居民人均可支配收入」); none when it has none."""
+    of each in table order (「城里人…到手多少钱」 → 「城镇居民人均可支配收入」), at most ``limit``; none when it has none."""
     sure = [entry.names for entry in _matched(question) if entry.sure]
     if not sure:
         return []
-    return ["".join(parts) for parts in product(*sure)][:_MAX_NAMED]
+    return ["".join(parts) for parts in product(*sure)][:limit]
