@@ -26,7 +26,20 @@ def _patterns(value: Any, key: str | None = None) -> list[str]:
 
 
 def test_files_are_there() -> None:
-    assert {p.stem for p in files()} == {"terms", "everyday", "coverage", "verify", "query", "headings"}
+    assert {p.stem for p in files()} == {
+        "terms", "everyday", "coverage", "verify", "query", "headings", "numbers", "gazetteer", "quote", "answer"
+    }  # fmt: skip
+
+
+def test_units_and_suffixes_keep_their_order() -> None:
+    """The first that fits wins: longest multiplier and suffix first, and 「个百分点」 before 「个」."""
+    from rag.text.numbers import unit_kind
+
+    assert lexicon().numbers.multipliers == ("万亿", "亿", "万", "千", "百")
+    assert lexicon().gazetteer.admin_suffixes[:2] == ("特别行政区", "自治区")
+    assert lexicon().gazetteer.town_suffixes == ("街道", "镇", "乡")
+    assert list(lexicon().numbers.unit_kinds)[:2] == ["money", "share"]
+    assert (unit_kind("万亿元"), unit_kind("个百分点"), unit_kind("万件")) == ("money", "share", "件")
 
 
 @pytest.mark.parametrize(("file", "name", "entry"), _all_entries(), ids=lambda x: x if isinstance(x, str) else "")

@@ -56,6 +56,7 @@ from rag.llm.clients import LLMClient
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
 from rag.retrieval.retrieve import Retriever
+from rag.text.lexicon import lexicon
 from rag.text.numbers import Figure, fits_kind
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 #: Why an answer came from the report without the model although it needed one (the widget shows it).
 BUSY_REASON = "the language model is busy; answered from the reports without it"
 MAX_HISTORY_TURNS = 20
-_FOLLOWUP_RE = re.compile(r"^(?:那|那么|还有|另外|同样|而|再问|呢)|呢[？?]?$")
+#: Words that make a question a follow-up (rag/text/lexicon/answer.toml).
+_FOLLOWUP_RE = re.compile(lexicon().answer.follow_up)
 
 #: How an answer was made: the report quoted, the model's checked wording, a refusal, the extractive
 #: answer without a model (``extractive``) or after a model failure (``degraded``), or report metadata.

@@ -26,6 +26,7 @@ from rag.indexing.lexical import tokenize
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import MAX_NAMED, named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.lexicon import lexicon
 from rag.text.numbers import comparable, figures_in, fits_kind
 
 logger = logging.getLogger(__name__)
@@ -145,8 +146,9 @@ def _besides(sentence: str, wanted: list[str], kind: str | None, ignore: Collect
 
 
 #: Unit kinds nearly every passage has a figure of (money, shares, counts of things): a sentence of
-#: such a unit answers an everyday-words question only when it also names most of what is asked.
-COMMON_KINDS = frozenset({"money", "share", "个", "家", "项", "件", "次"})
+#: such a unit answers an everyday-words question only when it also names most of what is asked
+#: (rag/text/lexicon/quote.toml).
+COMMON_KINDS = frozenset(lexicon().quote.common_kinds)
 
 
 def candidate_sentences(

@@ -1,7 +1,8 @@
 """The gazetteer's data: names of China's administrative divisions and their suffixes, read from the data
 files of the ``cpca`` package (its code, which needs pandas and pkg_resources, is never imported).
 
-A leaf: it imports nothing of the project and nothing heavy, so reading (:mod:`rag.reading.headings`: is a
+A leaf: it imports nothing of the project but the lexicon (its suffixes: rag/text/lexicon/gazetteer.toml)
+and nothing heavy, so reading (:mod:`rag.reading.headings`: is a
 name a chain of divisions?) and answering (:mod:`rag.answering.coverage`: which place does a question
 name?) share it without importing each other.
 """
@@ -13,27 +14,14 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
+from rag.text.lexicon import lexicon
+
+_RULES = lexicon().gazetteer
 #: Suffixes of division names, longest first; a name without one is its short form (「杭州市」 → 「杭州」).
-ADMIN_SUFFIXES = (
-    "特别行政区",
-    "自治区",
-    "自治州",
-    "自治县",
-    "自治旗",
-    "新区",
-    "矿区",
-    "林区",
-    "地区",
-    "省",
-    "市",
-    "区",
-    "县",
-    "盟",
-    "旗",
-)
+ADMIN_SUFFIXES = _RULES.admin_suffixes
 #: Suffixes of a division's name, longest first (a town-level name is never in the gazetteer).
-DIVISION_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "省", "市", "州", "盟", "区", "县", "旗")
-TOWN_SUFFIXES = ("街道", "镇", "乡")
+DIVISION_SUFFIXES = _RULES.division_suffixes
+TOWN_SUFFIXES = _RULES.town_suffixes
 
 
 def cpca_file(name: str) -> Path:

@@ -15,18 +15,19 @@ from functools import lru_cache
 
 import cn2an
 
+from rag.text.lexicon import lexicon
 from rag.text.normalize import squash
 
 logger = logging.getLogger(__name__)
 
-#: What multiplies a number (「1.2万亿元」 = 1.2 × 万亿 × 元).
-MULTIPLIERS = ("万亿", "亿", "万", "千", "百")
+#: The module's words (rag/text/lexicon/numbers.toml, where each is explained).
+_RULES = lexicon().numbers
+
+#: What multiplies a number (「1.2万亿元」 = 1.2 × 万亿 × 元), longest first.
+MULTIPLIERS = _RULES.multipliers
 #: Measure words and units a figure can carry; multipliers combine with each (万千瓦, 亿斤, 万人次).
-MEASURES = (
-    "美元 欧元 日元 港元 元 人次 人 户 家 个百分点 百分点 % 倍 亩 公顷 平方公里 平方米 立方米 公里 千米 米 "
-    "吨 公斤 千克 斤 千瓦时 千瓦 兆瓦 度 标箱 辆 艘 架 列 个 项 件 套 所 座 次 名 台 场 条 处 只 批 "
-    "张 间 栋 幢 株 棵 头 床 位 支 部 本 册 份 家次 篇 种 类 对 组 队 小时 分钟 天 岁"
-).split()
+MEASURES = list(_RULES.measures)
+#: A unit: an optional multiplier, then a measure word (the longest that fits).
 _MEASURED = (
     "(?:"
     + "|".join(re.escape(m) for m in MULTIPLIERS)
@@ -133,17 +134,7 @@ def states(figure: Figure, body: str) -> bool:
 
 
 #: Which units answer which kind of question (「多少吨」 → 吨; 收入/多少钱 → 元; 比重/增长 → %).
-UNIT_KINDS: dict[str, tuple[str, ...]] = {
-    "money": ("元", "美元", "欧元", "日元", "港元"),
-    "share": ("%", "个百分点", "百分点"),
-    "people": ("人", "人次", "名", "位"),
-    "households": ("户", "家"),
-    "area": ("亩", "公顷", "平方公里", "平方米"),
-    "weight": ("吨", "公斤", "千克", "斤"),
-    "power": ("千瓦", "兆瓦", "千瓦时", "度"),
-    "vehicles": ("辆", "艘", "架", "列"),
-    "time": ("小时", "分钟", "天"),
-}
+UNIT_KINDS: dict[str, tuple[str, ...]] = _RULES.unit_kinds
 
 
 def unit_kind(unit: str) -> str | None:
@@ -160,7 +151,7 @@ def unit_kind(unit: str) -> str | None:
 
 #: Kinds that measure an amount (money, shares, area, weight, energy, time, people) rather than count
 #: things: 「多少个」 never asks for one of them.
-AMOUNT_KINDS = frozenset({"money", "share", "people", "area", "weight", "power", "time"})
+AMOUNT_KINDS = frozenset(_RULES.amount_kinds)
 
 
 def fits_kind(unit: str, kind: str | None) -> bool:

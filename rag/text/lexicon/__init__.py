@@ -145,6 +145,39 @@ class Headings:
 
 
 @dataclass(frozen=True)
+class Numbers:
+    """rag/text/numbers.py: multipliers, measure words and units, and the kinds of units."""
+
+    multipliers: tuple[str, ...]
+    measures: tuple[str, ...]
+    unit_kinds: dict[str, tuple[str, ...]]
+    amount_kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """rag/text/gazetteer.py: the suffixes of division and town names."""
+
+    admin_suffixes: tuple[str, ...]
+    division_suffixes: tuple[str, ...]
+    town_suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """rag/answering/quote.py: when a report sentence is quoted."""
+
+    common_kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AnswerWords:
+    """rag/answering/answer.py: how a question continues a conversation."""
+
+    follow_up: str
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """All of it: one attribute per file."""
 
@@ -154,6 +187,10 @@ class Lexicon:
     verify: Verify
     query: Query
     headings: Headings
+    numbers: Numbers
+    gazetteer: Gazetteer
+    quote: Quote
+    answer: AnswerWords
 
 
 def _convert(value: Any, kind: Any) -> Any:
