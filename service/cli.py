@@ -245,7 +245,8 @@ app.add_typer(log_app, name="log")
 LOG_KINDS = ("all", "refused", "down", "up", "slow", "top")
 ENTRY_FIELDS = (
     "id", "asked_at", "question", "standalone_question", "answer", "mode", "cached", "refused", "degraded", "reason",
-    "citations", "total_ms", "timings", "generation", "route", "rating", "comment", "rated_at", "client", "key_id",
+    "citations", "total_ms", "timings", "steps", "generation", "route", "rating", "comment", "rated_at", "client",
+    "key_id",
 )  # fmt: skip
 TOP_FIELDS = ("question", "count", "last_asked_at", "refused", "up", "down")
 

@@ -3,7 +3,8 @@ an SQLite file under the cache directory (``RAG_LOG_PATH``, default ``<cache_dir
 
 An entry holds the question, the standalone question (a follow-up rewritten), the answer, how it was
 made (``mode``: quote, model, refused, degraded, extractive, about; ``cached`` besides), the cited
-chunk ids, the timings, the index generation, the time and, once a reader rated it, the rating and an
+chunk ids, the timings and what each answer step after the model decided (``steps``: name, changed,
+reason, off — :attr:`rag.answering.answer.Answer.steps`), the index generation, the time and, once a reader rated it, the rating and an
 optional comment. The client's address and a fingerprint of its API key (a sha256 prefix, never the
 key) are kept only with ``RAG_LOG_CLIENTS=1``.
 
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the table layout or the meaning of a column changes.
-SCHEMA_VERSION = 1
+#: Bump when the table layout or the meaning of a column changes. 2: the ``steps`` column (a file of
+#: version 1 gets it when opened, ``[]`` for its entries: :data:`MIGRATIONS`).
+SCHEMA_VERSION = 2
 #: How long the writer waits for another process's write lock before the batch fails (and is dropped).
 BUSY_TIMEOUT_MS = 2_000
 #: Entries waiting for the writer; beyond this new ones are dropped (answers never wait for the log).
@@ -66,8 +68,12 @@ Rating = Literal["up", "down"]
 
 _COLUMNS = (
     "id", "asked_at", "question", "standalone_question", "answer", "mode", "cached", "refused", "degraded", "reason",
-    "citations", "timings", "total_ms", "generation", "route", "client", "key_id", "rating", "comment", "rated_at",
+    "citations", "timings", "steps", "total_ms", "generation", "route", "client", "key_id", "rating", "comment",
+    "rated_at",
 )  # fmt: skip
+#: Columns added after the table's first layout, with their definition: a file that lacks one gets it
+#: (``ALTER TABLE … ADD COLUMN``) when it is opened; its older entries have the default.
+MIGRATIONS = {"steps": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 class LogUnavailable(RagError):
@@ -90,6 +96,8 @@ class LoggedAnswer:
     #: The cited chunk ids, in citation order.
     citations: list[str] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
+    #: What each answer step after the model decided (name, changed, reason, off), in the order they ran.
+    steps: list[dict[str, object]] = field(default_factory=list)
     generation: str | None = None
     #: ``api`` (``/api/ask``) or ``v1`` (``/v1/chat/completions``).
     route: str = "api"
@@ -105,7 +113,7 @@ class LoggedAnswer:
             id=answer.id, question=answer.question, answer=answer.answer, mode=answer.mode, cached=answer.cached,
             refused=answer.refused, degraded=answer.degraded, standalone_question=answer.standalone_question,
             reason=answer.reason, citations=[c.chunk_id for c in answer.citations], timings=dict(answer.timings),
-            generation=generation, route=route, client=client, key_id=key_id,
+            steps=[dict(step) for step in answer.steps], generation=generation, route=route, client=client, key_id=key_id,
         )  # fmt: skip
 
 
@@ -282,8 +290,12 @@ class QuestionLog:
                     " question TEXT NOT NULL, standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL,"
                     " cached INTEGER NOT NULL, refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT,"
                     " citations TEXT NOT NULL, timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT,"
-                    " client TEXT, key_id TEXT, rating TEXT, comment TEXT, rated_at REAL)"
+                    f" client TEXT, key_id TEXT, rating TEXT, comment TEXT, rated_at REAL, steps {MIGRATIONS['steps']})"
                 )
+                present = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+                for column, definition in MIGRATIONS.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE questions ADD COLUMN {column} {definition}")
                 db.execute("CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at)")
                 db.execute("CREATE INDEX IF NOT EXISTS questions_rated ON questions (rating, rated_at)")
                 db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -422,6 +434,7 @@ def _row(entry: LoggedAnswer) -> tuple[Any, ...]:
     values = asdict(entry)
     values["citations"] = json.dumps(entry.citations, ensure_ascii=False)
     values["timings"] = json.dumps(entry.timings)
+    values["steps"] = json.dumps(entry.steps, ensure_ascii=False)
     values["total_ms"] = entry.timings.get("total_ms")
     values.update(cached=int(entry.cached), refused=int(entry.refused), degraded=int(entry.degraded))
     values.update(rating=None, comment=None, rated_at=None)
@@ -433,6 +446,7 @@ def _entry(row: sqlite3.Row) -> dict[str, Any]:
     entry = {column: row[column] for column in _COLUMNS}
     entry["citations"] = json.loads(entry["citations"] or "[]")
     entry["timings"] = json.loads(entry["timings"] or "{}")
+    entry["steps"] = json.loads(entry["steps"] or "[]")
     for flag in ("cached", "refused", "degraded"):
         entry[flag] = bool(entry[flag])
     entry["asked_at"], entry["rated_at"] = iso(entry["asked_at"]), iso(entry["rated_at"])

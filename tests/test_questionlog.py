@@ -87,7 +87,9 @@ def test_every_answer_has_an_id_and_is_logged_with_its_route_mode_citations_and_
     assert HEX32.match(streamed["id"])
     v1 = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).json()
     assert v1["id"].startswith("chatcmpl-") and HEX32.match(v1["id"].removeprefix("chatcmpl-"))
-    with client.stream("POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}], "stream": True}) as response:
+    with client.stream(
+        "POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}], "stream": True}
+    ) as response:
         chunk_ids = {json.loads(line[5:])["id"] for line in response.iter_lines() if line.startswith("data: {")}
     assert len(chunk_ids) == 1 and HEX32.match(chunk_ids.pop().removeprefix("chatcmpl-"))
 
@@ -401,3 +403,59 @@ def test_log_to_gold_writes_stubs_to_complete(logged_cli, tmp_path):
     missing = logged_cli.invoke(cli.app, ["log", "to-gold", "--ids", "f" * 32])
     assert missing.exit_code == 1 and "f" * 32 in missing.stderr
     assert len(out.read_text(encoding="utf-8").splitlines()) == 2  # nothing appended for a failed call
+
+
+# --- what each answer step decided ---------------------------------------------------------------------
+
+STEPS = [
+    {"name": "verify", "changed": True, "reason": "1 figure not found in the passages", "off": False},
+    {"name": "judge_doubt", "changed": False, "reason": "switched off", "off": True},
+]
+
+
+def test_each_answer_step_s_decision_is_kept_next_to_the_timings(tmp_path):
+    from rag.answering.answer import Answer
+
+    answer = Answer(QUESTION, "189.4亿元[1]", False, [], [], "none", timings={"step_verify_ms": 1.5}, steps=STEPS)
+    log = QuestionLog(tmp_path / "q.sqlite")
+    log.record(LoggedAnswer.of(answer, generation="gen-1", route="api"))
+    log.record(entry("b" * 32))  # no model, no steps
+    assert log.flush()
+    found = log.get([answer.id, "b" * 32])
+    assert found[answer.id]["steps"] == STEPS and found[answer.id]["timings"] == {"step_verify_ms": 1.5}
+    assert found["b" * 32]["steps"] == []
+    log.close()
+
+
+def test_a_log_file_of_schema_1_gets_the_steps_column_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "q.sqlite"
+    with sqlite3.connect(path) as db:  # the layout before ``steps``
+        db.execute(
+            "CREATE TABLE questions (id TEXT PRIMARY KEY, asked_at REAL NOT NULL, question TEXT NOT NULL,"
+            " standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL, cached INTEGER NOT NULL,"
+            " refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT, citations TEXT NOT NULL,"
+            " timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT, client TEXT, key_id TEXT,"
+            " rating TEXT, comment TEXT, rated_at REAL)"
+        )
+        db.execute(
+            "INSERT INTO questions (id, asked_at, question, answer, mode, cached, refused, degraded, citations, timings)"
+            " VALUES (?, ?, ?, '189.4亿元', 'quote', 0, 0, 0, '[]', '{}')",
+            ("a" * 32, 1.0e9, QUESTION),
+        )
+    db.close()
+    log = QuestionLog(path, retention_days=36500, clock=Clock(1.0e9 + 10))
+    log.record(entry("b" * 32, steps=STEPS))
+    assert log.flush()
+    found = log.get(["a" * 32, "b" * 32])
+    assert found["a" * 32]["steps"] == [] and found["b" * 32]["steps"] == STEPS
+    log.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone() == (str(questionlog.SCHEMA_VERSION),)
+    db.close()
+
+
+def test_the_admin_questions_endpoint_shows_the_steps(retriever, tmp_path):
+    client = make_client(retriever, tmp_path, admin_keys=[SecretStr("admin-key")])
+    the_log(client).record(entry("c" * 32, steps=STEPS))
+    shown = client.get("/api/admin/questions", headers={"Authorization": "Bearer admin-key"}).json()["questions"]
+    assert [e["steps"] for e in shown if e["id"] == "c" * 32] == [STEPS]
