@@ -240,3 +240,9 @@ def test_real_seeds_metadata_lists_all_five_reports():
     # manifest.json supplies 相城区's parent: 「苏州相城」 finds it
     text, _ = answer_about_reports("苏州相城的报告是谁作的", sources, chunks, regions_of(sources)) or ("", [])
     assert text.startswith("相城区2024年政府工作报告由区长张伟作[1]")
+
+
+def test_a_question_longer_than_max_chars_is_a_content_question():
+    question = "收录了哪些报告？"
+    assert is_about_reports(question) and not is_about_reports(question, max_chars=len(question) - 1)
+    assert about_kind(question, max_chars=len(question)) == about_kind(question)

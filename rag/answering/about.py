@@ -9,7 +9,7 @@ can, exactly.
 The rule lives in one place, :data:`ABOUT_PATTERNS` (kind → compiled pattern), guarded by
 :data:`CONTENT_PATTERN`. A question is about the reports when
 
-* it is short (at most :data:`MAX_ABOUT_CHARS` characters) and mentions 报告 or 收录,
+* it is short (at most :data:`MAX_ABOUT_CHARS` characters, ``Settings.about_max_chars``) and mentions 报告 or 收录,
 * one of the :data:`ABOUT_PATTERNS` matches, each anchored on 报告 (or 收录) next to the attribute word:
   ``speaker`` 谁作的 / 报告人 / 作者; ``date`` 报告…哪天 / 什么时候 / 日期 ending the clause (so not
   「报告什么时候实现碳达峰」); ``title`` 报告…标题 / 题目 / 叫什么; ``year`` 报告是哪一年的 ending the
@@ -30,13 +30,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from rag.answering.coverage import COMMON_WORD_FREQ, foreign_place
+from rag.core.config import Settings
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import RegionName, find_regions, find_years
 
 logger = logging.getLogger(__name__)
 
-#: Questions about the collection are short; anything longer is treated as a content question.
-MAX_ABOUT_CHARS = 50
+#: Questions about the collection are short; anything longer is treated as a content question: the
+#: default of the functions that take it (``max_chars``); the answer stage passes ``Settings.about_max_chars``.
+MAX_ABOUT_CHARS: int = Settings.model_fields["about_max_chars"].default
 
 _GAP = r"[^，,。？?！!；;：:\n]"  # a character inside one clause
 _CLAUSE_END = r"[吗呢啊呀]?(?=[，,。？?！!；;\s]|$)"
@@ -80,10 +82,11 @@ _EXISTS = re.compile(r"有没有|是否有|是否收录|有无|有.*报告吗")
 _INTERROGATIVE = re.compile(r"哪|几|什么|多少")
 
 
-def about_kind(question: str) -> str | None:
-    """Which metadata the question asks for (a key of :data:`ABOUT_PATTERNS`), or ``None``."""
+def about_kind(question: str, max_chars: int = MAX_ABOUT_CHARS) -> str | None:
+    """Which metadata the question asks for (a key of :data:`ABOUT_PATTERNS`), or ``None`` (always for a
+    question longer than ``max_chars``)."""
     text = (question or "").strip()
-    if not text or len(text) > MAX_ABOUT_CHARS or not _TOPIC.search(text) or CONTENT_PATTERN.search(text):
+    if not text or len(text) > max_chars or not _TOPIC.search(text) or CONTENT_PATTERN.search(text):
         return None
     for kind, pattern in ABOUT_PATTERNS.items():
         if pattern.search(text):
@@ -93,9 +96,9 @@ def about_kind(question: str) -> str | None:
     return None
 
 
-def is_about_reports(question: str) -> bool:
+def is_about_reports(question: str, max_chars: int = MAX_ABOUT_CHARS) -> bool:
     """Whether the question asks about the collection or a report's own attributes, not its content."""
-    return about_kind(question) is not None
+    return about_kind(question, max_chars) is not None
 
 
 def regions_of(sources: Sequence[Mapping[str, object]]) -> list[RegionName]:
@@ -231,6 +234,7 @@ def answer_about_reports(
     regions: list[RegionName],
     *,
     common_freq: int = COMMON_WORD_FREQ,
+    max_chars: int = MAX_ABOUT_CHARS,
 ) -> tuple[str, list[Chunk]] | None:
     """Answer a question about the reports from their metadata: the text with ``[n]`` markers and the
     cited chunks (each report's first chunk in ``chunks``) in citation order; ``None`` when the
@@ -240,7 +244,7 @@ def answer_about_reports(
     the answer to those reports; when none matches, or the question names a place no report covers,
     the answer says so and lists what is there, without citations.
     """
-    kind = about_kind(question)
+    kind = about_kind(question, max_chars)
     if kind is None:
         return None
     regions = regions or regions_of(sources)

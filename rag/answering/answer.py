@@ -315,7 +315,7 @@ class Answerer:
 
     def _about_reports(self, draft: Draft) -> bool:
         """Questions about the collection itself (which reports, their dates and speakers)."""
-        if not is_about_reports(draft.standalone):
+        if not is_about_reports(draft.standalone, self.settings.about_max_chars):
             return False
         found = answer_about_reports(
             draft.standalone,
@@ -323,6 +323,7 @@ class Answerer:
             self.retriever.store.first_chunks(),
             self.retriever.regions,
             common_freq=self.settings.coverage_common_word_freq,
+            max_chars=self.settings.about_max_chars,
         )
         if found is None:
             return False

@@ -47,6 +47,7 @@ RULE_THRESHOLDS = (
     "answer_misattributed",
     "answer_names_enough",
     "coverage_common_word_freq",
+    "about_max_chars",
     "everyday_max_named",
 )
 
@@ -186,6 +187,10 @@ class Settings(BaseSettings):
     #: 日照, 老城), never read as a place, from this frequency on (was ``COMMON_WORD_FREQ`` in
     #: rag/answering/coverage.py, set at 11633f3 with the gazetteer's coverage check on the gold questions).
     coverage_common_word_freq: int = Field(100, ge=0)
+    #: A question about the reports themselves (「收录了哪些报告」「这份报告是谁做的」) has at most this many
+    #: characters; a longer one is a content question that happens to say 报告. Set with the about
+    #: answers at 1c67398 (no record of how it was chosen); was ``MAX_ABOUT_CHARS`` in rag/answering/about.py.
+    about_max_chars: int = Field(50, ge=1, le=2000)
     #: Indicator names made up of several sure everyday wordings are tried up to this many (each is one
     #: more check of the passages); was ``_MAX_NAMED`` in rag/retrieval/everyday.py, set at c74f747.
     everyday_max_named: int = Field(12, ge=1, le=1000)
