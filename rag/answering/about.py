@@ -6,7 +6,7 @@ report's own attributes (date, speaker, title, year). Retrieval cannot answer th
 「本库收录了5份报告」 — but ``Index.sources`` (one :meth:`rag.reading.documents.Report.metadata` dict per report)
 can, exactly.
 
-The rule lives in one place, :data:`ABOUT_PATTERNS` (kind → compiled pattern), guarded by
+The rule lives in one place, :data:`ABOUT_PATTERNS` (kind → compiled pattern, from rag/text/lexicon/about.toml), guarded by
 :data:`CONTENT_PATTERN`. A question is about the reports when
 
 * it is short (at most :data:`MAX_ABOUT_CHARS` characters, ``Settings.about_max_chars``) and mentions 报告 or 收录,
@@ -33,6 +33,7 @@ from rag.answering.coverage import COMMON_WORD_FREQ, foreign_place
 from rag.core.config import Settings
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import RegionName, find_regions, find_years
+from rag.text.lexicon import lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -40,46 +41,19 @@ logger = logging.getLogger(__name__)
 #: default of the functions that take it (``max_chars``); the answer stage passes ``Settings.about_max_chars``.
 MAX_ABOUT_CHARS: int = Settings.model_fields["about_max_chars"].default
 
-_GAP = r"[^，,。？?！!；;：:\n]"  # a character inside one clause
-_CLAUSE_END = r"[吗呢啊呀]?(?=[，,。？?！!；;\s]|$)"
-_END = rf"(?={_CLAUSE_END})"  # 报告 ends the clause
-_PLACES = r"(?:地区|地方|城市|区县|市县|乡镇|年份|年度)"
-
+#: The module's patterns (rag/text/lexicon/about.toml, where each is explained).
+_RULES = lexicon().about
+#: The kinds of metadata question, in the order their patterns are tried.
+ABOUT_KINDS = ("speaker", "date", "title", "year", "count", "list")
 #: Kind of metadata question → the pattern that recognises it (tried in this order).
-ABOUT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "speaker": re.compile(
-        r"报告人|作者|[作做]报告的|报告的?是谁"
-        r"|(?:谁|哪位(?:领导)?|什么人)(?:来|所)?(?:作|做|宣读|发布|起草|撰写|写)"
-    ),
-    "date": re.compile(
-        rf"报告{_GAP}{{0,8}}?(?:哪天|哪一天|哪日|什么时候|何时|几月几[日号]|几号|什么日期|日期|时间)"
-        r"(?:[作做]|发布|宣读|召开|审议|通过|提交)?的?(?:是|为)?(?:什么|哪天|哪一天|几号|多少)?(?:报告)?"
-        rf"{_CLAUSE_END}"
-        rf"|(?:哪天|哪一天|什么时候|何时|几月几[日号])(?:作|做|发布|宣读|召开|审议|通过)的?{_GAP}{{0,12}}?报告"
-    ),
-    "title": re.compile(rf"报告{_GAP}{{0,6}}?(?:标题|题目|名称|全称|名字|叫什么)"),
-    "year": re.compile(
-        rf"报告{_GAP}{{0,4}}?(?:是|为|属于)?(?:哪一?年|哪个年份|什么年份|哪一?年度|年份)(?:度)?的?"
-        r"(?:政府工作报告|报告)?[吗呢]?[？?。！!\s]*$"
-    ),
-    "count": re.compile(rf"(?:几|多少)(?:份|篇|个|部){_GAP}{{0,12}}?报告{_END}"),
-    "list": re.compile(
-        rf"(?:哪些|哪几|哪份|哪个|有什么|了什么|有没有|是否有|是否收录|有无|所有|全部|列出|列举){_GAP}{{0,16}}?报告{_END}"
-        rf"|有{_GAP}{{0,16}}?报告吗"
-        r"|报告(?:列表|清单|目录)"
-        rf"|(?:收录|报告{_GAP}{{0,4}}?(?:覆盖|涵盖))了?(?:哪些|哪几个|几个|多少个){_PLACES}"
-    ),
-}
+ABOUT_PATTERNS: dict[str, re.Pattern[str]] = {kind: re.compile(getattr(_RULES, kind)) for kind in ABOUT_KINDS}
 
 #: Words that ask what a report says: any of them makes a question a content question.
-CONTENT_PATTERN = re.compile(
-    r"报告[中里内上]|提到|提及|提出|指出|说的|说了|讲的|讲了|谈到|写到|写入|写进|强调|要求|明确|部署"
-    r"|内容|原文|关于|有关|涉及|包含|根据|按照|依据|部分|章节"
-)
+CONTENT_PATTERN = re.compile(_RULES.content)
 
-_TOPIC = re.compile(r"报告|收录")
-_EXISTS = re.compile(r"有没有|是否有|是否收录|有无|有.*报告吗")
-_INTERROGATIVE = re.compile(r"哪|几|什么|多少")
+_TOPIC = re.compile(_RULES.topic)
+_EXISTS = re.compile(_RULES.exists)
+_INTERROGATIVE = re.compile(_RULES.interrogative)
 
 
 def about_kind(question: str, max_chars: int = MAX_ABOUT_CHARS) -> str | None:

@@ -171,6 +171,22 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class About:
+    """rag/answering/about.py: questions about the reports themselves, by kind, and what makes one a content question."""
+
+    speaker: str
+    date: str
+    title: str
+    year: str
+    count: str
+    list: str
+    content: str
+    topic: str
+    exists: str
+    interrogative: str
+
+
+@dataclass(frozen=True)
 class AnswerWords:
     """rag/answering/answer.py: how a question continues a conversation."""
 
@@ -191,6 +207,7 @@ class Lexicon:
     gazetteer: Gazetteer
     quote: Quote
     answer: AnswerWords
+    about: About
 
 
 def _convert(value: Any, kind: Any) -> Any:
