@@ -90,3 +90,8 @@ def test_everyday_words_are_answered_from_the_report_term_without_the_model(retr
     assert answer.mode == "quote" and llm.prompts == []
     assert answer.answer.startswith(EXTRACTIVE_PREFIX) and "155.2亿元" in answer.answer
     assert answer.citations and "155.2亿元" in answer.citations[0].text
+
+
+def test_at_most_limit_names_are_made_up():
+    question = "2024年城里人一年平均到手多少钱？"
+    assert named_metrics(question, limit=1) == named_metrics(question) and named_metrics(question, limit=0) == []
