@@ -6,14 +6,23 @@ both: real place names (so the gazetteer knows them), invented speakers and figu
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from rag.text.gazetteer import division
-from tests.test_upload import ADMIN, UPLOAD, engine, finished, settings  # noqa: F401 (fixtures)
+from service.app import create_app
+from tests.test_upload import ADMIN, ADMIN_KEY, SEED, UPLOAD, engine, finished, settings  # noqa: F401 (fixtures)
 from tests.test_upload import API as READER
 from tests.test_upload import serve as serve_upload
+from tests.test_widget import browser, page  # noqa: F401 (fixtures)
 
 pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
+from playwright.sync_api import Dialog, Page, expect  # noqa: E402
+
+#: ``RAG_SCREENSHOTS=docs`` saves the browser test's screenshot as docs/admin-library.png.
+SCREENSHOTS = os.environ.get("RAG_SCREENSHOTS")
 
 
 #: Accepted as a PDF by its first bytes, unreadable by the PDF reader: its job fails with the reason.
@@ -107,3 +116,94 @@ def test_the_library_routes_list_reports_and_jobs_and_reindex(engine, settings):
         assert not gone["reindexable"] and gone["size"] is None
         lost = finished(client, client.post("/api/documents/jiangyin_2024/reindex", headers=ADMIN).json()["job"])
         assert lost["status"] == "failed" and "stored original is gone" in lost["reason"]
+
+
+# --- the 报告库 panel in the browser ------------------------------------------------------------------------
+
+
+def test_the_admin_page_manages_the_report_library(page: Page, serve_app, engine, settings, tmp_path):  # noqa: F811
+    api = serve_app(create_app(engine.settings, engine=engine))
+    good, broken = tmp_path / "宜兴市2024年政府工作报告.txt", tmp_path / "损坏的报告.pdf"
+    good.write_text(UPLOAD, encoding="utf-8")
+    broken.write_bytes(BROKEN_PDF)
+
+    page.goto(f"{api}/admin")
+    expect(page.locator("#library")).to_be_hidden()  # nothing without the key
+    key = page.get_by_label("管理员密钥")
+    key.fill(ADMIN_KEY)
+    key.press("Enter")
+    library = page.locator("#library")
+    expect(library).to_be_visible()
+    expect(page.get_by_role("heading", name="报告库")).to_be_visible()
+    rows = page.locator("#reports tbody tr")
+    expect(rows).to_have_count(1)
+    seed = page.locator('#reports tbody tr[data-id="jiangyin_2024"]')
+    for column, text in [("place", "江阴市"), ("level", "县级市"), ("parent", "无锡市"), ("year", "2024"), ("format", "text"),
+                         ("size", f"{len(SEED.encode())} B"), ("added_at", "初始报告")]:  # fmt: skip
+        expect(seed.locator(f"td.{column}")).to_have_text(text)
+    expect(page.locator("#library-summary")).to_contain_text("共 1 份报告")
+    expect(page.locator("#failed")).to_have_text("暂无失败的任务")
+
+    # two files at once: one job, one progress bar each; the good one joins the table, the broken one fails with its reason
+    page.get_by_label("上传报告").set_input_files([good, broken])
+    progress = page.locator("#progress li")
+    expect(progress).to_have_count(2)
+    expect(page.locator("#progress")).to_have_attribute("aria-live", "polite")
+    done = page.locator("#progress li.done")
+    expect(done).to_have_count(1, timeout=180_000)
+    expect(done.locator(".name")).to_have_text(f"上传：{good.name}")
+    expect(done.locator(".state")).to_have_text("完成")
+    expect(done.get_by_role("progressbar", name=f"上传 {good.name} 的进度")).to_have_attribute("value", "100")
+    failed_line = page.locator("#progress li.failed")
+    expect(failed_line).to_have_count(1, timeout=180_000)
+    expect(failed_line.locator(".state")).to_contain_text(f"失败：{broken.name}: corrupt PDF")
+    expect(rows).to_have_count(2)
+    added = rows.filter(has=page.locator("td.place", has_text="宜兴市"))
+    expect(added.locator("td.name")).to_contain_text(good.name)
+    expect(added.locator("td.level")).to_have_text("县级市")
+    expect(added.locator("td.added_at")).not_to_have_text("初始报告")
+    failed = page.locator("#failed tbody tr")
+    expect(failed).to_have_count(1)
+    expect(failed.locator("td.name")).to_have_text(broken.name)
+    expect(failed.locator("td.reason")).to_contain_text("corrupt PDF")
+    expect(page.locator("#library-summary")).to_contain_text("共 2 份报告")
+
+    # sorted by place (pinyin: 江阴 before 宜兴); the header again, by keyboard, reverses it
+    expect(rows.first.locator("td.place")).to_have_text("江阴市")
+    by_place = page.get_by_role("button", name="地区")
+    by_place.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#reports th", has=by_place)).to_have_attribute("aria-sort", "descending")
+    expect(rows.first.locator("td.place")).to_have_text("宜兴市")
+    expect(page.get_by_role("button", name="地区")).to_be_focused()
+
+    # one report read again from its stored original
+    page.get_by_role("button", name=f"重新索引 {good.name}").click()
+    reindexed = page.locator("#progress li", has_text=f"重新索引：{good.name}")
+    expect(reindexed).to_have_class("done", timeout=180_000)
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "admin-library.png"), full_page=True)
+
+    # delete asks first: cancelled, nothing happens; confirmed, the report leaves the table
+    asked: list[str] = []
+
+    def answer(accept: bool):  # type: ignore[no-untyped-def]
+        def handle(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    remove = page.get_by_role("button", name="删除 jiangyin_2024.txt")
+    page.once("dialog", answer(False))
+    remove.click()
+    assert asked and "jiangyin_2024.txt" in asked[0] and "江阴市" in asked[0]
+    expect(progress).to_have_count(3)  # no delete job was started
+    page.once("dialog", answer(True))
+    remove.click()
+    deleting = page.locator("#progress li", has_text="删除：jiangyin_2024.txt")
+    expect(deleting).to_have_class("done", timeout=180_000)
+    expect(rows).to_have_count(1)
+    expect(page.locator('#reports tbody tr[data-id="jiangyin_2024"]')).to_have_count(0)
+    expect(page.locator("#library-summary")).to_contain_text("共 1 份报告")
+    assert [d["region"] for d in engine.documents()] == ["宜兴市"]
