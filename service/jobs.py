@@ -10,7 +10,8 @@ What a job does (upload): parse each new file with :func:`rag.reading.documents.
 one fails the job with the loader's reason), work out the new corpus (with ``replace``: without the
 older reports of the same region and year), index it with :func:`rag.indexing.ingest.ingest` (a new generation,
 written atomically; vectors of unchanged passages come from the embedding cache), commit the corpus
-(``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus.
+(``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus; a
+re-index of one report reads its stored original again, its passages replacing the old ones.
 """
 
 from __future__ import annotations

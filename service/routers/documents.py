@@ -101,12 +101,9 @@ DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: documented_error("The document id is malformed."),
     503: documented_error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
 }
-REINDEX_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_AUTH,
-    404: documented_error("No indexed document has this id."),
-    422: documented_error("The document id is malformed."),
-    503: documented_error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
-}
+#: Re-reading one report answers as deleting it does, but never 409; the whole library has no id to get wrong.
+REINDEX_RESPONSES = {status: answer for status, answer in DELETE_RESPONSES.items() if status != 409}
+REINDEX_ALL_RESPONSES = {status: answer for status, answer in REINDEX_RESPONSES.items() if status not in (404, 422)}
 JOBS_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_AUTH,
     422: documented_error("`status` is not one of all, running, done, failed; or `limit` is out of range."),
@@ -247,7 +244,7 @@ def recent_jobs(
     return {"status": status, "count": len(found), "jobs": found}
 
 
-@router.post("/reindex", status_code=202, response_model=JobView, responses=REINDEX_RESPONSES)
+@router.post("/reindex", status_code=202, response_model=JobView, responses=REINDEX_ALL_RESPONSES)
 def reindex_all(jobs: JobManager = Depends(get_jobs)) -> dict[str, object]:
     """Read every report of the corpus again from its stored original (seed files and uploads) into a
     new index generation, served once it is written: 202 with the job."""
