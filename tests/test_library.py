@@ -207,3 +207,36 @@ def test_the_admin_page_manages_the_report_library(page: Page, serve_app, engine
     expect(page.locator('#reports tbody tr[data-id="jiangyin_2024"]')).to_have_count(0)
     expect(page.locator("#library-summary")).to_contain_text("共 1 份报告")
     assert [d["region"] for d in engine.documents()] == ["宜兴市"]
+
+
+def test_files_dropped_on_the_panel_upload_and_a_refused_one_says_why_even_with_the_question_log_off(
+    page: Page,  # noqa: F811
+    serve_app,
+    engine,  # noqa: F811
+):
+    quiet = engine.settings.model_copy(update={"log_questions": False})
+    api = serve_app(create_app(quiet, engine=engine))
+    page.goto(f"{api}/admin")
+    page.get_by_label("管理员密钥").fill(ADMIN_KEY)
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("#library")).to_be_visible()
+    expect(page.locator("#report")).to_be_hidden()  # no question log: only the library
+    expect(page.get_by_role("alert")).to_be_hidden()
+
+    # what a drag from the file manager delivers: a drop event whose DataTransfer holds the files
+    page.locator("#drop").evaluate(
+        """(zone, texts) => {
+            const files = new DataTransfer();
+            files.items.add(new File([texts.report], "宜兴.txt", { type: "text/plain" }));
+            files.items.add(new File([new Uint8Array([0, 1, 2, 255, 0, 7, 9, 0])], "图片.bin"));
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: files, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+        }""",
+        {"report": UPLOAD},
+    )
+    refused = page.locator("#progress li.failed")
+    expect(refused.locator(".state")).to_contain_text("未接受（415）：图片.bin")
+    expect(refused.locator(".state")).to_have_attribute("role", "alert")
+    expect(page.locator("#progress li.done .name")).to_have_text("上传：宜兴.txt", timeout=180_000)
+    expect(page.locator("#reports tbody tr")).to_have_count(2)
+    expect(page.locator("#drop")).not_to_have_class("drop over")
