@@ -7,8 +7,10 @@ both: real place names (so the gazetteer knows them), invented speakers and figu
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rag.text.gazetteer import division
@@ -200,10 +202,12 @@ def test_the_admin_page_manages_the_report_library(page: Page, serve_app, engine
     assert asked and "jiangyin_2024.txt" in asked[0] and "江阴市" in asked[0]
     expect(progress).to_have_count(3)  # no delete job was started
     page.once("dialog", answer(True))
-    remove.click()
+    remove.focus()  # by keyboard this time: the focus stays in the table once the row is gone
+    page.keyboard.press("Enter")
     deleting = page.locator("#progress li", has_text="删除：jiangyin_2024.txt")
     expect(deleting).to_have_class("done", timeout=180_000)
     expect(rows).to_have_count(1)
+    expect(page.locator("#reports table")).to_be_focused()
     expect(page.locator('#reports tbody tr[data-id="jiangyin_2024"]')).to_have_count(0)
     expect(page.locator("#library-summary")).to_contain_text("共 1 份报告")
     assert [d["region"] for d in engine.documents()] == ["宜兴市"]
@@ -240,3 +244,29 @@ def test_files_dropped_on_the_panel_upload_and_a_refused_one_says_why_even_with_
     expect(page.locator("#progress li.done .name")).to_have_text("上传：宜兴.txt", timeout=180_000)
     expect(page.locator("#reports tbody tr")).to_have_count(2)
     expect(page.locator("#drop")).not_to_have_class("drop over")
+
+
+def test_a_job_running_when_the_page_opens_is_followed_to_its_end(page: Page, serve_app, engine, monkeypatch):  # noqa: F811
+    import rag.indexing.ingest
+
+    release, indexing = threading.Event(), rag.indexing.ingest.ingest
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        release.wait(120)  # the job waits in its parsing step until the page has seen it
+        return indexing(*args, **kwargs)
+
+    monkeypatch.setattr(rag.indexing.ingest, "ingest", held)
+    api = serve_app(create_app(engine.settings, engine=engine))
+    started = httpx.post(f"{api}/api/documents", files=[("files", ("宜兴.txt", UPLOAD.encode()))], headers=ADMIN)
+    assert started.status_code == 202
+    page.goto(f"{api}/admin")
+    page.get_by_label("管理员密钥").fill(ADMIN_KEY)
+    page.get_by_role("button", name="查看").click()
+    line = page.locator(f'#progress li[data-job="{started.json()["job"]}"]')
+    expect(line.locator(".name")).to_have_text("上传：宜兴.txt")
+    expect(line.locator(".state")).to_have_text("解析中")
+    expect(page.locator("#reports tbody tr")).to_have_count(1)
+    release.set()
+    expect(line).to_have_class("done", timeout=180_000)
+    expect(page.locator("#reports tbody tr")).to_have_count(2)
+    expect(page.locator("#progress li")).to_have_count(1)  # followed once, though the list was read again

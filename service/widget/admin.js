@@ -128,14 +128,21 @@
   ];
   var KINDS = { upload: "上传", "delete": "删除", reindex: "重新索引" };
   var STATES = { queued: "排队中", parsing: "解析中", embedding: "建立索引中", done: "完成", failed: "失败" };
-  var library = { reports: [], sort: "place", dir: 1 };
+  var library = { reports: [], sort: "place", dir: 1, followed: {} };
 
   function loadLibrary() {
-    return Promise.all([api("GET", "/api/admin/reports"), api("GET", "/api/jobs?status=failed&limit=20")]).then(function (got) {
+    return Promise.all([
+      api("GET", "/api/admin/reports"), api("GET", "/api/jobs?status=failed&limit=20"), api("GET", "/api/jobs?status=running"),
+    ]).then(function (got) {
       library.reports = got[0].reports;
       $("library-summary").textContent = "共 " + got[0].count + " 份报告、" + got[0].chunks + " 个段落；索引版本 " + got[0].generation;
       renderReports();
       renderFailed(got[1].jobs);
+      got[2].jobs.slice().reverse().forEach(function (job) { // started elsewhere, or before a reload: followed here too
+        if (library.followed[job.job]) return;
+        var names = job.documents.map(function (d) { return d.name; }).join("、");
+        follow(job, jobLine(names || "全部报告", job.kind));
+      });
     });
   }
 
@@ -170,6 +177,7 @@
 
   function renderReports() {
     var holder = $("reports");
+    var focused = holder.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
     holder.textContent = "";
     if (!library.reports.length) { holder.appendChild(el("p", "报告库是空的", "muted")); return; }
     var t = el("table");
@@ -218,6 +226,12 @@
       body.appendChild(tr);
     });
     holder.appendChild(t);
+    if (focused) { // the same button again, else (its report is gone) the table, not the page's top
+      var again = Array.prototype.filter.call(holder.querySelectorAll("button[aria-label]"), function (b) {
+        return b.getAttribute("aria-label") === focused;
+      })[0];
+      if (again) again.focus(); else { t.tabIndex = -1; t.focus(); }
+    }
   }
 
   function renderFailed(jobs) {
@@ -267,6 +281,8 @@
   }
 
   function follow(job, line) {
+    if (library.followed[job.job]) { line.item.remove(); return; } // a reload of the list found it first
+    library.followed[job.job] = true;
     line.item.setAttribute("data-job", job.job);
     var pause = 500;
     function step(current) {
