@@ -10,7 +10,8 @@ What a job does (upload): parse each new file with :func:`rag.reading.documents.
 one fails the job with the loader's reason), work out the new corpus (with ``replace``: without the
 older reports of the same region and year), index it with :func:`rag.indexing.ingest.ingest` (a new generation,
 written atomically; vectors of unchanged passages come from the embedding cache), commit the corpus
-(``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus.
+(``corpus.json``), and swap the engine. Delete and re-index jobs do the same with another corpus; a
+re-index of one report reads its stored original again, its passages replacing the old ones.
 """
 
 from __future__ import annotations
@@ -133,20 +134,38 @@ class JobManager:
 
     def submit_delete(self, doc_id: str) -> Job:
         """A job removing document ``doc_id``; 404 when no indexed document has that id, 409 for the last one."""
+        source, sources = self._indexed(doc_id)
+        if len(sources) == 1:
+            raise UploadError(409, "this is the only report in the index; upload another one before removing it")
+        job = Job(uuid.uuid4().hex, "delete", [_describe(source)])
+        job.target = str(source["source"])
+        return self._submit(job)
+
+    def submit_reindex(self, doc_id: str | None = None) -> Job:
+        """A job reading the whole corpus again into a new index generation, or with ``doc_id`` that one
+        report from its stored original (its passages replaced); 404 when no indexed document has that id."""
+        job = Job(uuid.uuid4().hex, "reindex")
+        if doc_id is not None:
+            source, _ = self._indexed(doc_id)
+            job.documents, job.target = [_describe(source)], str(source["source"])
+        return self._submit(job)
+
+    def recent(self, limit: int = 50, status: str = "all") -> list[dict[str, object]]:
+        """The jobs of this process and those read back at start-up, newest first: ``status`` ``running``
+        (queued, parsing or embedding), ``done``, ``failed`` or ``all``."""
+        with self._lock:
+            jobs = sorted(self._jobs.values(), key=lambda job: job.created_at, reverse=True)
+            wanted = RUNNING if status == "running" else (status,) if status != "all" else None
+            return [job.public() for job in jobs if wanted is None or job.status in wanted][:limit]
+
+    def _indexed(self, doc_id: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+        """The served index's source with id ``doc_id`` and all its sources; 404 when there is none."""
         engine = self._engine()
         sources = engine.retriever.store.sources if engine else []
         match = [s for s in sources if str(s.get("doc_id") or Path(str(s.get("source"))).stem) == doc_id]
         if not match:
             raise UploadError(404, f"no indexed document has the id {doc_id!r}")
-        if len(sources) == 1:
-            raise UploadError(409, "this is the only report in the index; upload another one before removing it")
-        source = match[0]
-        job = Job(uuid.uuid4().hex, "delete", [_describe(source)])
-        job.target = str(source["source"])
-        return self._submit(job)
-
-    def submit_reindex(self) -> Job:
-        return self._submit(Job(uuid.uuid4().hex, "reindex"))
+        return match[0], sources
 
     def get(self, job_id: str) -> dict[str, object] | None:
         """A job's public view: from memory, else (a job of another process) from its file."""
@@ -245,6 +264,14 @@ class JobManager:
             raise RagError("the corpus would have no report left")
         if job.kind == "reindex" and not self.store.files(new_state):
             raise RagError("the corpus would have no report left")
+        reread: list[Path] = []
+        if job.kind == "reindex" and job.target is not None:
+            if job.target not in indexed:
+                raise RagError(f"{job.target} is no longer in the index")
+            original = next((p for p in self.store.files(new_state) if p.name == job.target), None)
+            if original is None or not original.is_file():
+                raise RagError(f"{job.documents[0].get('name') or job.target}: its stored original is gone")
+            reread = [original]
 
         def progress(stage: str, fraction: float) -> None:
             if stage == "parsing":
@@ -255,10 +282,10 @@ class JobManager:
                 self._update(job, status="embedding", progress=0.95)
 
         embedder = served.retriever.embedder
-        if job.kind == "reindex":  # the whole corpus again, as a new generation
+        if job.kind == "reindex" and job.target is None:  # the whole corpus again, as a new generation
             result = ingest(self.store.files(new_state), self.settings, embedder=embedder, progress=progress)
-        else:  # only what changed: the rest of the index is kept as it is
-            paths = [self.store.path(name) for name in added]
+        else:  # only what changed (one report re-read replaces its passages): the rest is kept as it is
+            paths = reread or [self.store.path(name) for name in added]
             result = ingest(paths, self.settings, append=True, remove=removed, embedder=embedder, progress=progress)
         self.store.commit(new_state)
         self.store.remove_files(name for name in state.uploads if name not in new_state.uploads)

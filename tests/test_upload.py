@@ -424,6 +424,9 @@ def test_openapi_documents_the_upload_routes_with_the_error_envelope(client):
     assert post["responses"]["415"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert {"200", "401", "403", "404"} <= set(paths["/api/jobs/{job_id}"]["get"]["responses"])
     assert {"202", "401", "403", "404", "409"} <= set(paths["/api/documents/{doc_id}"]["delete"]["responses"])
+    assert {"202", "401", "403", "404", "422"} <= set(paths["/api/documents/{doc_id}/reindex"]["post"]["responses"])
+    assert {"202", "401", "403"} <= set(paths["/api/reindex"]["post"]["responses"])
+    assert {"200", "401", "403", "422"} <= set(paths["/api/jobs"]["get"]["responses"])
     assert "get" in paths["/api/documents"]  # the listing stays where it was
 
 
@@ -438,9 +441,10 @@ def test_fuzzed_requests_to_the_upload_routes_get_documented_answers(engine):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.headers = ADMIN
     schema.config.checks.positive_data_acceptance.expected_statuses = ["2xx", "404", "409", "413", "415", "422"]
-    operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith(("/api/jobs", "/api/documents/"))]
+    changes = ("/api/jobs", "/api/documents/", "/api/reindex", "/api/admin/reports")  # and the library's routes
+    operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith(changes)]
     operations += [r.ok() for r in schema.get_all_operations() if r.ok().path == "/api/documents" and r.ok().method == "post"]
-    assert len(operations) == 3
+    assert len(operations) == 7
     for operation in operations:
 
         @hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -23,7 +23,7 @@ import jieba
 from rag.answering.terms import asks_for_figure
 from rag.core.config import Settings
 from rag.retrieval.query import QueryIntent, RegionName
-from rag.text.gazetteer import ADMIN_SUFFIXES, cpca_file
+from rag.text.gazetteer import ADMIN_SUFFIXES, adcode_level, cpca_file
 from rag.text.lexicon import lexicon
 
 logger = logging.getLogger(__name__)
@@ -66,13 +66,8 @@ class Mention:
     tokens: tuple[int, int] | None = None
 
 
-def _level(adcode: str) -> int:
-    """1 province, 2 prefecture, 3 county level (the 12-digit code's zero tail)."""
-    return 1 if not adcode[2:].strip("0") else 2 if not adcode[4:].strip("0") else 3
-
-
 def _contains(outer: str, inner: str) -> bool:
-    return outer != inner and inner.startswith(outer[: 2 * _level(outer)])
+    return outer != inner and inner.startswith(outer[: 2 * adcode_level(outer)])
 
 
 class Gazetteer:
@@ -105,7 +100,7 @@ class Gazetteer:
         for adcode, name in divisions:
             suffix = next((s for s in ADMIN_SUFFIXES if name.endswith(s)), None)
             stem = name[: -len(suffix)] if suffix else ""
-            has_short = _level(adcode) < 3 or suffix == "市"
+            has_short = adcode_level(adcode) < 3 or suffix == "市"
             if len(stem) < 2 or common(name) or (not has_short and common(stem)):
                 continue
             full.add(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -42,3 +43,74 @@ def division_names() -> frozenset[str]:
     except (RuntimeError, OSError):
         return frozenset()
     return frozenset(name for row in rows if (name := row["name"].strip()) and row.get("longitude"))
+
+
+#: cpca's stand-ins for a level a division skips (a municipality's districts, Hainan's counties …): no place.
+_PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+#: A province-level 「…市」 is a municipality; a prefecture- or county-level one says which it is.
+_CITY_LEVEL = {1: "直辖市", 2: "地级市", 3: "县级市"}
+
+
+@dataclass(frozen=True)
+class Division:
+    """Where a place stands: its ``level`` (省, 直辖市, 自治区, 地级市, 自治州, 县级市, 区, 县, 旗, 镇, 乡, 街道 …)
+    and the division it lies in (``parent``; ``None`` for a province, or when the name is ambiguous)."""
+
+    name: str
+    level: str
+    parent: str | None = None
+
+
+@cache
+def _adcodes() -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Name → adcodes (a few names, 「鼓楼区」, have several), adcode → name; without placeholders."""
+    try:
+        with cpca_file("adcodes.csv").open(encoding="utf-8") as f:
+            rows = [(row["adcode"], row["name"].strip()) for row in csv.DictReader(f) if row.get("longitude")]
+    except (RuntimeError, OSError):
+        return {}, {}
+    codes: dict[str, list[str]] = {}
+    for adcode, name in rows:
+        if name and name not in _PLACEHOLDERS:
+            codes.setdefault(name, []).append(adcode)
+    return codes, {adcode: name for name, found in codes.items() for adcode in found}
+
+
+def adcode_level(adcode: str) -> int:
+    """1 province, 2 prefecture, 3 county level (the 12-digit code's zero tail)."""
+    return 1 if not adcode[2:].strip("0") else 2 if not adcode[4:].strip("0") else 3
+
+
+def _parent_code(adcode: str, names: dict[str, str]) -> str | None:
+    level = adcode_level(adcode)
+    prefecture, province = adcode[:4].ljust(12, "0"), adcode[:2].ljust(12, "0")
+    if level == 3 and prefecture in names:
+        return prefecture
+    return province if level > 1 and province in names else None
+
+
+def division(name: str | None, parent: str | None = None) -> Division | None:
+    """The level of the place ``name`` and the division above it, from the gazetteer's adcodes (a town,
+    「玉山镇」, by its suffix, with the ``parent`` a report names); ``None`` for a name it does not know.
+    A ``parent`` given picks among divisions of the same name and is kept as it is."""
+    if not name:
+        return None
+    codes, names = _adcodes()
+    found = codes.get(name, [])
+    if not found:
+        town = next((s for s in TOWN_SUFFIXES if name.endswith(s)), None)
+        return Division(name, town, parent) if town else None
+    parents = {code: names.get(_parent_code(code, names) or "") for code in found}
+    if parent and len(found) > 1:
+        found = [code for code in found if parents[code] == parent] or found
+    levels = set()
+    for code in found:
+        suffix = next((s for s in ADMIN_SUFFIXES if name.endswith(s)), "")
+        level = adcode_level(code)
+        levels.add(_CITY_LEVEL[level] if suffix == "市" else suffix or ("省" if level == 1 else "县级"))
+    above = {parents[code] for code in found}
+    return Division(
+        name,
+        levels.pop() if len(levels) == 1 else "/".join(sorted(levels)),
+        parent or (above.pop() if len(above) == 1 else None),
+    )

@@ -1,7 +1,9 @@
-"""What was asked and what readers thought of it, for the people who run the service: the JSON route
-``GET /api/admin/questions`` (admin keys only, ``RAG_ADMIN_KEYS``) and ``/admin``, a small page (no
-build step, like the widget) that asks for the admin key and lists the most asked questions, the
-refused ones, 👎 with their comments and the slowest answers.
+"""What was asked and what readers thought of it, and which reports answer it, for the people who run
+the service: the JSON routes ``GET /api/admin/questions`` and ``GET /api/admin/reports`` (admin keys
+only, ``RAG_ADMIN_KEYS``) and ``/admin``, a small page (no build step, like the widget) that asks for
+the admin key and lists the most asked questions, the refused ones, 👎 with their comments and the
+slowest answers, and manages the report library (upload, delete, re-index, jobs with their progress
+and failures: the routes of :mod:`service.routers.documents`).
 
 The page itself holds no data and is open; everything it shows comes from the admin route with the
 key typed into it (kept for the browser session only)."""
@@ -11,13 +13,16 @@ from __future__ import annotations
 import logging
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from service.deps import get_question_log
+from rag.text.gazetteer import division
+from service.deps import get_engine, get_question_log
+from service.engine import Engine
 from service.errors import ApiError
 from service.questionlog import LogUnavailable, QuestionLog, iso, parse_since
 from service.schemas import documented_error
@@ -36,6 +41,12 @@ ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+REPORTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{status: ADMIN_RESPONSES[status] for status in (401, 403, 429)},
+    503: documented_error("No index is loaded yet."),
+}
+
+
 class QuestionsView(BaseModel):
     """Entries of the question log, or for ``kind=top`` the most asked questions with their counts."""
 
@@ -46,7 +57,79 @@ class QuestionsView(BaseModel):
     questions: list[dict[str, Any]]
 
 
+class ReportView(BaseModel):
+    """One report of the served index, as the admin's library lists it."""
+
+    #: The id ``DELETE /api/documents/{id}`` and ``POST /api/documents/{id}/reindex`` take.
+    id: str
+    #: The file name it was uploaded as (a seed: its file name).
+    name: str
+    title: str | None
+    #: The place the report is about (``region``), its division level (省, 地级市, 县级市, 区, 县, 镇 …, from
+    #: the gazetteer; null when the place is unknown to it) and the division it lies in.
+    place: str | None
+    level: str | None
+    parent: str | None
+    #: The year it was delivered in, and the years its passages describe (e.g. the year reviewed and the plan year).
+    year: int | None
+    date: str | None
+    years: list[int]
+    format: str | None
+    chunks: int
+    #: Bytes of its stored original; null when that file is not on this machine (a shared store's report).
+    size: int | None
+    #: When an upload was stored (ISO 8601, UTC); null for a seed report.
+    added_at: str | None
+    origin: Literal["seed", "upload"]
+    #: Its original is on this machine, so ``POST /api/documents/{id}/reindex`` can read it again.
+    reindexable: bool
+
+
+class ReportsView(BaseModel):
+    """The reports of the served index generation."""
+
+    generation: str
+    count: int
+    chunks: int
+    reports: list[ReportView]
+
+
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
+
+
+@router.get("/reports", response_model=ReportsView, responses=REPORTS_RESPONSES)
+def reports(engine: Engine = Depends(get_engine)) -> dict[str, object]:
+    """The report library: every report of the served index with its place (level and the division
+    above it), delivery year, the years its passages describe, format, passages, size and, for an
+    upload, when it was added. Change it with ``POST /api/documents``, ``DELETE /api/documents/{id}``
+    and the re-index routes."""
+    served = engine.served
+    paths = {str(s.get("source")): Path(str(s.get("path") or "")) for s in served.retriever.store.sources}
+    listed = [_report(doc, paths.get(str(doc.get("source")))) for doc in engine.documents()]
+    chunks = served.retriever.store.size
+    return {"generation": served.generation, "count": len(listed), "chunks": chunks, "reports": listed}
+
+
+def _report(doc: dict[str, Any], path: Path | None) -> dict[str, object]:
+    place = division(doc.get("region"), doc.get("parent_region"))
+    stat = path.stat() if path is not None and path.name and path.is_file() else None
+    return {
+        "id": str(doc["id"]),
+        "name": str(doc.get("name") or doc.get("source") or doc["id"]),
+        "title": doc.get("title"),
+        "place": doc.get("region"),
+        "level": place.level if place else None,
+        "parent": doc.get("parent_region") or (place.parent if place else None),
+        "year": doc.get("year"),
+        "date": doc.get("date"),
+        "years": list(doc.get("years") or []),
+        "format": doc.get("format"),
+        "chunks": int(doc.get("chunks") or 0),
+        "size": stat.st_size if stat else None,
+        "added_at": iso(stat.st_mtime) if stat and doc.get("origin") == "upload" else None,
+        "origin": doc.get("origin", "seed"),
+        "reindexable": stat is not None,
+    }
 
 
 @router.get("/questions", response_model=QuestionsView, responses=ADMIN_RESPONSES)

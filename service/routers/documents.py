@@ -1,5 +1,6 @@
-"""Changing the corpus while serving: ``POST /api/documents`` (upload), ``DELETE /api/documents/{id}``
-and ``GET /api/jobs/{id}``, for admin keys only (``RAG_ADMIN_KEYS``).
+"""Changing the corpus while serving: ``POST /api/documents`` (upload), ``DELETE /api/documents/{id}``,
+``POST /api/documents/{id}/reindex`` and ``POST /api/reindex`` (read again), ``GET /api/jobs/{id}`` and
+``GET /api/jobs`` (recent jobs), for admin keys only (``RAG_ADMIN_KEYS``).
 
 An upload streams to disk as it arrives (never whole in memory), capped at ``RAG_MAX_UPLOAD_BYTES``
 per request (this route is exempt from the JSON body cap ``RAG_MAX_BODY_BYTES``); its files are
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -100,6 +101,13 @@ DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: documented_error("The document id is malformed."),
     503: documented_error("Another service process manages `RAG_UPLOADS_DIR`, or no index is loaded."),
 }
+#: Re-reading one report answers as deleting it does, but never 409; the whole library has no id to get wrong.
+REINDEX_RESPONSES = {status: answer for status, answer in DELETE_RESPONSES.items() if status != 409}
+REINDEX_ALL_RESPONSES = {status: answer for status, answer in REINDEX_RESPONSES.items() if status not in (404, 422)}
+JOBS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_AUTH,
+    422: documented_error("`status` is not one of all, running, done, failed; or `limit` is out of range."),
+}
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -159,6 +167,15 @@ class JobView(BaseModel):
     updated_at: float
 
 
+class JobsView(BaseModel):
+    """Recent jobs, newest first."""
+
+    #: The filter applied.
+    status: Literal["all", "running", "done", "failed"]
+    count: int
+    jobs: list[JobView]
+
+
 # --- routes ------------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/api", tags=["documents"], dependencies=[Depends(require_admin)])
@@ -210,6 +227,39 @@ def job_status(job_id: JobId, jobs: JobManager = Depends(get_jobs)) -> dict[str,
     if job is None:
         raise UploadError(404, f"no job {job_id}")
     return job
+
+
+@router.get("/jobs", response_model=JobsView, responses=JOBS_RESPONSES)
+def recent_jobs(
+    status: Annotated[
+        Literal["all", "running", "done", "failed"], Query(description="`running`: queued, parsing or embedding.")
+    ] = "all",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    jobs: JobManager = Depends(get_jobs),
+) -> dict[str, object]:
+    """The jobs of this service process and those it found at start-up (a job that was running then
+    reads ``failed``, 「interrupted by a restart」), newest first, each as ``GET /api/jobs/{job}`` shows it:
+    a failed one with its ``reason``, an upload's ``documents`` with their region, year and title once parsed."""
+    found = jobs.recent(limit, status)
+    return {"status": status, "count": len(found), "jobs": found}
+
+
+@router.post("/reindex", status_code=202, response_model=JobView, responses=REINDEX_ALL_RESPONSES)
+def reindex_all(jobs: JobManager = Depends(get_jobs)) -> dict[str, object]:
+    """Read every report of the corpus again from its stored original (seed files and uploads) into a
+    new index generation, served once it is written: 202 with the job."""
+    jobs.ensure_ready()
+    job = jobs.submit_reindex()
+    return jobs.get(job.id) or job.public()
+
+
+@router.post("/documents/{doc_id}/reindex", status_code=202, response_model=JobView, responses=REINDEX_RESPONSES)
+def reindex_document(doc_id: DocumentId, jobs: JobManager = Depends(get_jobs)) -> dict[str, object]:
+    """Read one report again from its stored original (after a reader got better, or its seed file was
+    corrected): its passages are replaced, the rest of the index is kept. 202 with the job."""
+    jobs.ensure_ready()
+    job = jobs.submit_reindex(doc_id)
+    return jobs.get(job.id) or job.public()
 
 
 @router.delete("/documents/{doc_id}", status_code=202, response_model=JobView, responses=DELETE_RESPONSES)
