@@ -26,7 +26,7 @@ def _patterns(value: Any, key: str | None = None) -> list[str]:
 
 
 def test_files_are_there() -> None:
-    assert {p.stem for p in files()} == {"terms", "everyday", "coverage", "verify", "query", "headings"}
+    assert {p.stem for p in files()} == {"terms", "everyday", "coverage", "verify", "query", "headings", "figures"}
 
 
 @pytest.mark.parametrize(("file", "name", "entry"), _all_entries(), ids=lambda x: x if isinstance(x, str) else "")
