@@ -10,13 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from eval.answer_evaluator import steps as step_table
-from rag.answering.answer import ANSWER_STEPS, Answer
+from rag.answering.answer import ANSWER_STEPS, Answer, CompareCheck, Draft
 from rag.answering.prompts import REFUSAL
 from rag.core.config import ANSWER_STEP_NAMES, Settings
+from rag.retrieval.query import QueryIntent
 from tests.test_answer import QUESTION
 from tests.test_answer_modes import make
 
-NAMES = ["verify", "judge_doubt", "fall_back"]
+NAMES = ["verify", "compare_check", "judge_doubt", "fall_back"]
 TAXES = "2023年太仓市的税收一共收了多少钱？"  # the model refuses; a passage states 160.3亿元 (fall_back quotes it)
 
 
@@ -31,7 +32,8 @@ def test_every_step_runs_is_timed_and_records_its_decision(retriever):
     assert answer.mode == "model" and not answer.refused
     assert [d["name"] for d in answer.steps] == NAMES
     assert all(isinstance(answer.timings[f"step_{name}_ms"], float) for name in NAMES)
-    verify, judge, fall_back = answer.steps
+    verify, compare_check, judge, fall_back = answer.steps
+    assert compare_check == {"name": "compare_check", "changed": False, "reason": "no comparison asked", "off": False}
     assert verify["changed"] is False and verify["off"] is False and "every figure" in str(verify["reason"])
     assert judge["changed"] is False and fall_back == {
         "name": "fall_back",
@@ -73,7 +75,7 @@ def test_the_judge_step_switched_off_is_not_asked(retriever):
     reply = "完成社会消费品零售总额548.1亿元，同比增长7.3%[1]。"  # a true figure of nothing asked
     ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2)
     judged = ans.ask("2023年太仓一共寄出了多少个快递包裹？")
-    assert judged.refused and llm.judged and judged.steps[1]["changed"] and "judge" in str(judged.steps[1]["reason"])
+    assert judged.refused and llm.judged and judged.steps[2]["changed"] and "judge" in str(judged.steps[2]["reason"])
     ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2, answer_steps_off=["judge_doubt"])
     assert not ans.ask("2023年太仓一共寄出了多少个快递包裹？").refused and llm.judged == []
 
@@ -95,7 +97,7 @@ def test_the_setting_is_comma_separated_and_rejects_unknown_steps(monkeypatch):
     monkeypatch.setenv("RAG_ANSWER_STEPS_OFF", "judge_doubt, fall_back")
     assert Settings(_env_file=None).answer_steps_off == ["judge_doubt", "fall_back"]  # type: ignore[call-arg]
     monkeypatch.setenv("RAG_ANSWER_STEPS_OFF", "judge_doubt,verfy")
-    with pytest.raises(ValidationError, match="unknown step 'verfy'.*verify, judge_doubt, fall_back"):
+    with pytest.raises(ValidationError, match="unknown step 'verfy'.*verify, compare_check, judge_doubt, fall_back"):
         Settings(_env_file=None)  # type: ignore[call-arg]
 
 
@@ -114,9 +116,9 @@ def test_the_eval_counts_what_each_step_changed():
         }
 
     rows = [
-        row("fact", True, False, False),
-        row("fact", True, False, True),
-        row("paraphrase", False, True, False),
+        row("fact", True, False, False, False),
+        row("fact", True, False, False, True),
+        row("paraphrase", False, False, True, False),
         {"type": "fact"},
     ]
     table = step_table(rows)
@@ -124,3 +126,25 @@ def test_the_eval_counts_what_each_step_changed():
     assert table["verify"] == {"ran": 3, "off": 0, "changed": 2, "changed_per_type": {"fact": 2}}
     assert table["judge_doubt"]["changed_per_type"] == {"paraphrase": 1} and table["fall_back"]["changed"] == 1
     assert step_table([row("fact", False, off=True)])["verify"] == {"ran": 0, "off": 1, "changed": 0, "changed_per_type": {}}
+
+
+def test_compare_check_drops_a_comparative_claim_no_two_figures_back(retriever):
+    """「2023年的更高」 with a citation and no figure is the worst answer: the claim goes, and an answer
+    with no figure left is a refusal; a claim two stated figures agree with stays."""
+    ans, _ = make(retriever, "unused", mode="model")
+    question = "太仓2023年一般公共预算收入与2022年相比哪个高？"
+    sides = [QueryIntent(question, "太仓市", 2023), QueryIntent(question, "太仓市", 2022)]
+    draft = Draft(question, question, 0.0, sides=sides)
+    step = CompareCheck()
+
+    def model(text: str) -> Answer:
+        return Answer(question, text, False, [], [], "fake", mode="model")
+
+    bare, why = step.run(ans, draft, model("2023年的一般公共预算收入更高[1]。"))
+    assert bare.refused and "not backed by two cited figures" in why
+    backed = model("2023年为189.4亿元[1]，2022年为177.8亿元[2]，2023年更高。")
+    assert step.run(ans, draft, backed)[0] is backed
+    wrong, why = step.run(ans, draft, model("2023年为189.4亿元[1]，2022年为200.5亿元[2]。2023年更高。"))
+    assert not wrong.refused and wrong.answer == "2023年为189.4亿元[1]，2022年为200.5亿元[2]。" and "contradicts" in why
+    single = Draft("太仓2023年一般公共预算收入是多少", "太仓2023年一般公共预算收入是多少", 0.0, sides=sides[:1])
+    assert step.run(ans, single, model("收入较高[1]。"))[1] == "no comparison asked"

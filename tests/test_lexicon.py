@@ -27,7 +27,8 @@ def _patterns(value: Any, key: str | None = None) -> list[str]:
 
 def test_files_are_there() -> None:
     assert {p.stem for p in files()} == {
-        "terms", "everyday", "coverage", "verify", "query", "headings", "numbers", "gazetteer", "quote", "answer", "about"
+        "terms", "everyday", "coverage", "verify", "query", "headings", "numbers", "gazetteer", "quote", "answer", "about",
+        "figures",
     }  # fmt: skip
 
 

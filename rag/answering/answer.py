@@ -27,14 +27,17 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Protocol
 
 from rag.answering.about import answer_about_reports, is_about_reports
+from rag.answering.compare import Comparison, asks_to_compare, claims_against, compare
 from rag.answering.coverage import coverage_gap, gazetteer
+from rag.answering.figures import StatedFigure
 from rag.answering.judge import Bar, judge_figure, judged_quote
 from rag.answering.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.answering.quote import extractive_answer, sure_quote, unit_quote
+from rag.answering.series import asks_for_series, build_series, series_years
 from rag.answering.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
 from rag.answering.verify import (
     attribution,
@@ -119,6 +122,13 @@ class Answer:
     #: ``changed`` (whether it changed the answer), ``reason`` (a short why) and ``off`` (switched off by
     #: ``answer_steps_off``). Empty when the model was not asked; a cached answer keeps its own.
     steps: list[dict[str, object]] = field(default_factory=list)
+    #: The figures the answer states (:class:`rag.answering.figures.StatedFigure` as dicts): value,
+    #: unit, what it measures as the report names it, place, level, year, kind (actual/target/estimate),
+    #: citation. Empty when the answer states none, or was worded by the model without them.
+    figures: list[dict[str, object]] = field(default_factory=list)
+    #: A series answer (:mod:`rag.answering.series`): one row per year (year, value, unit, text, measures,
+    #: kind, citation, source; ``value`` ``None`` for a year the library does not state). ``None`` otherwise.
+    table: list[dict[str, object]] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -283,6 +293,8 @@ class Answerer:
         draft.timings["retrieve_ms"] = _ms(started, time.perf_counter())
         if self._refuse_early(draft, result.intent):
             return draft
+        if self._series(draft, result.intent) or self._compared(draft):
+            return draft
         draft.quote = (
             sure_quote(
                 standalone,
@@ -343,6 +355,66 @@ class Answerer:
             return False
         draft.answer = self._refusal(draft, reason=reason)
         return True
+
+    def _series(self, draft: Draft, intent: QueryIntent) -> bool:
+        """A figure over the years (「历年」「近五年」): per year of the place the library covers, that
+        year's passages and the figure of what is asked there; answered by a table and a composed line
+        (:mod:`rag.answering.series`), no model. Not a series when fewer than two years state one."""
+        region = intent.region or self._only_region()
+        if region is None or not asks_for_series(draft.standalone, intent):
+            return False
+        years = series_years(intent, self.years_by_region.get(region, set()))
+        if len(years) < 2:
+            return False
+        sides = [QueryIntent(draft.standalone, region, year, None) for year in years]
+        per_year = self.retriever.search_sides(draft.standalone, sides, k=self.settings.series_passages, exact_year=True)
+        chunks: list[Chunk] = []
+        by_year = []
+        for year, found in zip(years, per_year, strict=True):
+            by_year.append((year, found, len(chunks) + 1))
+            chunks.extend(found)
+        series = build_series(draft.standalone, replace(intent, region=region), by_year, self.places)
+        if series is None or sum(row.figure is not None for row in series.rows) < 2:
+            return False
+        draft.use(chunks)
+        stated = [row.figure for row in series.rows if row.figure is not None]
+        draft.answer = self._composed(draft, series.text, stated)
+        draft.answer.table = series.table()
+        return True
+
+    def _compared(self, draft: Draft) -> bool:
+        """Two sides (two years, two places, a target and a result): each side's figure from its own
+        passages, the comparison computed and worded by a template (:mod:`rag.answering.compare`), no
+        model. A side no passage states is named as missing, without a verdict."""
+        if len(draft.sides) != 2:
+            return False
+        comparison = compare(draft.standalone, draft.sides, draft.chunks, self.places)
+        if comparison is None or not comparison.complete:
+            # each side's own passages (retrieval took turns between the sides, k in all)
+            more = self.retriever.search_sides(draft.standalone, draft.sides, k=self.settings.answer_passages)
+            chunks = list(dict.fromkeys([*draft.chunks, *(c for found in more for c in found)]))
+            again = compare(draft.standalone, draft.sides, chunks, self.places)
+            if again is not None and (comparison is None or sum(map(bool, again.figures)) > sum(map(bool, comparison.figures))):
+                comparison = again
+                draft.use(chunks)
+        if comparison is None:
+            return False
+        text = comparison.text
+        if not asks_to_compare(draft.standalone) and comparison.complete:
+            text = _without_verdict(comparison)
+        draft.answer = self._composed(draft, text, [f for f in comparison.figures if f is not None])
+        return True
+
+    def _composed(self, draft: Draft, text: str, stated: Sequence[StatedFigure]) -> Answer:
+        """An answer composed from report figures by a template: cited as its figures are, no model."""
+        numbers = sorted({f.citation for f in stated if f.citation})
+        citations = [Citation.of(n, draft.chunks[n - 1]) for n in numbers if 1 <= n <= len(draft.chunks)]
+        return Answer(draft.question, text, False, citations, [], self.backend, False, _if_changed(draft),
+                      mode="quote", figures=[f.to_dict() for f in stated])  # fmt: skip
+
+    def _only_region(self) -> str | None:
+        regions = self.retriever.regions
+        return regions[0].name if len(regions) == 1 else None
 
     # -- step 2: the events, with the model where the draft needs it ---------------------------------
 
@@ -671,6 +743,34 @@ class Verify:
         return checked, "every figure stated by a cited passage"
 
 
+class CompareCheck:
+    """``compare_check``: for a question that compares (two sides, or 「相比」「哪个高」), every sentence of
+    the model's answer claiming one figure is above or below another (「高于」「更快」「是高」) must rest
+    on two figures the answer states that agree with it (:func:`rag.answering.compare.claims_against`);
+    a sentence that does not is dropped, and an answer left with no figure is a refusal. Settings: none.
+    A comparison the engine found both sides of never reaches the model: it is computed
+    (:mod:`rag.answering.compare`)."""
+
+    name = "compare_check"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        if answer.refused or not (len(draft.sides) == 2 or asks_to_compare(draft.standalone)):
+            return answer, "no comparison asked"
+        stated = [_bare(f) for f in figures(answer.answer)]
+        kept: list[str] = []
+        dropped: list[str] = []
+        for sentence in sentence_pieces(answer.answer):
+            (dropped if claims_against(sentence, stated) else kept).append(sentence)
+        if not dropped:
+            return answer, "every comparative claim backed by two stated figures that agree"
+        text = "".join(kept).strip()
+        why = claims_against("".join(dropped), stated) or "unbacked comparison"
+        if not figures(text):
+            return answerer._refusal(draft, reason=why), why
+        checked = replace(answer, answer=text)
+        return checked, f"dropped {len(dropped)} sentence(s): {why}"
+
+
 class JudgeDoubt:
     """``judge_doubt``: when the answer's lead figure is unsure (doubtful, of another unit kind than the
     level asked, or measuring nothing asked), the model as judge decides on the sentence stating it
@@ -708,7 +808,7 @@ class FallBack:
 
 
 #: The steps after the model, in the order they run (their names: ``config.ANSWER_STEP_NAMES``).
-ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), JudgeDoubt(), FallBack())
+ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), CompareCheck(), JudgeDoubt(), FallBack())
 
 
 def _shown(answer: Answer) -> tuple[object, ...]:
@@ -750,3 +850,22 @@ def _ms(start: float, end: float) -> float:
 
 def _if_changed(draft: Draft) -> str | None:
     return draft.standalone if draft.standalone != draft.question else None
+
+
+def _without_verdict(comparison: Comparison) -> str:
+    """Both sides' figures without the computed verdict (the question asked for both, not which is more)."""
+    return comparison.text.split("；", 1)[0].rstrip("。") + "。"
+
+
+def _bare(figure: Figure) -> StatedFigure:
+    """A figure of the model's text as the figure model holds it (what it measures is not read here)."""
+    return StatedFigure(figure.number, figure.unit, "", None, None, None, "actual", None, "")
+
+
+#: A sentence with its end mark and the citations right after it.
+_PIECE_RE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*(?:\[\d+(?:[,，]\s*\d+)*\])*")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """``text`` in sentences, each with its end mark and citations (joined, they are ``text``)."""
+    return _PIECE_RE.findall(text) or [text]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from rag.answering.prompts import sentences
 from rag.answering.terms import (
@@ -188,13 +188,22 @@ def _clause_words(
 
 def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = (), *, enough: float = NAMES_ENOUGH) -> bool:
     """Whether a report sentence names everything the question asks about and states a figure *of*
-    it: the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值
-    比重接近4%」 does not answer a question about 地区生产总值, and the figure's own clause must name
-    most of what is asked (``enough``), so 「新增规上工业企业246家，…数字经济核心产业增加值增长
-    10.6%」 does not answer one about 规模以上工业增加值."""
+    it (:func:`asked_figures`)."""
+    return next(asked_figures(sentence, question, ignore, enough=enough), None) is not None
+
+
+def asked_figures(
+    sentence: str, question: str, ignore: Collection[str] = (), *, enough: float = NAMES_ENOUGH
+) -> Iterator[tuple[Figure, int]]:
+    """The figures of a report sentence that are figures *of* what the question asks, each with where
+    it stands in :func:`comparable` ``sentence``, in order: the sentence must name everything asked,
+    the metric word nearest before the figure must be one asked for, so 「研发投入占地区生产总值比重
+    接近4%」 does not answer a question about 地区生产总值, and the figure's own clause must name most of
+    what is asked (``enough``), so 「新增规上工业企业246家，…数字经济核心产业增加值增长10.6%」 does not
+    answer one about 规模以上工业增加值."""
     wanted = asked_terms(question, ignore)
     if not wanted or agreement(wanted, metric_words(sentence, ignore), lenient=True) < 1:
-        return False
+        return
     body = comparable(sentence)
     clauses = _clauses(body)
     # a question for a rate (「增长了百分之多少」) is not answered by a level (「地区生产总值2.4万亿元」), nor
@@ -213,8 +222,7 @@ def states_asked_figure(sentence: str, question: str, ignore: Collection[str] = 
                 and names_asked(words[-1], wanted)
                 and agreement(wanted, _clause_words(body, clauses, figure, match, ignore), lenient=True) >= enough
             ):
-                return True
-    return False
+                yield figure, match.start()
 
 
 def attribution(

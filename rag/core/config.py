@@ -37,7 +37,7 @@ SCORE_DECIMALS = 4
 
 #: The answer stage's steps after the model, in the order they run (rag/answering/answer.py,
 #: ``ANSWER_STEPS``): ``answer_steps_off`` may name any of them.
-ANSWER_STEP_NAMES = ("verify", "judge_doubt", "fall_back")
+ANSWER_STEP_NAMES = ("verify", "compare_check", "judge_doubt", "fall_back")
 
 
 #: The thresholds of the answering and retrieval rules (each explained where :class:`Settings` defines
@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # --- answering --------------------------------------------------------------------------
     #: Passages put into the prompt, and the character budget for their text (prompt tokens cost time).
     answer_passages: int = Field(4, ge=1, le=20)
+    #: Passages retrieved per year of a series (「历年…」): that year's best; its figure is in the first
+    #: few when the report states it.
+    series_passages: int = Field(3, ge=1, le=10)
     answer_context_chars: int = Field(600, ge=100, le=20000)
     #: Whole-answer budget: generation still running after this is cut off and the answer falls back
     #: to the extractive one (marked ``degraded``).
@@ -322,6 +325,7 @@ class Settings(BaseSettings):
             "backend": self.llm_backend,
             "model": self.llm_model if self.llm_backend == "openai" else str(self.local_model_path or "bundled"),
             "passages": self.answer_passages,
+            "series_passages": self.series_passages,
             "context": self.answer_context_chars,
             "max_tokens": self.llm_max_tokens,
             "temperature": self.llm_temperature,

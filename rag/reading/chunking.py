@@ -98,12 +98,21 @@ def _make_chunk(report: Report, section: Section, n: int, start: int, text: str)
         parent_region=report.parent_region,
         report_year=report.year,
         report_title=report.title,
-        year=section.year,
+        year=described_year(report.year, section),
         period=section.period,
         section=section.heading,
         start=start,
         text=text,
     )
+
+
+def described_year(delivered: int | None, section: Section) -> int | None:
+    """The year a section describes: its own; for a review of several years (「回顾“十三五”」 names no
+    one year) or an opening without one, in a report delivered in year N, N−1 — the year the span ends
+    and the one a report reviews. A plan or glossary without a year keeps none."""
+    if section.year is not None or section.period in ("plan", "glossary") or delivered is None:
+        return section.year
+    return delivered - 1
 
 
 def chunk_reports(reports: Iterable[Report], chunk_size: int = 300, chunk_overlap: int = 60) -> list[Chunk]:

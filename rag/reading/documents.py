@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 #: 4: a division the gazetteer lacks is read from the opening or the date line (the region of a passage).
 #: 5: a unit a table states once (a unit column, 「（%）」 in a header, 「单位：亿元」) is written into its cells;
 #:    a text file's page numbers and running headers go; a wrapped line that reads like a heading is joined.
-READING_VERSION = 5
+#: 6: a review of several years, or an opening, without a year of its own describes the year before the
+#:    report's (a report delivered in year N reviews N−1).
+READING_VERSION = 6
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"

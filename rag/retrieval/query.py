@@ -86,11 +86,21 @@ def find_regions(text: str, regions: Iterable[RegionName]) -> list[str]:
     """Every known region the text names, in order of mention (「太仓和相城区…」 → 太仓市, 相城区); a city
     named only as part of its district's full name (「苏州市相城区」) does not count on its own."""
     regions = list(regions)
+    spans = {r.name: [(m.start(), m.end()) for a in r.aliases for m in re.finditer(re.escape(a), text)] for r in regions}
+    taken: set[tuple[int, int]] = set()
     found: dict[str, int] = {}
     for region in regions:
-        at = [text.find(alias) for alias in region.aliases if alias in text]
-        if at:
-            found[region.name] = min(at)
+        # a mention is one region's: not one inside another's longer name (「清苑」 of 「清苑区」 is not
+        # 清苑县, the district's name before 2015), nor one a region met first already names
+        own = [
+            span
+            for span in spans[region.name]
+            if span not in taken
+            and not any(o[0] <= span[0] and span[1] <= o[1] and o != span for other in spans.values() for o in other)
+        ]
+        if own:
+            found[region.name] = min(start for start, _ in own)
+            taken.update(own)
     for region in regions:
         if region.parent in found and region.name in found:
             parent = next((r.aliases for r in regions if r.name == region.parent), (region.parent,))
@@ -112,6 +122,13 @@ def find_years(text: str) -> list[tuple[int, str | None]]:
 #: change itself, so that year is no side of a comparison. Only before a verb of change: 「比2023年多还是
 #: 少」「比2023年实际建成的多多少亩」 compare two figures.
 _BASELINE_YEAR_RE = re.compile(_RULES.baseline_year)
+#: 「与目标相比」「完成目标了吗」: a year's result against that year's target.
+_PLAN_VS_ACTUAL_RE = re.compile(_RULES.plan_vs_actual)
+
+
+def asks_plan_vs_actual(text: str) -> bool:
+    """Whether the question compares a year's result with its target (two sides: actual, plan)."""
+    return bool(_PLAN_VS_ACTUAL_RE.search(text))
 
 
 def year_parts(text: str) -> list[tuple[int, str | None, str]]:

@@ -25,7 +25,7 @@ from rag.indexing.stores.base import Key, Store, Where
 from rag.indexing.stores.local import LocalStore, in_process_index
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import with_report_terms
-from rag.retrieval.query import QueryIntent, RegionName, find_regions, parse_query, year_parts
+from rag.retrieval.query import QueryIntent, RegionName, asks_plan_vs_actual, find_regions, parse_query, year_parts
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,24 @@ class Retriever:
         hits = [Hit(chunk, score, rank) for rank, (chunk, (_, score)) in enumerate(zip(chunks, ranked, strict=True), 1)]
         return SearchResult(query, intent, hits, parts)
 
+    def search_sides(self, query: str, sides: Sequence[QueryIntent], *, k: int, exact_year: bool = False) -> list[list[Chunk]]:
+        """For each side (a place and year, as :meth:`search` finds them in a comparison, or one year of
+        a series), its best ``k`` passages for ``query``: that year's first, then — unless
+        ``exact_year`` — the other years' (a side's figure may be restated by a later report). The
+        query is embedded once."""
+        if k < 1 or k > 100:
+            raise QueryError(f"k must be between 1 and 100, got {k}")
+        wording = with_report_terms(query)
+        qvec = self.embedder.embed_query(wording)
+        found: list[list[Chunk]] = []
+        for side in sides:
+            if exact_year and side.year is not None:
+                ranked = self._rank(Where(side.region, side.year), qvec, wording, "hybrid")[:k]
+            else:
+                ranked = self._ranked(side, qvec, wording, "hybrid", k)
+            found.append(self.store.chunks([key for key, _ in ranked]))
+        return found
+
     # -- internals --------------------------------------------------------------------------
 
     def _compared(self, query: str, intent: QueryIntent) -> list[QueryIntent]:
@@ -183,6 +201,8 @@ class Retriever:
         years = year_parts(query)
         if len(years) >= 2:  # each side carries its part of the question (what it asks of that year)
             return [replace(intent, text=part, year=y, period=period) for y, period, part in years]
+        if intent.year is not None and asks_plan_vs_actual(query):  # the year's result, then its target
+            return [replace(intent, period=None), replace(intent, period="plan")]
         return [intent]
 
     def _ranked(

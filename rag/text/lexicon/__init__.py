@@ -117,6 +117,7 @@ class Query:
     recent_years: str
     region_suffixes: tuple[str, ...]
     baseline_year: str
+    plan_vs_actual: str
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,24 @@ class AnswerWords:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """rag/answering/figures.py, compare.py, series.py: what a stated figure measures; comparisons, series."""
+
+    target: str
+    estimate: str
+    levels: dict[str, str]
+    figure_year: str
+    from_year: str
+    lead_words: str
+    asks_compare: str
+    asks_series: str
+    comparative_claim: str
+    rate_words: str
+    span: str
+    qualifier: str
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """All of it: one attribute per file."""
 
@@ -208,6 +227,7 @@ class Lexicon:
     quote: Quote
     answer: AnswerWords
     about: About
+    figures: Figures
 
 
 def _convert(value: Any, kind: Any) -> Any:

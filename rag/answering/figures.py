@@ -1,0 +1,261 @@
+"""The figure model: a number a report states, with what it measures, where, when and in what sense.
+
+One figure of one report sentence — 「2024年全县地区生产总值增长5.4%」 — is a :class:`StatedFigure`:
+
+- ``value`` and ``unit`` as the report writes them (Arabic digits: 「三座」 is ``3`` ``座``);
+- ``measures``: what it measures *as the report names it*, the words of its own clause before it
+  (「地区生产总值增长」, 「中国古动物馆接待游客」), else of the nearest clause before that names anything;
+- ``place`` and ``level``: the report's place, unless the clause names the whole of another level
+  (「全市」 in a county's report is its city: ``level="市"``, ``place`` the parent when it is known);
+- ``year``: the year it describes — the one its sentence names before it, else its section's (a report
+  delivered in 2024 reviews 2023: :attr:`rag.reading.chunking.Chunk.year`), never the delivery year;
+- ``kind``: ``actual``, ``target`` (a plan section, or 「预期」「力争」 in its clause) or ``estimate``
+  (「预计」);
+- ``citation``: the number of the passage that states it, and the ``sentence`` itself.
+
+Comparisons (:mod:`rag.answering.compare`) and series (:mod:`rag.answering.series`) are computed from
+these, and every answer that states a figure carries them (``Answer.figures``). The vocabulary is data:
+rag/text/lexicon/figures.toml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from rag.answering.prompts import sentences
+from rag.answering.terms import agreement, asked_terms, metric_words
+from rag.answering.verify import asked_figures
+from rag.reading.chunking import Chunk
+from rag.retrieval.query import QueryIntent
+from rag.text.lexicon import lexicon
+from rag.text.numbers import MULTIPLIERS, Figure, comparable, unit_kind
+
+_RULES = lexicon().figures
+
+Kind = Literal["actual", "target", "estimate"]
+
+_TARGET_RE = re.compile(_RULES.target)
+_ESTIMATE_RE = re.compile(_RULES.estimate)
+_FIGURE_YEAR_RE = re.compile(_RULES.figure_year)
+_FROM_YEAR_RE = re.compile(_RULES.from_year)
+_LEAD_WORDS_RE = re.compile(_RULES.lead_words)
+_RATE_WORDS_RE = re.compile(_RULES.rate_words)
+_SPAN_RE = re.compile(_RULES.span)
+_QUALIFIER_RE = re.compile(_RULES.qualifier)
+_ASKS_COMPARE_RE = re.compile(_RULES.asks_compare)
+_ASKS_SERIES_RE = re.compile(_RULES.asks_series)
+_LEVELS_RE = re.compile("|".join(sorted(map(re.escape, _RULES.levels), key=len, reverse=True)))
+#: Where a clause ends (the marks :mod:`rag.answering.verify` splits clauses at, and a sentence's end).
+_CLAUSE_END_RE = re.compile(r"[，,；;：:。！？!?、（）()\n]")
+#: Where a clause's first figure starts (what the clause names is before it).
+_FIGURE_START_RE = re.compile(r"\d")
+#: What one multiplier is worth.
+_MULTIPLIER_VALUE = {
+    "万亿": Decimal(10) ** 12,
+    "亿": Decimal(10) ** 8,
+    "万": Decimal(10) ** 4,
+    "千": Decimal(1000),
+    "百": Decimal(100),
+}
+
+
+@dataclass(frozen=True)
+class StatedFigure:
+    """One figure a report sentence states (see the module's docstring for each field)."""
+
+    value: str
+    unit: str
+    measures: str
+    place: str | None
+    level: str | None
+    year: int | None
+    kind: Kind
+    citation: int | None
+    sentence: str
+    source: str | None = None
+    #: 「以上」「左右」「以内」 right after it: a bound, not an exact value.
+    qualifier: str = ""
+    #: It describes several years (「年均增长」「累计」「“十三五”期间」), not ``year`` alone.
+    span: bool = False
+
+    @property
+    def text(self) -> str:
+        """「5.4%」, 「189.4亿元」: the figure as written."""
+        return f"{self.value}{self.unit}"
+
+    @property
+    def stated(self) -> str:
+        """The figure with its bound: 「6%以上」."""
+        return f"{self.text}{self.qualifier}"
+
+    @property
+    def unit_kind(self) -> str | None:
+        return unit_kind(self.unit)
+
+    def amount(self) -> tuple[Decimal, str] | None:
+        """The value in its base unit and that unit (「1.2万亿元」 → (1.2e12, 元)); ``None`` when the value
+        is no number."""
+        try:
+            value = Decimal(self.value)
+        except InvalidOperation:
+            return None
+        unit = self.unit
+        for multiplier in MULTIPLIERS:
+            if unit.startswith(multiplier) and len(unit) >= len(multiplier):
+                return value * _MULTIPLIER_VALUE[multiplier], unit[len(multiplier) :]
+        return value, unit
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "text": self.text}
+
+
+def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int | None) -> StatedFigure:
+    """The :class:`StatedFigure` of ``figure``, which stands at ``at`` in :func:`comparable` ``sentence``
+    of ``chunk`` (passage number ``citation``)."""
+    body = comparable(sentence)
+    before = body[:at]
+    clause_start = max((m.end() for m in _CLAUSE_END_RE.finditer(before)), default=0)
+    own = before[clause_start:]
+    named = _FIGURE_START_RE.split(own, maxsplit=1)[0]  # 「生产总值从2015年的87.55亿元增长到」 names 生产总值
+    measures = _name(named) or _name_before(before[:clause_start]) + _LEAD_WORDS_RE.sub("", own.strip())
+    after = body[at + len(figure.number) + len(figure.unit) :]
+    qualifier = _QUALIFIER_RE.match(after)
+    place, level = _place(before, chunk)
+    return StatedFigure(
+        value=figure.number,
+        unit=figure.unit,
+        measures=measures,
+        place=place,
+        level=level,
+        year=_year(before, chunk),
+        kind=_kind(before, before[clause_start:], chunk),
+        citation=citation,
+        sentence=sentence.strip(),
+        source=chunk.source,
+        qualifier=qualifier.group() if qualifier else "",
+        span=bool(_SPAN_RE.search(own)),
+    )
+
+
+def _name(clause: str) -> str:
+    """A clause's words before its figure, without the lead words that name nothing (「其中」「实现」)."""
+    name = clause.strip()
+    for _ in range(3):  # 「全年实现」: a lead word and a verb; strip until nothing changes
+        stripped = _LEAD_WORDS_RE.sub("", name).strip()
+        if stripped == name:
+            break
+        name = stripped
+    return name if metric_words(name) else ""
+
+
+def _name_before(text: str) -> str:
+    """The nearest clause before a figure's own that names anything (「城乡居民人均可支配收入分别增长」
+    for 「…，分别达到7.95万元、4.38万元」)."""
+    clauses = [_FIGURE_START_RE.split(c, maxsplit=1)[0] for c in _CLAUSE_END_RE.split(text) if c.strip()]
+    return next((name for clause in reversed(clauses) if (name := _name(clause))), "")
+
+
+def _year(before: str, chunk: Chunk) -> int | None:
+    """The last year the sentence names before the figure (not a baseline, not a span's start), else
+    the year its section describes."""
+    if start := _FROM_YEAR_RE.search(before):
+        return int(start.group(1))
+    years = [int(m.group(1)) for m in _FIGURE_YEAR_RE.finditer(before)]
+    return years[-1] if years else chunk.year
+
+
+def _kind(before: str, clause: str, chunk: Chunk) -> Kind:
+    if _ESTIMATE_RE.search(before):
+        return "estimate"
+    if chunk.period == "plan" or _TARGET_RE.search(clause):
+        return "target"
+    return "actual"
+
+
+def region_level(name: str | None) -> str | None:
+    """The level of a division from its name's suffix (「清苑区」 → 区, 「安国市」 → 市)."""
+    if not name:
+        return None
+    return next((level for level in sorted(set(_RULES.levels.values()), key=len, reverse=True) if name.endswith(level)), None)
+
+
+def _place(before: str, chunk: Chunk) -> tuple[str | None, str | None]:
+    """Whose figure: the report's place, or the division 「全X」 names when X is not the place's own level
+    (the parent when its level is X, else unnamed)."""
+    own = region_level(chunk.region)
+    whole = list(_LEVELS_RE.finditer(before))
+    if not whole:
+        return chunk.region, own
+    level = _RULES.levels[whole[-1].group()]
+    if level == own:
+        return chunk.region, own
+    parent = chunk.parent_region if region_level(chunk.parent_region) == level else None
+    return parent, level
+
+
+def stated_figures(chunks: Sequence[Chunk], first: int = 1) -> list[StatedFigure]:
+    """Every figure of every sentence of ``chunks`` (numbered from ``first``)."""
+    from rag.answering.verify import figures
+
+    found: list[StatedFigure] = []
+    for n, chunk in enumerate(chunks, start=first):
+        for sentence in sentences(chunk.text):
+            body = comparable(sentence)
+            for figure in figures(sentence):
+                at = body.find(figure.number)
+                if at >= 0:
+                    found.append(describe(sentence, figure, at, chunk, n))
+    return found
+
+
+def of_side(chunk: Chunk, side: QueryIntent) -> bool:
+    """Whether a passage is of the side's place and year (a target only for a side asking for one)."""
+    if side.region and chunk.region != side.region:
+        return False
+    if side.year and chunk.year != side.year:
+        return False
+    return (side.period == "plan") == (chunk.period == "plan")
+
+
+def what_is_asked(question: str) -> str:
+    """A question as one side or one year of it asks: without how it asks to compare or for a series
+    (「相比」「历年」 are no metric), its rate words as reports write them (「增速」 → 「增长」)."""
+    text = _ASKS_SERIES_RE.sub("", _ASKS_COMPARE_RE.sub("", question))
+    return _RATE_WORDS_RE.sub("增长多少", text)
+
+
+def asked_figure(
+    question: str, side: QueryIntent, chunks: Sequence[Chunk], ignore: Collection[str], *, asks: Sequence[str] = ()
+) -> StatedFigure | None:
+    """The first figure (in rank order) of a passage of the side's place, year and period that is a
+    figure of what is asked (:func:`rag.answering.verify.asked_figures`) — of the side's own place and
+    year, not of a level above it (「全市」) nor another year its sentence names."""
+    for asked in dict.fromkeys(what_is_asked(q) for q in [*asks, question]):
+        wanted = asked_terms(asked, ignore)
+        for n, chunk in enumerate(chunks, start=1):
+            if not of_side(chunk, side):
+                continue
+            for sentence in sentences(chunk.text):
+                found = [
+                    stated
+                    for figure, at in asked_figures(sentence, asked, ignore)
+                    if _belongs(stated := describe(sentence, figure, at, chunk, n), side)
+                ]
+                if found:  # the figure whose own name agrees best with what is asked (「其中一般公共预算收入
+                    # 7.02亿元」 before 「全部财政收入突破10亿」), then the first
+                    return max(found, key=lambda f: (agreement(wanted, metric_words(f.measures, ignore)), -found.index(f)))
+    return None
+
+
+def _belongs(stated: StatedFigure, side: QueryIntent) -> bool:
+    """A figure answers a side when it is of the side's place (not 「全市」 in a county's report) and
+    year, and a target only when the side asks for one."""
+    if side.region and stated.place != side.region:
+        return False
+    if side.year and (stated.year != side.year or stated.span):
+        return False
+    return (stated.kind == "target") == (side.period == "plan")

@@ -1,0 +1,122 @@
+"""Series: one figure over the years the library states it (「清苑区历年地区生产总值增速」「近五年一般公共
+预算收入」).
+
+Each year is a side of its own — the asked place in that year — answered like a single fact from that
+year's passages (:func:`rag.answering.figures.asked_figure`): the figure of what is asked, of the year
+the passage *describes* (a report delivered in 2024 reviews 2023), of the place itself (not 「全市」). A
+year without such a figure is a gap and shown as one. The answer is a table (:class:`Row` per year,
+figure, unit, report, citation) and a line composed from it:
+
+    清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+
+from rag.answering.figures import StatedFigure, asked_figure
+from rag.reading.chunking import Chunk
+from rag.retrieval.query import QueryIntent
+from rag.text.lexicon import lexicon
+
+_ASKS_SERIES_RE = re.compile(lexicon().figures.asks_series)
+#: Rows at most in one series (a library of 25 years of one place is the most we expect).
+MAX_ROWS = 30
+
+
+def asks_for_series(question: str, intent: QueryIntent) -> bool:
+    """Whether the question asks for a figure over several years: a span (「2019到2023年」「近五年」) or
+    a word for every year (「历年」「逐年」「走势」)."""
+    return intent.years is not None or bool(_ASKS_SERIES_RE.search(question))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One year of a series: the figure the library states for it, or a gap (``figure`` is ``None``)."""
+
+    year: int
+    figure: StatedFigure | None
+
+    def to_dict(self) -> dict[str, object]:
+        f = self.figure
+        if f is None:
+            return {"year": self.year, "value": None, "unit": None, "text": None, "measures": None, "kind": None,
+                    "citation": None, "source": None}  # fmt: skip
+        return {"year": self.year, "value": f.value, "unit": f.unit, "text": f.stated, "measures": f.measures,
+                "kind": f.kind, "citation": f.citation, "source": f.source}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Series:
+    place: str | None
+    rows: tuple[Row, ...]
+    text: str
+
+    def table(self) -> list[dict[str, object]]:
+        return [row.to_dict() for row in self.rows]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def series_years(intent: QueryIntent, covered: Collection[int]) -> list[int]:
+    """The years a series may have rows for: the asked span's, else every year the library covers for
+    the place; at most :data:`MAX_ROWS`, the latest."""
+    years = sorted(covered)
+    if intent.years is not None:
+        first, last = intent.years
+        years = [y for y in years if first <= y <= last]
+    return years[-MAX_ROWS:]
+
+
+def build_series(
+    question: str,
+    intent: QueryIntent,
+    by_year: Sequence[tuple[int, Sequence[Chunk], int]],
+    ignore: Collection[str],
+) -> Series | None:
+    """The series from each year's passages (``(year, chunks, number of the first)``: passage numbers
+    run on across years); ``None`` when no year states a figure of what is asked."""
+    rows: list[Row] = []
+    for year, chunks, first in by_year:
+        side = QueryIntent(question, intent.region, year, None)
+        found = asked_figure(question, side, chunks, ignore)
+        if found is not None:
+            found = _renumbered(found, first)
+        rows.append(Row(year, found))
+    rows = _one_kind(rows)
+    stated = [i for i, row in enumerate(rows) if row.figure is not None]
+    if not stated:
+        return None
+    rows = rows[stated[0] : stated[-1] + 1]  # gaps inside the span the library states, not around it
+    return Series(intent.region, tuple(rows), _line(intent.region, rows))
+
+
+def _one_kind(rows: list[Row]) -> list[Row]:
+    """The rows of the unit kind most rows have (the first such row's on a tie); a year whose figure
+    is of another kind (a growth rate among amounts) is a gap: it is not the same series."""
+    kinds = [row.figure.unit_kind for row in rows if row.figure is not None]
+    if not kinds:
+        return rows
+    common = max(kinds, key=lambda k: (kinds.count(k), -kinds.index(k)))
+    return [row if row.figure is None or row.figure.unit_kind == common else Row(row.year, None) for row in rows]
+
+
+def _renumbered(figure: StatedFigure, first: int) -> StatedFigure:
+    from dataclasses import replace
+
+    return replace(figure, citation=(figure.citation or 1) + first - 1)
+
+
+def _line(place: str | None, rows: Sequence[Row]) -> str:
+    """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」"""
+    named = next(row.figure for row in rows if row.figure is not None)
+    measures = named.measures
+    head = f"{place or ''}{measures}" if place and not measures.startswith(place) else measures
+    parts = []
+    for row in rows:
+        f = row.figure
+        parts.append(f"{row.year}年{f.stated}[{f.citation}]" if f is not None else f"{row.year}年（报告未载）")
+    return f"{head}：{'；'.join(parts)}。"

@@ -1,0 +1,158 @@
+"""The figure model (rag/answering/figures.py), comparisons computed (compare.py) and series (series.py),
+on sentences of real county reports (eval/library, 保定's counties) and of the seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.compare import asks_to_compare, claims_against, compare
+from rag.answering.figures import StatedFigure, asked_figure, region_level, stated_figures
+from rag.answering.series import asks_for_series, build_series, series_years
+from rag.reading.chunking import Chunk
+from rag.retrieval.query import QueryIntent
+
+
+def chunk(text: str, *, region: str = "清苑区", parent: str | None = "保定市", year: int | None = 2023,
+          period: str = "review", n: int = 0) -> Chunk:  # fmt: skip
+    return Chunk(
+        f"c{n}", "d", f"{region}_{(year or 0) + 1}.txt", region, parent, (year or 0) + 1, None, year, period, "", 0, text
+    )
+
+
+#: Place names, which name no metric (the answerer passes every region's names and aliases).
+PLACES = frozenset({"清苑区", "清苑", "顺平县", "顺平", "保定市", "保定"})
+
+
+def by_value(figures: list[StatedFigure]) -> dict[str, StatedFigure]:
+    return {f.text: f for f in figures}
+
+
+# -- what a figure measures, whose it is, when and in what sense ------------------------------------
+
+
+def test_a_figure_names_what_its_own_clause_measures():
+    found = by_value(
+        stated_figures([chunk("全年地区生产总值完成176.6亿元，同比增长5.5%；固定资产投资完成45.4亿元，同比增长13.9%。")])
+    )
+    assert found["176.6亿元"].measures == "地区生产总值"
+    assert found["45.4亿元"].measures == "固定资产投资"
+    assert found["5.5%"].measures == "地区生产总值同比增长"
+    assert all(f.kind == "actual" and f.year == 2023 and f.place == "清苑区" and f.citation == 1 for f in found.values())
+
+
+def test_the_whole_of_a_higher_level_is_not_the_countys_own_figure():
+    text = "全市地区生产总值增长6.1%，全县地区生产总值增长7.2%。"
+    found = by_value(stated_figures([chunk(text, region="顺平县")]))
+    assert (found["6.1%"].place, found["6.1%"].level) == ("保定市", "市")
+    assert (found["7.2%"].place, found["7.2%"].level) == ("顺平县", "县")
+    # 全市 in a county-level city's own report is itself
+    city = by_value(stated_figures([chunk("全市地区生产总值增长6.1%。", region="安国市")]))
+    assert city["6.1%"].place == "安国市"
+
+
+def test_targets_estimates_and_the_year_a_sentence_names():
+    plan = stated_figures([chunk("全区经济社会发展的预期目标是：地区生产总值增长7%。", period="plan", year=2023)])
+    assert plan[0].kind == "target"
+    estimate = stated_figures([chunk("初步预计，全年地区生产总值完成166.2亿元。", year=2022)])
+    assert estimate[0].kind == "estimate" and estimate[0].year == 2022
+    review = by_value(stated_figures([chunk("2020年，全县生产总值达到120.5亿元，比2015年增长40%。", region="易县", year=None)]))
+    assert review["120.5亿元"].year == 2020
+    assert review["40%"].year == 2020  # 「比2015年」 is the baseline, not the year described
+
+
+def test_region_level_from_the_suffix():
+    assert [region_level(n) for n in ("清苑区", "易县", "安国市", "河北省", None)] == ["区", "县", "市", "省", None]
+
+
+def test_the_asked_figure_is_the_places_own_of_the_asked_year():
+    chunks = [
+        chunk("全市地区生产总值增长6.1%。", region="顺平县", year=2021, n=1),
+        chunk("全县地区生产总值增长7.2%。", region="顺平县", year=2021, n=2),
+    ]
+    side = QueryIntent("顺平县2021年地区生产总值增长多少", "顺平县", 2021)
+    found = asked_figure(side.text, side, chunks, PLACES)
+    assert found is not None and (found.text, found.citation) == ("7.2%", 2)
+    assert asked_figure(side.text, QueryIntent(side.text, "顺平县", 2020), chunks, PLACES) is None
+
+
+# -- comparisons --------------------------------------------------------------------------------
+
+
+def two_years() -> list[Chunk]:
+    return [
+        chunk("全年地区生产总值完成176.6亿元，同比增长5.5%。", year=2023, n=1),
+        chunk("全年地区生产总值完成166.2亿元，同比增长3.5%。", year=2022, n=2),
+    ]
+
+
+def test_a_comparison_is_computed_from_both_cited_figures():
+    question = "清苑区2023年和2022年的地区生产总值哪个高"
+    sides = [QueryIntent(question, "清苑区", 2023), QueryIntent(question, "清苑区", 2022)]
+    result = compare(question, sides, two_years(), PLACES)
+    assert result is not None and result.complete
+    assert "176.6亿元[1]" in result.text and "166.2亿元[2]" in result.text
+    assert "2023年比2022年多10.4亿元" in result.text
+
+
+def test_growth_rates_differ_in_percentage_points():
+    question = "清苑区2023年地区生产总值增速比2022年高还是低"
+    sides = [QueryIntent(question, "清苑区", 2023), QueryIntent(question, "清苑区", 2022)]
+    result = compare(question, sides, two_years(), PLACES)
+    assert result is not None
+    assert "5.5%[1]" in result.text and "3.5%[2]" in result.text
+    assert "2023年比2022年高2个百分点" in result.text
+
+
+def test_a_missing_side_is_named_and_no_verdict_given():
+    question = "清苑区2023年地区生产总值与2019年相比"
+    sides = [QueryIntent(question, "清苑区", 2023), QueryIntent(question, "清苑区", 2019)]
+    result = compare(question, sides, two_years(), PLACES)
+    assert result is not None and not result.complete
+    assert "2019年" in result.text and "无法比较" in result.text
+    assert "比2019年" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [("2024年增速与2023年相比如何", True), ("哪一年的收入更高", True), ("2023年和2022年的生产总值分别是多少", False)],
+)
+def test_asks_to_compare(question, asks):
+    assert asks_to_compare(question) is asks
+
+
+def figure(value: str, unit: str = "%") -> StatedFigure:
+    return StatedFigure(value, unit, "地区生产总值增长", "清苑区", "区", 2023, "actual", 1, "")
+
+
+def test_comparative_claims_need_two_figures_that_agree():
+    assert claims_against("2024年的增速更高[1]", [figure("5.4")]) is not None
+    assert claims_against("2024年增长5.4%，2023年增长5.5%，2024年是高", [figure("5.4"), figure("5.5")]) is not None
+    assert claims_against("2024年增长5.4%，低于2023年的5.5%", [figure("5.4"), figure("5.5")]) is None
+    assert claims_against("2024年增长5.4%[1]。", [figure("5.4")]) is None
+
+
+# -- series -------------------------------------------------------------------------------------
+
+
+def test_a_series_has_a_row_per_stated_year_and_shows_gaps():
+    question = "清苑区历年地区生产总值是多少"
+    intent = QueryIntent(question, "清苑区")
+    assert asks_for_series(question, intent)
+    by_year = [
+        (2021, [chunk("全年地区生产总值完成160.5亿元。", year=2021)], 1),
+        (2022, [chunk("粮食总产量达到40万吨。", year=2022)], 2),
+        (2023, [chunk("全年地区生产总值完成176.6亿元。", year=2023)], 3),
+        (2024, [chunk("人口保持稳定。", year=2024)], 4),
+    ]
+    series = build_series(question, intent, by_year, PLACES)
+    assert series is not None
+    assert [(r["year"], r["text"], r["citation"]) for r in series.table()] == [
+        (2021, "160.5亿元", 1), (2022, None, None), (2023, "176.6亿元", 3),
+    ]  # fmt: skip
+    assert "2021年160.5亿元[1]" in series.text and "2022年（报告未载）" in series.text
+
+
+def test_series_years_keep_the_asked_span():
+    assert series_years(QueryIntent("q", "x", years=(2019, 2021)), {2017, 2019, 2020, 2021, 2022}) == [2019, 2020, 2021]
+    assert series_years(QueryIntent("q", "x"), {2022, 2020}) == [2020, 2022]
+    assert not asks_for_series("清苑区2023年地区生产总值是多少", QueryIntent("q", "清苑区", 2023))
