@@ -58,6 +58,11 @@ def test_targets_estimates_and_the_year_a_sentence_names():
     review = by_value(stated_figures([chunk("2020年，全县生产总值达到120.5亿元，比2015年增长40%。", region="易县", year=None)]))
     assert review["120.5亿元"].year == 2020
     assert review["40%"].year == 2020  # 「比2015年」 is the baseline, not the year described
+    grown = by_value(
+        stated_figures([chunk("一般公共预算收入从4.37亿元增长到6.89亿元，年均增长7.56%。", region="易县", year=2020)])
+    )
+    assert (grown["4.37亿元"].year, grown["6.89亿元"].year) == (None, 2020)
+    assert grown["7.56%"].span and not grown["6.89亿元"].span
 
 
 def test_region_level_from_the_suffix():

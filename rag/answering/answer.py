@@ -391,7 +391,7 @@ class Answerer:
         comparison = compare(draft.standalone, draft.sides, draft.chunks, self.places)
         if comparison is None or not comparison.complete:
             # each side's own passages (retrieval took turns between the sides, k in all)
-            more = self.retriever.search_sides(draft.standalone, draft.sides, k=self.settings.answer_passages)
+            more = self.retriever.search_sides(draft.standalone, draft.sides, k=self.settings.compare_passages)
             chunks = list(dict.fromkeys([*draft.chunks, *(c for found in more for c in found)]))
             again = compare(draft.standalone, draft.sides, chunks, self.places)
             if again is not None and (comparison is None or sum(map(bool, again.figures)) > sum(map(bool, comparison.figures))):

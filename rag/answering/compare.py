@@ -153,7 +153,8 @@ def _one_missing(
     """「报告中未找到2023年的该项数据；2024年地区生产总值增长5.4%[1]。无法比较。」"""
     missing = [labels[i] or "另一方" for i, f in enumerate(found) if f is None]
     stated = [_stated(labels[i], f) for i, f in enumerate(found) if f is not None]
-    return f"报告中未找到{'、'.join(missing)}的相应数据，无法比较；{'，'.join(stated)}。"
+    cannot = "，无法比较" if asks_to_compare(question) else ""
+    return f"报告中未找到{'、'.join(missing)}的相应数据{cannot}；{'，'.join(stated)}。"
 
 
 def claims_against(text: str, figures: Sequence[StatedFigure]) -> str | None:

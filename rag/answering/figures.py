@@ -124,7 +124,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     measures = _name(named) or _name_before(before[:clause_start]) + _LEAD_WORDS_RE.sub("", own.strip())
     after = body[at + len(figure.number) + len(figure.unit) :]
     qualifier = _QUALIFIER_RE.match(after)
-    place, level = _place(before, chunk)
+    place, level = _place(own, chunk)  # 「全省率先推出…平台，新增人才公寓3064套」 is the city's own
     return StatedFigure(
         value=figure.number,
         unit=figure.unit,
@@ -162,8 +162,8 @@ def _name_before(text: str) -> str:
 def _year(before: str, chunk: Chunk) -> int | None:
     """The last year the sentence names before the figure (not a baseline, not a span's start), else
     the year its section describes."""
-    if start := _FROM_YEAR_RE.search(before):
-        return int(start.group(1))
+    if start := _FROM_YEAR_RE.search(before):  # a baseline: its own year, or one not named
+        return int(start.group(1)) if start.group(1) else None
     years = [int(m.group(1)) for m in _FIGURE_YEAR_RE.finditer(before)]
     return years[-1] if years else chunk.year
 
@@ -183,11 +183,11 @@ def region_level(name: str | None) -> str | None:
     return next((level for level in sorted(set(_RULES.levels.values()), key=len, reverse=True) if name.endswith(level)), None)
 
 
-def _place(before: str, chunk: Chunk) -> tuple[str | None, str | None]:
-    """Whose figure: the report's place, or the division 「全X」 names when X is not the place's own level
-    (the parent when its level is X, else unnamed)."""
+def _place(clause: str, chunk: Chunk) -> tuple[str | None, str | None]:
+    """Whose figure: the report's place, or the division 「全X」 in the figure's own clause names when X is
+    not the place's own level (the parent when its level is X, else unnamed)."""
     own = region_level(chunk.region)
-    whole = list(_LEVELS_RE.finditer(before))
+    whole = list(_LEVELS_RE.finditer(clause))
     if not whole:
         return chunk.region, own
     level = _RULES.levels[whole[-1].group()]

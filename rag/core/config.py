@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     #: Passages retrieved per year of a series (「历年…」): that year's best; its figure is in the first
     #: few when the report states it.
     series_passages: int = Field(3, ge=1, le=10)
+    #: Passages retrieved per side of a comparison whose side the first retrieval (k passages taken in
+    #: turn between the sides) did not state: that side's own best, no model reads them.
+    compare_passages: int = Field(6, ge=1, le=20)
     answer_context_chars: int = Field(600, ge=100, le=20000)
     #: Whole-answer budget: generation still running after this is cut off and the answer falls back
     #: to the extractive one (marked ``degraded``).
@@ -326,6 +329,7 @@ class Settings(BaseSettings):
             "model": self.llm_model if self.llm_backend == "openai" else str(self.local_model_path or "bundled"),
             "passages": self.answer_passages,
             "series_passages": self.series_passages,
+            "compare_passages": self.compare_passages,
             "context": self.answer_context_chars,
             "max_tokens": self.llm_max_tokens,
             "temperature": self.llm_temperature,
