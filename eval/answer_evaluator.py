@@ -8,6 +8,9 @@ A system is a function ``item -> dict`` with ``answer`` (text with [n] markers),
 
 - accuracy: answerable items answered (not refused) with every ``must_contain`` or an alias;
 - refusal precision / recall: on the unanswerable items; false refusals: answerable items refused;
+- wrong-figure rate: answers that state a figure and are neither right nor refused (an answerable
+  item answered with another figure, or an unanswerable one answered with one), over all items: the
+  answer a reader trusts most and should least;
 - unsupported-number rate: answers stating a number (with its unit) that none of their passages has;
   unmarked: the same, not counting figures the answer itself marks as not found;
 - citation validity: answered answerable items whose every [n] names a given passage that holds
@@ -45,13 +48,15 @@ def judge(item: dict, result: dict) -> dict:
         and all(n in passages for n in cited)
         and all(is_relevant(item, passages[n].get("source"), passages[n]["text"]) for n in cited)
     )
+    correct = refused if not answerable(item) else (not refused and answer_is_correct(item, text))
     return {
         "id": item["id"],
         "type": item["type"],
         "question": item["question"],
         "answer": text,
         "refused": refused,
-        "correct": (refused if not answerable(item) else (not refused and answer_is_correct(item, text))),
+        "correct": correct,
+        "wrong_figure": not refused and not correct and bool(figures(text)),
         "citations_valid": valid if answerable(item) and not refused else None,
         "unsupported": unsupported,
         "unmarked": [f for f in unsupported if f not in marked],
@@ -133,6 +138,7 @@ def metrics(rows: list[dict]) -> dict[str, float | int | None]:
         "refusal_precision": _share(sum(not answerable(r) for r in refused), len(refused)),
         "refusal_recall": _share(sum(r["refused"] for r in unanswerable_rows), len(unanswerable_rows)),
         "false_refusals": _share(sum(r["refused"] for r in answerable_rows), len(answerable_rows)),
+        "wrong_figure_rate": _share(sum(bool(r.get("wrong_figure")) for r in rows), len(rows)),
         "unsupported_number_rate": _share(sum(bool(r["unsupported"]) for r in answered), len(answered)),
         "unmarked_unsupported_rate": _share(sum(bool(r.get("unmarked")) for r in answered), len(answered)),
         "citation_validity": _share(sum(bool(r["citations_valid"]) for r in checked), len(checked)),

@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 RETRIEVAL_COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "recall@5")
 ANSWER_COLUMNS = (
-    "accuracy", "refusal_precision", "refusal_recall", "false_refusals", "unsupported_number_rate",
+    "accuracy", "refusal_precision", "refusal_recall", "false_refusals", "wrong_figure_rate", "unsupported_number_rate",
     "unmarked_unsupported_rate", "doubtful_rate", "citation_validity",
 )  # fmt: skip
 

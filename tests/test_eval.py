@@ -79,6 +79,8 @@ def test_answer_metrics():
     assert m["accuracy"] == 0.5 and m["false_refusals"] == 0.5
     assert m["refusal_precision"] == 0.5 and m["refusal_recall"] == 0.5
     assert m["unsupported_number_rate"] == 0.5 and m["citation_validity"] == 1.0
+    # t5 states a figure for an unanswerable question: the one wrong figure of the four answers
+    assert m["wrong_figure_rate"] == 0.25 and [r["id"] for r in out["questions"] if r["wrong_figure"]] == ["t5"]
     assert out["latency"]["total_ms"]["p50"] == 20 and out["latency"]["total_ms"]["n"] == 3
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.compare import asks_to_compare, claims_against, compare
-from rag.answering.figures import StatedFigure, asked_figure, region_level, stated_figures
+from rag.answering.figures import StatedFigure, asked_figure, figures_of_answer, region_level, stated_figures
 from rag.answering.series import asks_for_series, build_series, series_years
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
@@ -161,3 +161,12 @@ def test_series_years_keep_the_asked_span():
     assert series_years(QueryIntent("q", "x", years=(2019, 2021)), {2017, 2019, 2020, 2021, 2022}) == [2019, 2020, 2021]
     assert series_years(QueryIntent("q", "x"), {2022, 2020}) == [2020, 2022]
     assert not asks_for_series("清苑区2023年地区生产总值是多少", QueryIntent("q", "清苑区", 2023))
+
+
+def test_an_answers_figures_are_described_by_the_sentence_its_citation_states_them_in():
+    chunks = [
+        chunk("全市地区生产总值增长6.1%。", region="顺平县", n=1),
+        chunk("全县地区生产总值增长7.2%，粮食产量40万吨。", region="顺平县", n=2),
+    ]
+    found = figures_of_answer("顺平县地区生产总值增长7.2%[2]，另有99吨[2]。", chunks, [2])
+    assert [(f.text, f.measures, f.place, f.citation) for f in found] == [("7.2%", "地区生产总值增长", "顺平县", 2)]

@@ -33,7 +33,7 @@ from typing import Literal, Protocol
 from rag.answering.about import answer_about_reports, is_about_reports
 from rag.answering.compare import Comparison, asks_to_compare, claims_against, compare
 from rag.answering.coverage import coverage_gap, gazetteer
-from rag.answering.figures import StatedFigure
+from rag.answering.figures import StatedFigure, figures_of_answer
 from rag.answering.judge import Bar, judge_figure, judged_quote
 from rag.answering.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.answering.quote import extractive_answer, sure_quote, unit_quote
@@ -427,6 +427,9 @@ class Answerer:
         answer.id = draft.id
         if not answer.cached:
             answer.steps = list(draft.steps)
+            if not answer.figures and not answer.refused:  # what each stated figure measures, and whose
+                cited = [c.n for c in answer.citations]
+                answer.figures = [f.to_dict() for f in figures_of_answer(answer.answer, draft.chunks, cited)]
         if self.cache is not None and draft.cache_key and not (answer.cached or answer.degraded or draft.busy):
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)

@@ -32,7 +32,7 @@ from rag.answering.verify import asked_figures
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
-from rag.text.numbers import MULTIPLIERS, Figure, comparable, unit_kind
+from rag.text.numbers import MULTIPLIERS, Figure, comparable, occurrences, unit_kind
 
 _RULES = lexicon().figures
 
@@ -195,6 +195,32 @@ def _place(clause: str, chunk: Chunk) -> tuple[str | None, str | None]:
         return chunk.region, own
     parent = chunk.parent_region if region_level(chunk.parent_region) == level else None
     return parent, level
+
+
+def figures_of_answer(text: str, chunks: Sequence[Chunk], cited: Sequence[int]) -> list[StatedFigure]:
+    """What each figure an answer states measures, as the passage sentence stating it names it: the
+    first cited passage (passage numbers from 1) with a sentence stating the number with its unit, and
+    the figure described there (:func:`describe`). A figure no cited passage states is left out."""
+    from rag.answering.verify import figures, strip_citations
+
+    found: list[StatedFigure] = []
+    for figure in figures(strip_citations(text)):
+        for n in cited:
+            if not 1 <= n <= len(chunks):
+                continue
+            spot = next(
+                (
+                    (sentence, m.start())
+                    for sentence in sentences(chunks[n - 1].text)
+                    for m in occurrences(figure, comparable(sentence))
+                    if not figure.unit or comparable(sentence).startswith(figure.unit, m.end())
+                ),
+                None,
+            )
+            if spot is not None:
+                found.append(describe(spot[0], figure, spot[1], chunks[n - 1], n))
+                break
+    return found
 
 
 def stated_figures(chunks: Sequence[Chunk], first: int = 1) -> list[StatedFigure]:
