@@ -170,3 +170,24 @@ def test_an_answers_figures_are_described_by_the_sentence_its_citation_states_th
     ]
     found = figures_of_answer("顺平县地区生产总值增长7.2%[2]，另有99吨[2]。", chunks, [2])
     assert [(f.text, f.measures, f.place, f.citation) for f in found] == [("7.2%", "地区生产总值增长", "顺平县", 2)]
+
+
+def test_a_quote_of_the_citys_figure_is_no_answer_for_the_county(make_settings, embedder, tmp_path):
+    """「全市地区生产总值增长6.1%」 in a county's report is its city's figure: a question about the county is
+    not answered with it, though the sentence names everything asked."""
+    from rag.answering.answer import Answerer
+    from rag.indexing.ingest import ingest
+    from rag.retrieval.retrieve import open_retriever
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.txt").write_text(
+        "顺平县2022年政府工作报告\n——2022年1月20日在顺平县第十七届人民代表大会第一次会议上\n各位代表：\n"
+        "一、2021年工作回顾\n2021年，全市地区生产总值增长6.1%，我县经济稳中向好。\n二、2022年工作安排\n今年要稳增长。\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(seeds_dir=docs)
+    ingest([docs], settings, embedder=embedder)
+    answerer = Answerer(open_retriever(settings, embedder=embedder), None, settings)
+    answer = answerer.ask("顺平县2021年地区生产总值增长多少？")
+    assert "6.1%" not in answer.answer

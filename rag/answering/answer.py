@@ -307,6 +307,8 @@ class Answerer:
             if draft.chunks
             else None
         )
+        if draft.quote and not self._own_level(draft, draft.quote):
+            draft.quote = None  # 「全市地区生产总值增长6.1%」 quoted for a county: the city's figure
         if draft.quote and self.settings.answer_mode == "quote-first":
             draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
         elif self.llm is None or not draft.chunks:
@@ -404,6 +406,13 @@ class Answerer:
             text = _without_verdict(comparison)
         draft.answer = self._composed(draft, text, [f for f in comparison.figures if f is not None])
         return True
+
+    def _own_level(self, draft: Draft, text: str) -> bool:
+        """Whether a quote states a figure of the asked place itself, not only of a level above or below
+        it (「全市」「全省」 in a county's report): a question about a county never takes its city's figure."""
+        asked = {side.region for side in draft.sides if side.region}
+        stated = figures_of_answer(text, draft.chunks, citations_in(text))
+        return not asked or not stated or any(f.place in asked for f in stated)
 
     def _composed(self, draft: Draft, text: str, stated: Sequence[StatedFigure]) -> Answer:
         """An answer composed from report figures by a template: cited as its figures are, no model."""
@@ -698,6 +707,8 @@ class Answerer:
         text, _ = extractive_answer(draft.standalone, draft.chunks)
         if not text:
             answer = self._refusal(draft)
+        elif not self._own_level(draft, text):
+            answer = self._refusal(draft, reason="the passages state the figure only for another level (全市/全省)")
         else:
             answer = self._verify(draft, EXTRACTIVE_PREFIX + text, mode="degraded" if degraded else "extractive")
         answer.degraded = degraded
