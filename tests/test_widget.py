@@ -418,6 +418,30 @@ def test_replace_event_swaps_the_quote_for_the_models_wording(page, site, serve_
     assert "2023年太仓市一般公共预算收入为189.4亿元[1]。" in seen, seen
     assert not any("摘录" in text and "收入为" in text for text in seen), seen
 
+# --- the rating buttons -------------------------------------------------------------------------
+
+
+def test_feedback_buttons_are_drawn_icons_with_a_label(page, site, serve_app, retriever):
+    """No emoji font needed: each rating button is an SVG thumb and a visible word."""
+    api = serve(serve_app, retriever, site=site)
+    worded = "2023年太仓市一般公共预算收入189.4亿元[1]。"
+    FakeAsk(page, api, stream(("sources", [CITATION]), ("delta", {"text": worded}),
+                              ("done", answer_object(worded, id="a" * 32))))  # fmt: skip
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    for name in ("有帮助", "没有帮助"):
+        button = answer.get_by_role("button", name=name, exact=True)
+        expect(button).to_be_visible()
+        expect(button.locator("svg")).to_have_count(1)
+        expect(button.locator("svg")).to_have_attribute("aria-hidden", "true")
+        icon = button.locator("svg").bounding_box()
+        assert icon and icon["width"] >= 12 and icon["height"] >= 12
+        expect(button.locator("span")).to_have_text(name)
+        expect(button.locator("span")).to_be_visible()
+        assert "👍" not in button.inner_text() and "👎" not in button.inner_text()
+
+
 # --- what the user sees when things go wrong, or are not in the reports --------------------------
 
 

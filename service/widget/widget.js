@@ -67,7 +67,7 @@
     position: data.position === "left" ? "left" : "right",
     open: data.open === "true" || data.open === "",
     apiKey: data.apiKey || "",
-    feedback: data.feedback !== "false", // 👍/👎 under each answer
+    feedback: data.feedback !== "false", // 👍/👎 (drawn as SVG thumbs with a label) under each answer
   };
   var MAX_TURNS = 20; // the service accepts at most 20 history turns
   var MAX_COMMENT = 1000; // the service's limit for a comment on an answer
@@ -89,6 +89,18 @@
       else node.setAttribute(k, attrs[k]);
     });
     (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svgEl(tag, attrs, children) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
     return node;
   }
 
@@ -130,7 +142,8 @@
     ".error{align-self:stretch;background:#fde8e8;color:#9b1c1c;border:1px solid #f5c2c2}",
     ".error button{margin-left:8px;text-decoration:underline;color:#9b1c1c;font-weight:600}",
     ".feedback{margin-top:6px;display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:12px;color:#57606a;white-space:normal}",
-    ".feedback .rate{padding:1px 8px;border:1px solid #d0d4da;border-radius:12px;font-size:14px;line-height:1.5}",
+    ".feedback .rate{display:inline-flex;align-items:center;gap:4px;padding:1px 8px;border:1px solid #d0d4da;border-radius:12px;font-size:12px;line-height:1.6}",
+    ".feedback .rate svg{width:14px;height:14px;fill:currentColor;flex:none}",
     ".feedback .rate[aria-pressed=true]{border-color:var(--c);background:#f6f7f9}",
     ".feedback .note{flex-basis:100%}",
     ".feedback .comment{flex-basis:100%;display:flex;flex-direction:column;gap:4px}",
@@ -154,7 +167,7 @@
 
   var panelId = "govrag-panel";
   var launcher = el("button", { class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", "aria-controls": panelId });
-  var SVG = "http://www.w3.org/2000/svg", icon = document.createElementNS(SVG, "svg"), path = document.createElementNS(SVG, "path");
+  var icon = document.createElementNS(SVG, "svg"), path = document.createElementNS(SVG, "path");
   icon.setAttribute("viewBox", "0 0 24 24");
   icon.setAttribute("aria-hidden", "true");
   path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
@@ -298,7 +311,7 @@
     scroll();
   }
 
-  // --- 👍/👎 under an answer: POST /api/feedback; 👎 opens an optional short comment ------------------
+  // --- 👍/👎 (drawn thumbs) under an answer: POST /api/feedback; 👎 opens an optional short comment -----
 
   function headersJSON() {
     var headers = { "Content-Type": "application/json" };
@@ -329,11 +342,20 @@
     return null;
   }
 
+  // a thumb drawn, not an emoji: a machine without an emoji font shows 👍 as an empty box
+  function thumb(down) {
+    var path = svgEl("path", {
+      d: "M2 21h4V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 7.6 6.6C7.2 7 7 7.5 7 8v11c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7c.1-.3.2-.5.2-.8v-2z",
+    });
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
+    return svgEl("svg", { class: "thumb", viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" }, [path]);
+  }
+
   function feedbackBar(answer) {
     var bar = el("div", { class: "feedback", role: "group", "aria-label": t.rate });
     var note = el("div", { class: "note", role: "status", "aria-live": "polite" });
-    var up = el("button", { type: "button", class: "rate up", "data-rating": "up", "aria-label": t.up, title: t.up, "aria-pressed": "false", text: "👍" });
-    var down = el("button", { type: "button", class: "rate down", "data-rating": "down", "aria-label": t.down, title: t.down, "aria-pressed": "false", text: "👎" });
+    var up = el("button", { type: "button", class: "rate up", "data-rating": "up", "aria-label": t.up, title: t.up, "aria-pressed": "false" }, [thumb(false), el("span", { text: t.up })]);
+    var down = el("button", { type: "button", class: "rate down", "data-rating": "down", "aria-label": t.down, title: t.down, "aria-pressed": "false" }, [thumb(true), el("span", { text: t.down })]);
     var form = null;
 
     function pressed(rating) {
