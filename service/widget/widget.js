@@ -31,6 +31,7 @@
       rate: "这个回答有帮助吗？", up: "有帮助", down: "没有帮助", thanks: "谢谢反馈！",
       commentLabel: "哪里不对？（可选）", commentSend: "提交", commentSkip: "跳过", commentThanks: "谢谢，已收到您的意见。",
       feedbackFailed: "反馈未能提交：{m}",
+      year: "年份", value: "数值", source: "出处", gap: "报告未载", yearSuffix: "年", colon: "：", comma: "，",
     },
     en: {
       title: "Government work report Q&A",
@@ -52,6 +53,7 @@
       rate: "Was this answer helpful?", up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback!",
       commentLabel: "What was wrong? (optional)", commentSend: "Send", commentSkip: "Skip", commentThanks: "Thanks, your comment was received.",
       feedbackFailed: "Feedback not sent: {m}",
+      year: "Year", value: "Figure", source: "Source", gap: "Not in the reports", yearSuffix: "", colon: ": ", comma: ", ",
     },
   };
 
@@ -151,6 +153,22 @@
     ".feedback .comment div{display:flex;gap:8px}",
     ".feedback .comment button{padding:2px 10px;border-radius:6px;border:1px solid #d0d4da}",
     ".feedback .comment .send-comment{background:var(--c);color:#fff;border-color:var(--c)}",
+    "mark.fig{background:#fff1b8;color:inherit;padding:0 1px;border-radius:2px}",
+    ".series{margin-top:8px;white-space:normal}",
+    ".series table{border-collapse:collapse;width:100%;font-size:13px}",
+    ".series caption{text-align:left;font-weight:600;padding-bottom:2px}",
+    ".series th,.series td{border-bottom:1px solid #e3e5e8;padding:2px 6px;text-align:left;font-weight:400}",
+    ".series thead th{font-weight:600;color:#57606a}",
+    ".series td.value{font-variant-numeric:tabular-nums}",
+    ".series tr.gap td{color:#8c959f;font-style:italic}",
+    ".chart{display:block;width:100%;height:auto;margin-top:6px;overflow:visible}",
+    ".chart .axis{stroke:#d0d4da;stroke-width:1}",
+    ".chart .line{fill:none;stroke:var(--c);stroke-width:2}",
+    ".chart .pt{cursor:pointer;outline:none}",
+    ".chart .pt circle{fill:#fff;stroke:var(--c);stroke-width:2}",
+    ".chart .pt:hover circle,.chart .pt:focus-visible circle{fill:var(--c);r:6px}",
+    ".chart .pt:focus-visible circle{stroke:#1f2328}",
+    ".chart text{font-size:10px;fill:#57606a}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}",
     "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #d0d4da;border-radius:8px;background:#fff}",
     ".send,.stop{padding:0 14px;border-radius:8px;background:var(--c);color:#fff;font-weight:600}",
@@ -275,9 +293,146 @@
     if (last < text.length) body.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // --- answers composed from report figures: the figures marked, a series as a table and a chart --
+
+  // each figure's text (「176.6亿元」) where the answer states it, in a <mark>; not inside a citation
+  // button, nor as the tail of a longer number (「5亿元」 in 「15亿元」)
+  function markFigures(body, figures) {
+    var texts = [];
+    figures.forEach(function (f) {
+      if (f && typeof f.text === "string" && f.text && texts.indexOf(f.text) < 0) texts.push(f.text);
+    });
+    if (!texts.length) return;
+    texts.sort(function (a, b) { return b.length - a.length; }); // the longest first
+    var nodes = [], walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT), node;
+    while ((node = walker.nextNode())) if (!node.parentNode.closest("button,mark")) nodes.push(node);
+    nodes.forEach(function (textNode) {
+      var s = textNode.nodeValue, parts = document.createDocumentFragment(), last = 0, i = 0;
+      while (i < s.length) {
+        var hit = null;
+        for (var k = 0; k < texts.length && !hit; k++) {
+          var f = texts[k], end = i + f.length;
+          if (s.slice(i, end) !== f || (i > 0 && /[\d.]/.test(s.charAt(i - 1)))) continue;
+          if (/\d$/.test(f) && /[\d.]/.test(s.charAt(end))) continue;
+          hit = f;
+        }
+        if (!hit) { i++; continue; }
+        if (i > last) parts.appendChild(document.createTextNode(s.slice(last, i)));
+        parts.appendChild(el("mark", { class: "fig", text: hit }));
+        i += hit.length;
+        last = i;
+      }
+      if (!last) return;
+      if (last < s.length) parts.appendChild(document.createTextNode(s.slice(last)));
+      textNode.parentNode.replaceChild(parts, textNode);
+    });
+  }
+
+  var MULTIPLIERS = [["万亿", 1e12], ["亿", 1e8], ["万", 1e4], ["千", 1e3], ["百", 1e2]];
+
+  // 「1.2万亿元」 → [1e12, "元"]: what one of the unit is worth in its base unit
+  function unitScale(unit) {
+    unit = unit || "";
+    for (var i = 0; i < MULTIPLIERS.length; i++) {
+      if (unit.indexOf(MULTIPLIERS[i][0]) === 0) return [MULTIPLIERS[i][1], unit.slice(MULTIPLIERS[i][0].length)];
+    }
+    return [1, unit];
+  }
+
+  function yearLabel(year) { return year + t.yearSuffix; }
+
+  function rowText(row) { return row.value == null ? t.gap : row.text || row.value + (row.unit || ""); }
+
+  function seriesView(msg, answer, citations) {
+    var rows = answer.table.filter(function (r) { return r && typeof r.year === "number"; });
+    var stated = rows.filter(function (r) { return r.value != null; });
+    var first = stated[0] || {}, figures = answer.figures || [], place = "";
+    figures.forEach(function (f) { if (!place && f && f.place && f.citation === first.citation) place = f.place; });
+    figures.forEach(function (f) { if (!place && f && f.place) place = f.place; });
+    var measures = first.measures || "";
+    var caption = place && measures.indexOf(place) !== 0 ? place + measures : measures;
+    var head = el("tr", {}, [t.year, t.value, t.source].map(function (name) { return el("th", { scope: "col", text: name }); }));
+    var tbody = el("tbody");
+    rows.forEach(function (r) {
+      var c = r.value != null && r.citation != null ? citationByN(citations, r.citation) : null;
+      tbody.appendChild(el("tr", r.value == null ? { class: "gap" } : {}, [
+        el("th", { scope: "row", text: yearLabel(r.year) }),
+        el("td", { class: "value", text: rowText(r) }),
+        el("td", { class: "source" }, [c ? citeButton(msg, c) : r.value != null && r.citation != null ? "[" + r.citation + "]" : "—"]),
+      ]));
+    });
+    var table = el("table", {}, [el("caption", { text: caption }), el("thead", {}, [head]), tbody]);
+    var summary = caption + t.colon + rows.map(function (r) { return yearLabel(r.year) + " " + rowText(r); }).join(t.comma);
+    return el("div", { class: "series" }, [table, seriesChart(msg, rows, citations, summary)]);
+  }
+
+  // a line over the years (gaps break it), the highest and lowest value labelled; each point is
+  // focusable, titled 「2021年 160.5亿元」, and opens its passage like the citation markers do
+  function seriesChart(msg, rows, citations, summary) {
+    var W = 340, H = 150, L = 62, R = 14, T = 12, B = 24;
+    var display = null;
+    rows.forEach(function (r) { if (!display && r.value != null) display = unitScale(r.unit); });
+    var points = rows.map(function (r) {
+      var v = r.value == null ? NaN : Number(r.value), scale = unitScale(r.unit);
+      if (display && scale[1] === display[1]) v = (v * scale[0]) / display[0];
+      else v = NaN;
+      return { row: r, v: v };
+    });
+    var values = points.filter(function (p) { return isFinite(p.v); }).map(function (p) { return p.v; });
+    var svg = svgEl("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary });
+    if (!values.length) return svg;
+    var min = Math.min.apply(null, values), max = Math.max.apply(null, values);
+    var lo = min === max ? min - 1 : min, hi = min === max ? max + 1 : max;
+    var y0 = rows[0].year, y1 = rows[rows.length - 1].year;
+    function x(year) { return y1 === y0 ? (L + W - R) / 2 : L + ((year - y0) / (y1 - y0)) * (W - L - R); }
+    function y(v) { return T + ((hi - v) / (hi - lo)) * (H - T - B); }
+    function round(v) { return String(Math.round(v * 100) / 100); }
+    var unitName = display ? (rows.filter(function (r) { return r.value != null; })[0].unit || "") : "";
+    svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+    svg.appendChild(svgEl("text", { class: "max", x: L - 6, y: y(max) + 3, "text-anchor": "end", text: round(max) + unitName }));
+    if (min !== max) svg.appendChild(svgEl("text", { class: "min", x: L - 6, y: y(min) + 3, "text-anchor": "end", text: round(min) + unitName }));
+    var every = rows.length <= 8 ? 1 : Math.ceil(rows.length / 6);
+    rows.forEach(function (r, i) {
+      if (i % every === 0 || i === rows.length - 1) {
+        svg.appendChild(svgEl("text", { class: "year", x: x(r.year), y: H - 8, "text-anchor": "middle", text: String(r.year) }));
+      }
+    });
+    var run = [];
+    function flush() {
+      if (run.length > 1) svg.appendChild(svgEl("path", { class: "line", d: "M" + run.join("L") }));
+      run = [];
+    }
+    points.forEach(function (p) {
+      if (isFinite(p.v)) run.push(x(p.row.year).toFixed(1) + " " + y(p.v).toFixed(1));
+      else flush(); // a gap (or a figure in another unit) breaks the line
+    });
+    flush();
+    points.forEach(function (p) {
+      if (!isFinite(p.v)) return;
+      var r = p.row, c = r.citation != null ? citationByN(citations, r.citation) : null;
+      var label = yearLabel(r.year) + " " + rowText(r);
+      var point = svgEl("g", { class: "pt", tabindex: "0", "data-year": String(r.year) }, [
+        svgEl("title", { text: label }),
+        svgEl("circle", { cx: x(r.year).toFixed(1), cy: y(p.v).toFixed(1), r: "4" }),
+      ]);
+      if (c) {
+        point.setAttribute("role", "link");
+        point.setAttribute("data-n", String(c.n));
+        point.setAttribute("aria-label", label + " " + t.citation + " " + c.n);
+        point.addEventListener("click", function () { showPassage(msg, c); });
+        point.addEventListener("keydown", function (event) {
+          if (event.key === "Enter" || event.key === " ") { event.preventDefault(); showPassage(msg, c); }
+        });
+      } else point.setAttribute("aria-label", label);
+      svg.appendChild(point);
+    });
+    return svg;
+  }
+
   function renderAnswer(msg, answer) {
     msg.classList.remove("streaming");
-    Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources"), function (n) { n.remove(); });
+    Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources,.series"), function (n) { n.remove(); });
     var body = msg.querySelector(".body");
     var citations = answer.citations || [];
     // "mode": quote | model | refused | degraded | about; older answers only carry the two flags
@@ -297,6 +452,8 @@
     msg.classList.toggle("degraded", degraded);
     msg.classList.toggle("quote", quote);
     fillText(msg, body, text, citations);
+    if (!refused && Array.isArray(answer.figures) && answer.figures.length) markFigures(body, answer.figures);
+    if (!refused && Array.isArray(answer.table) && answer.table.length) msg.appendChild(seriesView(msg, answer, citations));
     if (answer.unsupported_numbers && answer.unsupported_numbers.length) {
       msg.appendChild(el("div", { class: "badge unsupported", text: t.unsupported + answer.unsupported_numbers.join("、") }));
     }
