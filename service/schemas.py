@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
-from rag.answering.answer import MAX_HISTORY_TURNS, Mode
+from rag.answering.answer import MAX_HISTORY_TURNS, Citation, Mode
 from rag.answering.figures import Kind
 from rag.retrieval.query import MAX_QUERY_CHARS
 
@@ -100,21 +100,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class AnswerCitation(BaseModel):
-    """A numbered passage the answer cites (``[n]`` in the text)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    n: int
-    chunk_id: str
-    source: str
-    region: str | None
-    year: int | None
-    section: str
-    text: str
-    report_title: str | None = None
-
-
 class AnswerFigure(BaseModel):
     """A figure a cited report sentence states (:class:`rag.answering.figures.StatedFigure`)."""
 
@@ -163,7 +148,7 @@ class AskAnswer(BaseModel):
         description="How it was answered: a quoted or composed report sentence (`quote`), the model's "
         "checked wording, a refusal, extractive because the model was unavailable, or about the service."
     )
-    citations: list[AnswerCitation]
+    citations: list[Citation] = Field(description="The numbered passages the `[n]` markers cite.")
     unsupported_numbers: list[str] = Field(description="Figures the answer states that no cited passage does.")
     doubtful_numbers: list[str] = Field(default_factory=list)
     backend: str
