@@ -146,8 +146,36 @@ def search(
             _print_hits(result)
 
 
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes (a CJK character two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, cells: int) -> str:
+    return text + " " * (cells - _cells(text))
+
+
+def _series_lines(table: list[dict[str, Any]]) -> list[str]:
+    """A series answer's table: year, figure, citation; a year the library does not state 「报告未载」."""
+    rows = [("年份", "数值", "出处")]
+    for row in table:
+        if row.get("value") is None:
+            rows.append((f"{row['year']}年", "报告未载", "—"))
+        else:
+            figure = str(row.get("text") or f"{row['value']}{row.get('unit') or ''}")
+            rows.append((f"{row['year']}年", figure, f"[{row['citation']}]" if row.get("citation") is not None else "—"))
+    widths = [max(_cells(r[i]) for r in rows) for i in range(2)]
+    return [f"  {_pad(year, widths[0])}  {_pad(figure, widths[1])}  {cite}" for year, figure, cite in rows]
+
+
 def _print_answer(answer: dict[str, object]) -> None:
     typer.echo(str(answer["answer"]))
+    table = answer.get("table")
+    if table:
+        for line in _series_lines(cast(list[dict[str, Any]], table)):
+            typer.echo(line)
     for c in answer["citations"]:  # type: ignore[attr-defined]
         year = f"{c['year']}年 · " if c["year"] else ""
         typer.echo(f"  [{c['n']}] {c['report_title'] or c['source']} · {year}{c['section'] or '(开头)'}  ({c['chunk_id']})")

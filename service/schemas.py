@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
-from rag.answering.answer import MAX_HISTORY_TURNS
+from rag.answering.answer import MAX_HISTORY_TURNS, Citation, Mode
+from rag.answering.figures import Kind
 from rag.retrieval.query import MAX_QUERY_CHARS
 
 
@@ -98,7 +99,93 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: documented_error("The model's queue is full, or no index is loaded; see `Retry-After`."),
 }
 
-#: ``/api/ask`` and ``/v1/chat/completions``: JSON, or with ``"stream": true`` server-sent events.
+
+class AnswerFigure(BaseModel):
+    """A figure a cited report sentence states (:class:`rag.answering.figures.StatedFigure`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    value: str = Field(description="The number as written: 「176.6」.")
+    unit: str = Field(description="「亿元」, 「%」 … (empty for a bare count).")
+    text: str = Field(description="The figure as written, value and unit: 「176.6亿元」.")
+    measures: str = Field(description="What it measures, as the report names it: 「地区生产总值」.")
+    place: str | None = Field(description="The place it is of, when the sentence or report names one.")
+    level: str | None = Field(description="That place's administrative level (县级市, 区 …).")
+    year: int | None = Field(description="The year it describes (a 2024 report reviews 2023).")
+    kind: Kind = Field(description="actual, target (a plan) or estimate.")
+    qualifier: str = Field("", description="「以上」「左右」「以内」 after it: a bound, not an exact value.")
+    span: bool = Field(False, description="It describes several years (「年均」「累计」), not `year` alone.")
+    citation: int | None = Field(description="The number of the passage (`citations[].n`) that states it.")
+    sentence: str = Field(description="The report sentence that states it.")
+    source: str | None = Field(None, description="The report file it is from.")
+
+
+class SeriesRow(BaseModel):
+    """One year of a series answer; ``value`` ``null`` (and the other fields too) for a gap."""
+
+    model_config = ConfigDict(extra="allow")
+
+    year: int
+    value: str | None = Field(description="The number as written; null: the library states none for this year.")
+    unit: str | None
+    text: str | None = Field(description="The figure as written with its bound: 「6%以上」.")
+    measures: str | None
+    kind: Kind | None
+    citation: int | None = Field(description="The passage (`citations[].n`) that states it.")
+    source: str | None
+
+
+class AskAnswer(BaseModel):
+    """``/api/ask``'s answer (and the stream's ``done`` event): the object ``rag ask --json`` prints."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="`POST /api/feedback` rates the answer by it.")
+    question: str
+    answer: str = Field(description="The answer text with `[n]` citation markers.")
+    refused: bool = Field(description="The reports do not contain it (the text says so).")
+    mode: Mode = Field(
+        description="How it was answered: a quoted or composed report sentence (`quote`), the model's "
+        "checked wording, a refusal, extractive because the model was unavailable, or about the service."
+    )
+    citations: list[Citation] = Field(description="The numbered passages the `[n]` markers cite.")
+    unsupported_numbers: list[str] = Field(description="Figures the answer states that no cited passage does.")
+    doubtful_numbers: list[str] = Field(default_factory=list)
+    backend: str
+    degraded: bool
+    cached: bool = False
+    standalone_question: str | None = None
+    reason: str | None = None
+    figures: list[AnswerFigure] = Field(
+        description="The report figures an answer composed from them states (comparisons, series); empty otherwise."
+    )
+    table: list[SeriesRow] | None = Field(
+        description="A series question (「历年」「近五年」): one row per year, in order, a year the library "
+        "does not state a gap (`value` null); null for any other answer."
+    )
+    timings: dict[str, Any] = Field(
+        default_factory=dict, description="Milliseconds per stage; `step_<name>_ms` for each answer step that ran."
+    )
+    usage: dict[str, Any] = Field(default_factory=dict, description="The model's token counts, when it was asked.")
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="What each answer step after the model decided (`name`, `changed`, `reason`, `off`); "
+        "empty when the model was not asked.",
+    )
+
+
+_EVENT_STREAM = {"text/event-stream": {"schema": {"description": "events sources, delta, replace, done (JSON data)"}}}
+
+#: ``/api/ask``: the answer object, or with ``"stream": true`` server-sent events (``done`` carries it).
+ASK_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": AskAnswer,
+        "description": 'The answer; with `"stream": true` a `text/event-stream` whose `done` event carries it.',
+        "content": dict(_EVENT_STREAM),
+    }
+}
+
+#: ``/v1/chat/completions``: JSON, or with ``"stream": true`` server-sent events.
 STREAMING_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": 'The answer; with `"stream": true` a `text/event-stream`.',

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rag.answering.answer import Answer
 from rag.core.config import get_settings
 from service import cli
+from tests.test_service import series_answer
 
 
 @pytest.fixture
@@ -78,3 +80,48 @@ def test_get_settings_reads_the_environment(monkeypatch):
         assert get_settings().top_k == 7
     finally:
         get_settings.cache_clear()
+
+
+class SeriesAnswerer:
+    """Answers every question with the series of tests.test_service (no index, no model)."""
+
+    def __init__(self, *args: object) -> None:
+        self.llm = None
+
+    def ask(self, question: str) -> Answer:
+        return series_answer()
+
+
+@pytest.fixture
+def series_cli(make_settings, monkeypatch) -> CliRunner:
+    import rag.answering.answer
+    import rag.llm.clients
+    import rag.retrieval.retrieve
+
+    settings = make_settings()
+    monkeypatch.setattr(cli, "settings", lambda: settings)
+    monkeypatch.setattr(rag.answering.answer, "Answerer", SeriesAnswerer)
+    monkeypatch.setattr(rag.retrieval.retrieve, "open_retriever", lambda current: None)
+    monkeypatch.setattr(rag.llm.clients, "make_llm", lambda current: None)
+    return CliRunner()
+
+
+def test_ask_prints_a_series_table_after_the_answer(series_cli):
+    result = series_cli.invoke(cli.app, ["ask", "清苑区历年地区生产总值"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("清苑区地区生产总值：2020年150.1亿元[1]")
+    assert lines[1].split() == ["年份", "数值", "出处"]
+    assert [line.split() for line in lines[2:6]] == [
+        ["2020年", "150.1亿元", "[1]"], ["2021年", "160.5亿元", "[2]"], ["2022年", "报告未载", "—"], ["2023年", "176.6亿元", "[3]"]
+    ]  # fmt: skip
+    assert len({line.index("[") for line in lines[2:6] if "[" in line}) == 1  # the columns line up
+    assert lines[6].startswith("  [1] 清苑区2021年政府工作报告")
+
+
+def test_ask_json_carries_figures_and_table(series_cli):
+    result = series_cli.invoke(cli.app, ["ask", "清苑区历年地区生产总值", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [row["value"] for row in data["table"]] == ["150.1", "160.5", None, "176.6"]
+    assert [f["text"] for f in data["figures"]] == ["150.1亿元", "160.5亿元", "176.6亿元"]

@@ -14,7 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.answering.answer import BUSY_REASON, EXTRACTIVE_PREFIX
+from rag.answering.answer import BUSY_REASON, EXTRACTIVE_PREFIX, Answer, Citation
+from rag.answering.figures import StatedFigure
+from rag.answering.series import Row
 from rag.llm.clients import OpenAIClient, free_port
 from service.app import create_app
 from service.engine import Engine
@@ -207,6 +209,55 @@ def test_openapi_documents_the_error_envelope_every_status_and_the_event_stream(
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]
     assert "text/event-stream" in chat["200"]["content"] and "429" in chat
+
+
+def series_answer() -> Answer:
+    """A series answer as the engine composes it (「清苑区历年地区生产总值」): 2022 is a gap."""
+    citations = [
+        Citation(n, f"qingyuan-{year}#3", f"qingyuan_{year + 1}.txt", "清苑区", year, "一、回顾", text, f"清苑区{year + 1}年政府工作报告")
+        for n, year, text in [(1, 2020, "全区地区生产总值150.1亿元。"), (2, 2021, "全区地区生产总值160.5亿元。"),
+                              (3, 2023, "全区地区生产总值176.6亿元。")]
+    ]  # fmt: skip
+    figures = [
+        StatedFigure(value, "亿元", "地区生产总值", "清苑区", "区", year, "actual", n, citations[n - 1].text, citations[n - 1].source)
+        for n, year, value in [(1, 2020, "150.1"), (2, 2021, "160.5"), (3, 2023, "176.6")]
+    ]  # fmt: skip
+    rows = [Row(2020, figures[0]), Row(2021, figures[1]), Row(2022, None), Row(2023, figures[2])]
+    text = "清苑区地区生产总值：2020年150.1亿元[1]；2021年160.5亿元[2]；2022年（报告未载）；2023年176.6亿元[3]。"
+    return Answer("清苑区历年地区生产总值", text, False, citations, [], "none", mode="quote",
+                  figures=[f.to_dict() for f in figures], table=[row.to_dict() for row in rows])  # fmt: skip
+
+
+def test_openapi_documents_the_answer_its_figures_and_series_table(client):
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    body = spec["paths"]["/api/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    answer = schemas[body["$ref"].rsplit("/", 1)[1]]
+    assert answer["additionalProperties"] is True  # fields added later stay valid
+    assert {"answer", "refused", "mode", "citations", "figures", "table"} <= set(answer["required"])
+    assert set(answer["properties"]["mode"]["enum"]) >= {"quote", "model", "refused", "degraded"}
+    figure = schemas[answer["properties"]["figures"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(figure["properties"]) >= {"value", "unit", "text", "measures", "place", "level", "year", "kind",
+                                          "qualifier", "span", "citation", "sentence", "source"}  # fmt: skip
+    assert figure["properties"]["kind"]["enum"] == ["actual", "target", "estimate"]
+    table = answer["properties"]["table"]["anyOf"]
+    assert {"type": "null"} in table  # null for an answer that is no series
+    row = schemas[next(t for t in table if t.get("type") == "array")["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(row["required"]) >= {"year", "value", "unit", "text", "measures", "kind", "citation", "source"}
+    assert {"type": "null"} in row["properties"]["value"]["anyOf"]  # a gap
+    # the chat completions keep their own (OpenAI) shape
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert "$ref" not in chat["schema"]
+
+
+def test_a_series_answer_matches_the_documented_schema():
+    from service.schemas import AskAnswer
+
+    data = series_answer().to_dict()
+    parsed = AskAnswer.model_validate(data)
+    assert parsed.table and [r.value for r in parsed.table] == ["150.1", "160.5", None, "176.6"]
+    assert [f.text for f in parsed.figures] == ["150.1亿元", "160.5亿元", "176.6亿元"]
+    assert parsed.model_dump(exclude_unset=True).keys() == data.keys()
 
 
 def test_oversized_body_is_413(retriever):

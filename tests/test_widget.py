@@ -39,6 +39,8 @@ QUESTION = "2023年太仓市一般公共预算收入是多少？"
 FOLLOWUP = "那税收收入呢？"  # needs the previous turn: 2023, 太仓市
 KEY = "sk-widget-test"
 OPEN = "打开问答助手"
+#: ``RAG_SCREENSHOTS=docs`` saves the series answer's screenshot as docs/widget-series.png.
+SCREENSHOTS = os.environ.get("RAG_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -417,6 +419,111 @@ def test_replace_event_swaps_the_quote_for_the_models_wording(page, site, serve_
     # while streaming, replace showed the new text in place of (not after) the quote
     assert "2023年太仓市一般公共预算收入为189.4亿元[1]。" in seen, seen
     assert not any("摘录" in text and "收入为" in text for text in seen), seen
+
+# --- answers composed from report figures: marked figures, a series as a table and a chart --------
+
+SERIES_QUESTION = "清苑区历年地区生产总值"
+
+
+def test_series_answer_has_a_table_with_its_gap_and_a_chart_linked_to_the_sources(page, site, serve_app, retriever):
+    """``table`` (a series): a captioned table of the years, a gap row 「报告未载」, and a line chart with
+    one focusable point per stated year that opens its passage; the figures in the text are marked."""
+    from tests.test_service import series_answer
+
+    api = serve(serve_app, retriever, site=site)
+    done = series_answer().to_dict()
+    FakeAsk(page, api, stream(("sources", done["citations"]), ("delta", {"text": done["answer"]}), ("done", done)))
+    host_page(page, site, api, open="true")
+    ask(page, SERIES_QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".body")).to_have_text(done["answer"])
+    expect(answer.locator(".body mark.fig")).to_have_text(["150.1亿元", "160.5亿元", "176.6亿元"])
+
+    table = answer.get_by_role("table", name="清苑区地区生产总值")  # the caption names it
+    expect(table.locator("thead th")).to_have_text(["年份", "数值", "出处"])
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(1)).to_have_text("2021年160.5亿元[2]")
+    expect(rows.nth(2)).to_have_text("2022年报告未载—")  # the gap: no figure, no source
+    expect(rows.nth(2)).to_have_class("gap")
+    rows.nth(3).get_by_role("button", name="查看来源 3").click()
+    expect(answer.locator(".passage")).to_have_attribute("data-n", "3")
+    expect(answer.locator(".passage .text")).to_contain_text("176.6亿元")
+
+    chart = answer.get_by_role("img", name="清苑区地区生产总值：2020年 150.1亿元，2021年 160.5亿元，2022年 报告未载，2023年 176.6亿元")
+    expect(chart).to_be_visible()
+    points = chart.locator(".pt")
+    expect(points).to_have_count(3)  # one per stated year, none for the gap
+    assert points.evaluate_all("ps => ps.map(p => p.querySelector('title').textContent)") == [
+        "2020年 150.1亿元", "2021年 160.5亿元", "2023年 176.6亿元"]  # fmt: skip
+    expect(chart.locator("path.line")).to_have_count(1)  # 2020–2021; the gap breaks the line before 2023
+    expect(chart.locator("text.max")).to_have_text("176.6亿元")
+    expect(chart.locator("text.min")).to_have_text("150.1亿元")
+    box = points.nth(0).bounding_box()
+    last = points.nth(2).bounding_box()
+    assert box and last and box["x"] < last["x"] and box["y"] > last["y"]  # later and higher: drawn to scale
+
+    # a point opens its passage by mouse and by keyboard, as the [n] markers do
+    points.nth(1).click()
+    expect(answer.locator(".passage")).to_have_attribute("data-n", "2")
+    expect(answer.locator(".passage .text")).to_contain_text("160.5亿元")
+    points.nth(0).focus()
+    page.keyboard.press("Enter")
+    expect(answer.locator(".passage")).to_have_attribute("data-n", "1")
+    expect(answer.locator(".passage")).to_be_focused()
+    if SCREENSHOTS:
+        answer.locator(".passage").get_by_role("button", name="收起原文").click()
+        expect(answer.locator(".passage")).to_have_count(0)
+        page.set_viewport_size({"width": 440, "height": 1000})  # a tall phone: the panel fills it, all in view
+        expect(answer.locator("svg.chart")).to_be_in_viewport()
+        widget(page, ".panel").screenshot(path=str(Path(SCREENSHOTS) / "widget-series.png"))
+
+    # the table and chart come back with the conversation (session storage)
+    host_page(page, site, api, open="true")
+    replayed = last_answer(page)
+    expect(replayed.get_by_role("table", name="清苑区地区生产总值").locator("tbody tr")).to_have_count(4)
+    expect(replayed.locator("svg.chart .pt")).to_have_count(3)
+
+
+def test_a_comparison_marks_its_figures_and_has_no_table(page, site, serve_app, retriever):
+    text = "2023年地区生产总值176.6亿元[1]，2022年地区生产总值166.2亿元[2]；2023年比2022年多10.4亿元。"
+    figure = {"value": "176.6", "unit": "亿元", "text": "176.6亿元", "measures": "地区生产总值", "place": "清苑区",
+              "level": "区", "year": 2023, "kind": "actual", "qualifier": "", "span": False, "citation": 1,
+              "sentence": "全区地区生产总值176.6亿元。", "source": "x.txt"}  # fmt: skip
+    earlier = dict(figure, value="166.2", text="166.2亿元", year=2022, citation=2)
+    second = dict(CITATION, n=2, chunk_id="x#2", year=2022)
+    done = answer_object(text, mode="quote", citations=[CITATION, second], figures=[figure, earlier], table=None)
+    api = serve(serve_app, retriever, site=site)
+    FakeAsk(page, api, stream(("sources", [CITATION, second]), ("delta", {"text": text}), ("done", done)))
+    host_page(page, site, api, open="true")
+    ask(page, "清苑区2023年地区生产总值比2022年多多少？")
+    answer = wait_answered(page)
+    expect(answer.locator(".body")).to_have_text(text)  # the text unchanged, the figures marked in it
+    expect(answer.locator(".body mark")).to_have_text(["176.6亿元", "166.2亿元"])  # not the computed difference
+    expect(answer.locator(".body button.cite")).to_have_count(2)
+    expect(answer.locator(".series, table, svg.chart")).to_have_count(0)
+
+
+def test_feedback_buttons_are_drawn_icons_with_a_label(page, site, serve_app, retriever):
+    """No emoji font needed: each rating button is an SVG thumb and a visible word."""
+    api = serve(serve_app, retriever, site=site)
+    worded = "2023年太仓市一般公共预算收入189.4亿元[1]。"
+    FakeAsk(page, api, stream(("sources", [CITATION]), ("delta", {"text": worded}),
+                              ("done", answer_object(worded, id="a" * 32))))  # fmt: skip
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    for name in ("有帮助", "没有帮助"):
+        button = answer.get_by_role("button", name=name, exact=True)
+        expect(button).to_be_visible()
+        expect(button.locator("svg")).to_have_count(1)
+        expect(button.locator("svg")).to_have_attribute("aria-hidden", "true")
+        icon = button.locator("svg").bounding_box()
+        assert icon and icon["width"] >= 12 and icon["height"] >= 12
+        expect(button.locator("span")).to_have_text(name)
+        expect(button.locator("span")).to_be_visible()
+        assert "👍" not in button.inner_text() and "👎" not in button.inner_text()
+
 
 # --- what the user sees when things go wrong, or are not in the reports --------------------------
 

@@ -14,7 +14,7 @@ from rag.retrieval.query import validate_query
 from service.answerlog import record_answer
 from service.deps import get_engine
 from service.engine import Engine
-from service.schemas import ERROR_RESPONSES, STREAMING_RESPONSE, AskRequest, SearchRequest
+from service.schemas import ASK_RESPONSE, ERROR_RESPONSES, AskRequest, SearchRequest
 from service.security import protected
 from service.streaming import in_threadpool
 
@@ -36,7 +36,7 @@ def documents(engine: Engine = Depends(get_engine)) -> dict[str, object]:
     return {"documents": engine.documents()}
 
 
-@router.post("/ask", response_model=None, responses=STREAMING_RESPONSE)
+@router.post("/ask", response_model=None, responses=ASK_RESPONSE)
 def ask(request: Request, body: AskRequest, engine: Engine = Depends(get_engine)) -> dict[str, object] | EventSourceResponse:
     """A grounded answer with citations (the object ``rag ask --json`` prints).
 

@@ -31,6 +31,7 @@
       rate: "这个回答有帮助吗？", up: "有帮助", down: "没有帮助", thanks: "谢谢反馈！",
       commentLabel: "哪里不对？（可选）", commentSend: "提交", commentSkip: "跳过", commentThanks: "谢谢，已收到您的意见。",
       feedbackFailed: "反馈未能提交：{m}",
+      year: "年份", value: "数值", source: "出处", gap: "报告未载", yearSuffix: "年", colon: "：", comma: "，",
     },
     en: {
       title: "Government work report Q&A",
@@ -52,6 +53,7 @@
       rate: "Was this answer helpful?", up: "Helpful", down: "Not helpful", thanks: "Thanks for the feedback!",
       commentLabel: "What was wrong? (optional)", commentSend: "Send", commentSkip: "Skip", commentThanks: "Thanks, your comment was received.",
       feedbackFailed: "Feedback not sent: {m}",
+      year: "Year", value: "Figure", source: "Source", gap: "Not in the reports", yearSuffix: "", colon: ": ", comma: ", ",
     },
   };
 
@@ -67,7 +69,7 @@
     position: data.position === "left" ? "left" : "right",
     open: data.open === "true" || data.open === "",
     apiKey: data.apiKey || "",
-    feedback: data.feedback !== "false", // 👍/👎 under each answer
+    feedback: data.feedback !== "false", // 👍/👎 (drawn as SVG thumbs with a label) under each answer
   };
   var MAX_TURNS = 20; // the service accepts at most 20 history turns
   var MAX_COMMENT = 1000; // the service's limit for a comment on an answer
@@ -89,6 +91,18 @@
       else node.setAttribute(k, attrs[k]);
     });
     (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svgEl(tag, attrs, children) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
     return node;
   }
 
@@ -130,7 +144,8 @@
     ".error{align-self:stretch;background:#fde8e8;color:#9b1c1c;border:1px solid #f5c2c2}",
     ".error button{margin-left:8px;text-decoration:underline;color:#9b1c1c;font-weight:600}",
     ".feedback{margin-top:6px;display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:12px;color:#57606a;white-space:normal}",
-    ".feedback .rate{padding:1px 8px;border:1px solid #d0d4da;border-radius:12px;font-size:14px;line-height:1.5}",
+    ".feedback .rate{display:inline-flex;align-items:center;gap:4px;padding:1px 8px;border:1px solid #d0d4da;border-radius:12px;font-size:12px;line-height:1.6}",
+    ".feedback .rate svg{width:14px;height:14px;fill:currentColor;flex:none}",
     ".feedback .rate[aria-pressed=true]{border-color:var(--c);background:#f6f7f9}",
     ".feedback .note{flex-basis:100%}",
     ".feedback .comment{flex-basis:100%;display:flex;flex-direction:column;gap:4px}",
@@ -138,6 +153,22 @@
     ".feedback .comment div{display:flex;gap:8px}",
     ".feedback .comment button{padding:2px 10px;border-radius:6px;border:1px solid #d0d4da}",
     ".feedback .comment .send-comment{background:var(--c);color:#fff;border-color:var(--c)}",
+    "mark.fig{background:#fff1b8;color:inherit;padding:0 1px;border-radius:2px}",
+    ".series{margin-top:8px;white-space:normal}",
+    ".series table{border-collapse:collapse;width:100%;font-size:13px}",
+    ".series caption{text-align:left;font-weight:600;padding-bottom:2px}",
+    ".series th,.series td{border-bottom:1px solid #e3e5e8;padding:2px 6px;text-align:left;font-weight:400}",
+    ".series thead th{font-weight:600;color:#57606a}",
+    ".series td.value{font-variant-numeric:tabular-nums}",
+    ".series tr.gap td{color:#8c959f;font-style:italic}",
+    ".chart{display:block;width:100%;height:auto;margin-top:6px;overflow:visible}",
+    ".chart .axis{stroke:#d0d4da;stroke-width:1}",
+    ".chart .line{fill:none;stroke:var(--c);stroke-width:2}",
+    ".chart .pt{cursor:pointer;outline:none}",
+    ".chart .pt circle{fill:#fff;stroke:var(--c);stroke-width:2}",
+    ".chart .pt:hover circle,.chart .pt:focus-visible circle{fill:var(--c);r:6px}",
+    ".chart .pt:focus-visible circle{stroke:#1f2328}",
+    ".chart text{font-size:10px;fill:#57606a}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}",
     "textarea{flex:1;resize:none;height:44px;padding:8px;border:1px solid #d0d4da;border-radius:8px;background:#fff}",
     ".send,.stop{padding:0 14px;border-radius:8px;background:var(--c);color:#fff;font-weight:600}",
@@ -154,7 +185,7 @@
 
   var panelId = "govrag-panel";
   var launcher = el("button", { class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", "aria-controls": panelId });
-  var SVG = "http://www.w3.org/2000/svg", icon = document.createElementNS(SVG, "svg"), path = document.createElementNS(SVG, "path");
+  var icon = document.createElementNS(SVG, "svg"), path = document.createElementNS(SVG, "path");
   icon.setAttribute("viewBox", "0 0 24 24");
   icon.setAttribute("aria-hidden", "true");
   path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
@@ -262,9 +293,146 @@
     if (last < text.length) body.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // --- answers composed from report figures: the figures marked, a series as a table and a chart --
+
+  // each figure's text (「176.6亿元」) where the answer states it, in a <mark>; not inside a citation
+  // button, nor as the tail of a longer number (「5亿元」 in 「15亿元」)
+  function markFigures(body, figures) {
+    var texts = [];
+    figures.forEach(function (f) {
+      if (f && typeof f.text === "string" && f.text && texts.indexOf(f.text) < 0) texts.push(f.text);
+    });
+    if (!texts.length) return;
+    texts.sort(function (a, b) { return b.length - a.length; }); // the longest first
+    var nodes = [], walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT), node;
+    while ((node = walker.nextNode())) if (!node.parentNode.closest("button,mark")) nodes.push(node);
+    nodes.forEach(function (textNode) {
+      var s = textNode.nodeValue, parts = document.createDocumentFragment(), last = 0, i = 0;
+      while (i < s.length) {
+        var hit = null;
+        for (var k = 0; k < texts.length && !hit; k++) {
+          var f = texts[k], end = i + f.length;
+          if (s.slice(i, end) !== f || (i > 0 && /[\d.]/.test(s.charAt(i - 1)))) continue;
+          if (/\d$/.test(f) && /[\d.]/.test(s.charAt(end))) continue;
+          hit = f;
+        }
+        if (!hit) { i++; continue; }
+        if (i > last) parts.appendChild(document.createTextNode(s.slice(last, i)));
+        parts.appendChild(el("mark", { class: "fig", text: hit }));
+        i += hit.length;
+        last = i;
+      }
+      if (!last) return;
+      if (last < s.length) parts.appendChild(document.createTextNode(s.slice(last)));
+      textNode.parentNode.replaceChild(parts, textNode);
+    });
+  }
+
+  var MULTIPLIERS = [["万亿", 1e12], ["亿", 1e8], ["万", 1e4], ["千", 1e3], ["百", 1e2]];
+
+  // 「1.2万亿元」 → [1e12, "元"]: what one of the unit is worth in its base unit
+  function unitScale(unit) {
+    unit = unit || "";
+    for (var i = 0; i < MULTIPLIERS.length; i++) {
+      if (unit.indexOf(MULTIPLIERS[i][0]) === 0) return [MULTIPLIERS[i][1], unit.slice(MULTIPLIERS[i][0].length)];
+    }
+    return [1, unit];
+  }
+
+  function yearLabel(year) { return year + t.yearSuffix; }
+
+  function rowText(row) { return row.value == null ? t.gap : row.text || row.value + (row.unit || ""); }
+
+  function seriesView(msg, answer, citations) {
+    var rows = answer.table.filter(function (r) { return r && typeof r.year === "number"; });
+    var stated = rows.filter(function (r) { return r.value != null; });
+    var first = stated[0] || {}, figures = answer.figures || [], place = "";
+    figures.forEach(function (f) { if (!place && f && f.place && f.citation === first.citation) place = f.place; });
+    figures.forEach(function (f) { if (!place && f && f.place) place = f.place; });
+    var measures = first.measures || "";
+    var caption = place && measures.indexOf(place) !== 0 ? place + measures : measures;
+    var head = el("tr", {}, [t.year, t.value, t.source].map(function (name) { return el("th", { scope: "col", text: name }); }));
+    var tbody = el("tbody");
+    rows.forEach(function (r) {
+      var c = r.value != null && r.citation != null ? citationByN(citations, r.citation) : null;
+      tbody.appendChild(el("tr", r.value == null ? { class: "gap" } : {}, [
+        el("th", { scope: "row", text: yearLabel(r.year) }),
+        el("td", { class: "value", text: rowText(r) }),
+        el("td", { class: "source" }, [c ? citeButton(msg, c) : r.value != null && r.citation != null ? "[" + r.citation + "]" : "—"]),
+      ]));
+    });
+    var table = el("table", {}, [el("caption", { text: caption }), el("thead", {}, [head]), tbody]);
+    var summary = caption + t.colon + rows.map(function (r) { return yearLabel(r.year) + " " + rowText(r); }).join(t.comma);
+    return el("div", { class: "series" }, [table, seriesChart(msg, rows, citations, summary)]);
+  }
+
+  // a line over the years (gaps break it), the highest and lowest value labelled; each point is
+  // focusable, titled 「2021年 160.5亿元」, and opens its passage like the citation markers do
+  function seriesChart(msg, rows, citations, summary) {
+    var W = 340, H = 150, L = 62, R = 14, T = 12, B = 24;
+    var display = null;
+    rows.forEach(function (r) { if (!display && r.value != null) display = unitScale(r.unit); });
+    var points = rows.map(function (r) {
+      var v = r.value == null ? NaN : Number(r.value), scale = unitScale(r.unit);
+      if (display && scale[1] === display[1]) v = (v * scale[0]) / display[0];
+      else v = NaN;
+      return { row: r, v: v };
+    });
+    var values = points.filter(function (p) { return isFinite(p.v); }).map(function (p) { return p.v; });
+    var svg = svgEl("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary });
+    if (!values.length) return svg;
+    var min = Math.min.apply(null, values), max = Math.max.apply(null, values);
+    var lo = min === max ? min - 1 : min, hi = min === max ? max + 1 : max;
+    var y0 = rows[0].year, y1 = rows[rows.length - 1].year;
+    function x(year) { return y1 === y0 ? (L + W - R) / 2 : L + ((year - y0) / (y1 - y0)) * (W - L - R); }
+    function y(v) { return T + ((hi - v) / (hi - lo)) * (H - T - B); }
+    function round(v) { return String(Math.round(v * 100) / 100); }
+    var unitName = display ? (rows.filter(function (r) { return r.value != null; })[0].unit || "") : "";
+    svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    svg.appendChild(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+    svg.appendChild(svgEl("text", { class: "max", x: L - 6, y: y(max) + 3, "text-anchor": "end", text: round(max) + unitName }));
+    if (min !== max) svg.appendChild(svgEl("text", { class: "min", x: L - 6, y: y(min) + 3, "text-anchor": "end", text: round(min) + unitName }));
+    var every = rows.length <= 8 ? 1 : Math.ceil(rows.length / 6);
+    rows.forEach(function (r, i) {
+      if (i % every === 0 || i === rows.length - 1) {
+        svg.appendChild(svgEl("text", { class: "year", x: x(r.year), y: H - 8, "text-anchor": "middle", text: String(r.year) }));
+      }
+    });
+    var run = [];
+    function flush() {
+      if (run.length > 1) svg.appendChild(svgEl("path", { class: "line", d: "M" + run.join("L") }));
+      run = [];
+    }
+    points.forEach(function (p) {
+      if (isFinite(p.v)) run.push(x(p.row.year).toFixed(1) + " " + y(p.v).toFixed(1));
+      else flush(); // a gap (or a figure in another unit) breaks the line
+    });
+    flush();
+    points.forEach(function (p) {
+      if (!isFinite(p.v)) return;
+      var r = p.row, c = r.citation != null ? citationByN(citations, r.citation) : null;
+      var label = yearLabel(r.year) + " " + rowText(r);
+      var point = svgEl("g", { class: "pt", tabindex: "0", "data-year": String(r.year) }, [
+        svgEl("title", { text: label }),
+        svgEl("circle", { cx: x(r.year).toFixed(1), cy: y(p.v).toFixed(1), r: "4" }),
+      ]);
+      if (c) {
+        point.setAttribute("role", "link");
+        point.setAttribute("data-n", String(c.n));
+        point.setAttribute("aria-label", label + " " + t.citation + " " + c.n);
+        point.addEventListener("click", function () { showPassage(msg, c); });
+        point.addEventListener("keydown", function (event) {
+          if (event.key === "Enter" || event.key === " ") { event.preventDefault(); showPassage(msg, c); }
+        });
+      } else point.setAttribute("aria-label", label);
+      svg.appendChild(point);
+    });
+    return svg;
+  }
+
   function renderAnswer(msg, answer) {
     msg.classList.remove("streaming");
-    Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources"), function (n) { n.remove(); });
+    Array.prototype.forEach.call(msg.querySelectorAll(".badge,.sources,.series"), function (n) { n.remove(); });
     var body = msg.querySelector(".body");
     var citations = answer.citations || [];
     // "mode": quote | model | refused | degraded | about; older answers only carry the two flags
@@ -284,6 +452,8 @@
     msg.classList.toggle("degraded", degraded);
     msg.classList.toggle("quote", quote);
     fillText(msg, body, text, citations);
+    if (!refused && Array.isArray(answer.figures) && answer.figures.length) markFigures(body, answer.figures);
+    if (!refused && Array.isArray(answer.table) && answer.table.length) msg.appendChild(seriesView(msg, answer, citations));
     if (answer.unsupported_numbers && answer.unsupported_numbers.length) {
       msg.appendChild(el("div", { class: "badge unsupported", text: t.unsupported + answer.unsupported_numbers.join("、") }));
     }
@@ -298,7 +468,7 @@
     scroll();
   }
 
-  // --- 👍/👎 under an answer: POST /api/feedback; 👎 opens an optional short comment ------------------
+  // --- 👍/👎 (drawn thumbs) under an answer: POST /api/feedback; 👎 opens an optional short comment -----
 
   function headersJSON() {
     var headers = { "Content-Type": "application/json" };
@@ -329,11 +499,20 @@
     return null;
   }
 
+  // a thumb drawn, not an emoji: a machine without an emoji font shows 👍 as an empty box
+  function thumb(down) {
+    var path = svgEl("path", {
+      d: "M2 21h4V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 7.6 6.6C7.2 7 7 7.5 7 8v11c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7c.1-.3.2-.5.2-.8v-2z",
+    });
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
+    return svgEl("svg", { class: "thumb", viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" }, [path]);
+  }
+
   function feedbackBar(answer) {
     var bar = el("div", { class: "feedback", role: "group", "aria-label": t.rate });
     var note = el("div", { class: "note", role: "status", "aria-live": "polite" });
-    var up = el("button", { type: "button", class: "rate up", "data-rating": "up", "aria-label": t.up, title: t.up, "aria-pressed": "false", text: "👍" });
-    var down = el("button", { type: "button", class: "rate down", "data-rating": "down", "aria-label": t.down, title: t.down, "aria-pressed": "false", text: "👎" });
+    var up = el("button", { type: "button", class: "rate up", "data-rating": "up", "aria-label": t.up, title: t.up, "aria-pressed": "false" }, [thumb(false), el("span", { text: t.up })]);
+    var down = el("button", { type: "button", class: "rate down", "data-rating": "down", "aria-label": t.down, title: t.down, "aria-pressed": "false" }, [thumb(true), el("span", { text: t.down })]);
     var form = null;
 
     function pressed(rating) {
