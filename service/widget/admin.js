@@ -8,7 +8,7 @@
   var STORE = "govrag:admin-key";
   var $ = function (id) { return document.getElementById(id); };
   var SECTIONS = [
-    { kind: "top", columns: [["question", "问题"], ["count", "次数", "num"], ["refused", "未能回答", "num"], ["down", "👎", "num"], ["up", "👍", "num"], ["last_asked_at", "最近一次", "when"]] },
+    { kind: "top", columns: [["question", "问题"], ["count", "次数", "num"], ["refused", "未能回答", "num"], ["down", "没有帮助", "num"], ["up", "有帮助", "num"], ["last_asked_at", "最近一次", "when"]] },
     { kind: "refused", columns: [["asked_at", "时间", "when"], ["question", "问题"], ["standalone_question", "改写后的问题"], ["reason", "原因"]] },
     { kind: "down", columns: [["rated_at", "评价时间", "when"], ["question", "问题"], ["comment", "意见"], ["answer", "回答", "answer"], ["mode", "方式"]] },
     { kind: "slow", columns: [["total_ms", "用时（秒）", "num"], ["question", "问题"], ["mode", "方式"], ["asked_at", "时间", "when"]] },
