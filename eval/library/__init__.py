@@ -36,5 +36,7 @@ def places(row: dict) -> list[str]:
 
 def frozen_hash(rows: list[dict]) -> str:
     """sha256 of the test rows: canonical JSON lines (sorted keys), sorted by id, joined with newlines."""
-    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in sorted(rows, key=lambda r: r["id"]) if r["split"] == "test"]
+    lines = [
+        json.dumps(r, ensure_ascii=False, sort_keys=True) for r in sorted(rows, key=lambda r: r["id"]) if r["split"] == "test"
+    ]
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
