@@ -2,6 +2,7 @@
 the library's questions (year, level, compare, series, unanswerable), scored per kind and per wording.
 
     python -m eval.bench_library [--no-model] [--split dev|test|all] [--out DIR] [--kinds year,compare] [--show]
+    python -m eval.bench_library --rescore eval/runs/library-…/library.json   # judge stored answers again
 
 The seeds plus ``eval/library/reports/`` are indexed afresh in a temporary folder (vectors come from the
 shared cache) and every question is answered as the service would (the bundled model behind
@@ -108,6 +109,19 @@ def ask(answerer: Answerer, questions: list[dict], progress: Callable[[str], Non
     return rows
 
 
+def rejudge(rows: list[dict], questions: list[dict]) -> list[dict]:
+    """Answers of an earlier run judged again for contradictions (the detector changed, the answers did
+    not): each comparison's ``contradiction`` and ``right`` from its stored text and counts."""
+    by_id = {q["id"]: q for q in questions}
+    for row in rows:
+        q = by_id.get(row["id"])
+        if q is None or row["kind"] != "compare":
+            continue
+        row["contradiction"] = not row["refused"] and contradicts(row["answer"], q["sides"], q["direction"])
+        row["right"] = not row["refused"] and row["both_figures"] and row["citations"] >= 2 and not row["contradiction"]
+    return rows
+
+
 def _share(part: float, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -181,7 +195,17 @@ def main() -> None:
     parser.add_argument("--kinds", help="only these kinds (comma-separated)")
     parser.add_argument("--ids", help="only these questions (comma-separated ids), for looking into them")
     parser.add_argument("--show", action="store_true", help="print every answer as it comes")
+    parser.add_argument("--rescore", type=Path, help="judge the answers of this library.json again instead of asking")
     args = parser.parse_args()
+    if args.rescore:
+        run = json.loads(args.rescore.read_text(encoding="utf-8"))
+        run["questions"] = rejudge(run["questions"], load_questions())
+        run["summary"] = table(run["questions"])
+        print_table(run["summary"])
+        out = args.out or args.rescore.parent
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "library.json").write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+        return
     questions = load_questions(split=args.split)
     if args.kinds:
         questions = [q for q in questions if q["kind"] in args.kinds.split(",")]

@@ -39,6 +39,9 @@ def test_figures_are_stated_whole() -> None:
         ("实际增长6.5%，超过目标[1][2]", PLAN, "first", True),
         ("两者都是7.2%[1][2]，持平", YEARS, "equal", False),
         ("2019年7.5%[1]，2021年7%[2]。", YEARS, "first", False),
+        ("清苑区2021年的生产总值增速快，[4]", YEARS, "first", True),
+        ("涞源县的多[1]", PLACES, "second", False),
+        ("经济总量和人均占有量还较低。[2]", YEARS, "first", False),
     ],
 )
 def test_contradiction(answer: str, sides: list[dict], direction: str, contradiction: bool) -> None:

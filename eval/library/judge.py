@@ -11,6 +11,8 @@ and line breaks); in each clause it looks for a comparative phrase and the side 
 - 「A高于/高出/超过/多于/大于/快于 B」 → A higher; 「A低于/少于/小于/慢于/不及/落后 B」 → A lower (B again
   the other side: 「高于全市平均」 says nothing);
 - 「A更高/较高/更快/更多」 → A higher; 「A更低/较低/更慢/更少」 → A lower;
+- a clause that ends in a bare 高/快/多/大 (低/慢/少/小), citations aside — 「A的增速快[1]」, the model's
+  answer to 「哪个快？」 — → A higher (lower);
 - plan against actual: 「未达到/没有达到/没达到/未完成/低于目标」 → the achieved side lower, 「超过目标/超额完成/
   高于目标/完成目标」 → the achieved side at least as high.
 
@@ -27,6 +29,7 @@ import re
 
 _SPACE = re.compile(r"\s+")
 _CORE = re.compile(r"[-+]?\d+(?:\.\d+)?\s*(?:个百分点|%|％|万亿元|亿元|万元|元|万人|人|户|万吨|吨|万亩|亩|个|家|项|倍)?")
+_MARKS = re.compile(r"\[\d+(?:[,，、]\s*\d+)*\]|【\d+】|\s")
 _CLAUSE = re.compile(r"[。；;，,！!？?\n]")
 _UP = "高快多大"
 _DOWN = "低慢少小"
@@ -35,6 +38,8 @@ _BI = re.compile(
 )
 #: 「更高」「较快」: the side named before is higher/lower; 「高于…」「超过…」: so, when the other side follows.
 _MORE = re.compile(rf"(?:更|较)(?:(?P<up>[{_UP}])|(?P<down>[{_DOWN}]))")
+#: 「A的增速快」「A高」: a bare comparative ending the clause (the answer to 「哪个高？」) — the side named before.
+_BARE = re.compile(rf"(?:(?P<up>[{_UP}])|(?P<down>[{_DOWN}]))(?:一些|一点|些|得多)?$")
 _THAN = re.compile(rf"(?P<up>[{_UP}](?:于|出)|超过|超出|领先)|(?P<down>[{_DOWN}]于|不及|不如|落后)")
 _MISSED = re.compile(r"未达到|没有达到|没达到|未能达到|未完成|没有完成|没完成|低于(?:预期|年度)?目标")
 _REACHED = re.compile(r"超过(?:预期|年度)?目标|超额完成|高于(?:预期|年度)?目标|超出(?:预期|年度)?目标")
@@ -90,11 +95,12 @@ def claims(answer: str, sides: list[dict]) -> list[tuple[int, str]]:
             if _REACHED.search(clause):
                 out.append((actual, "higher"))
                 continue
-        for pattern, needs_object in ((_BI, True), (_THAN, True), (_MORE, False)):
-            match = pattern.search(clause)
+        bare = _MARKS.sub("", clause).strip()
+        for pattern, needs_object in ((_BI, True), (_THAN, True), (_MORE, False), (_BARE, False)):
+            match = pattern.search(bare if pattern is _BARE else clause)
             if not match:
                 continue
-            side = _named(clause[: match.start()], names)
+            side = _named((bare if pattern is _BARE else clause)[: match.start()], names)
             other = _named(match.group("object") if pattern is _BI else clause[match.end() :], names)
             if side is not None and (not needs_object or (other is not None and other != side)):
                 out.append((side, "higher" if match.group("up") else "lower"))
