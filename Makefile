@@ -31,7 +31,7 @@ help:
 	@echo "make record re-record the LLM cassettes against a freshly started local model server"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml and requirements/setup.in (with hashes)"
 	@echo "make fresh-check  clone main into a temp dir with an empty HOME and cache, run make test there"
-	@echo "make bench  retrieval, answer (quote-first vs model-only, prompt budgets) and scale benchmarks"
+	@echo "make bench  retrieval, answer (quote-first vs model-only, prompt budgets), scale, unseen-report and library benchmarks"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,8 @@ bench: index
 	$(BIN)/python -m eval.bench_scale --store milvus
 	$(BIN)/python -m eval.bench_formats
 	for report in eval/unseen/*/; do RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_unseen $$report || exit 1; done
+	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_library --no-model
+	RAG_ANSWER_CACHE=0 $(BIN)/python -m eval.bench_library
 
 # The 1M-chunk rows of docs/benchmarks.md (about an hour and ~15 GB of RAM on 2 cores).
 bench-scale: index
