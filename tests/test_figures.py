@@ -191,3 +191,32 @@ def test_a_quote_of_the_citys_figure_is_no_answer_for_the_county(make_settings, 
     answerer = Answerer(open_retriever(settings, embedder=embedder), None, settings)
     answer = answerer.ask("顺平县2021年地区生产总值增长多少？")
     assert "6.1%" not in answer.answer
+
+
+def test_respectively_lists_map_their_figures_in_order():
+    from rag.answering.figures import respectively
+
+    assert (
+        respectively("城乡居民人均可支配收入分别达到40678元和24761元。")
+        == "城镇居民人均可支配收入达到40678元，农村居民人均可支配收入达到24761元。"
+    )
+    assert (
+        respectively("城镇、农村居民人均可支配收入分别增长5.3%、8.8%。")
+        == "城镇居民人均可支配收入增长5.3%，农村居民人均可支配收入增长8.8%。"
+    )
+    assert respectively("一般公共预算收入和税收收入分别增长6.5%和9.8%。") == "一般公共预算收入增长6.5%，税收收入增长9.8%。"
+    assert respectively("同比分别增长6.5%和9.8%。") == "同比分别增长6.5%和9.8%。"  # no subjects to pair: as it was
+    side = QueryIntent("清苑区2022年农村居民人均可支配收入是多少", "清苑区", 2022)
+    found = asked_figure(side.text, side, [chunk("城乡居民人均可支配收入分别达到40678元和24761元。", year=2022)], PLACES)
+    assert found is not None and found.text == "24761元" and found.sentence.startswith("城乡")
+
+
+def test_a_series_takes_a_year_a_five_year_review_names():
+    question = "易县历年地区生产总值是多少"
+    intent = QueryIntent(question, "易县")
+    by_year = [(2020, [chunk("全县生产总值从2015年的87.55亿元增长到118.32亿元，年均增长5.02%。", region="易县", year=2020)], 1),
+               (2021, [chunk("全县生产总值完成124.6亿元。", region="易县", year=2021)], 2)]  # fmt: skip
+    series = build_series(question, intent, by_year, PLACES | {"易县"})
+    assert series is not None
+    # rows for the years the library covers or names, not for every calendar year between
+    assert [(r["year"], r["text"]) for r in series.table()] == [(2015, "87.55亿元"), (2020, "118.32亿元"), (2021, "124.6亿元")]

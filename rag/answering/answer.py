@@ -369,13 +369,18 @@ class Answerer:
         if len(years) < 2:
             return False
         sides = [QueryIntent(draft.standalone, region, year, None) for year in years]
-        per_year = self.retriever.search_sides(draft.standalone, sides, k=self.settings.series_passages, exact_year=True)
+        # each year's own passages, and the place's best of any year (a five-year review names its years)
+        k = self.settings.series_passages
+        per_year = self.retriever.search_sides(draft.standalone, sides, k=k, exact_year=True)
+        (anywhen,) = self.retriever.search_sides(draft.standalone, [QueryIntent(draft.standalone, region)], k=2 * k)
         chunks: list[Chunk] = []
         by_year = []
         for year, found in zip(years, per_year, strict=True):
             by_year.append((year, found, len(chunks) + 1))
             chunks.extend(found)
-        series = build_series(draft.standalone, replace(intent, region=region), by_year, self.places)
+        other = [c for c in anywhen if c not in chunks]
+        chunks.extend(other)
+        series = build_series(draft.standalone, replace(intent, region=region), by_year, self.places, other=other)
         if series is None or sum(row.figure is not None for row in series.rows) < 2:
             return False
         draft.use(chunks)

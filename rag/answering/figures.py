@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from rag.answering.prompts import sentences
-from rag.answering.terms import agreement, asked_terms, metric_words
+from rag.answering.terms import agreement, asked_terms, asked_unit_kind, metric_words
 from rag.answering.verify import asked_figures
 from rag.reading.chunking import Chunk
+from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
 from rag.text.numbers import MULTIPLIERS, Figure, comparable, occurrences, unit_kind
@@ -45,6 +46,11 @@ _FROM_YEAR_RE = re.compile(_RULES.from_year)
 _LEAD_WORDS_RE = re.compile(_RULES.lead_words)
 _RATE_WORDS_RE = re.compile(_RULES.rate_words)
 _SPAN_RE = re.compile(_RULES.span)
+_RESPECTIVELY_RE = re.compile(_RULES.respectively)
+#: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
+_SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
+#: The joins of a list (「城镇、农村」「A和B」).
+_LIST_JOIN_RE = re.compile(r"、|和|与|及")
 _QUALIFIER_RE = re.compile(_RULES.qualifier)
 _ASKS_COMPARE_RE = re.compile(_RULES.asks_compare)
 _ASKS_SERIES_RE = re.compile(_RULES.asks_series)
@@ -81,6 +87,8 @@ class StatedFigure:
     qualifier: str = ""
     #: It describes several years (「年均增长」「累计」「“十三五”期间」), not ``year`` alone.
     span: bool = False
+    #: Its own sentence names its year (「2020年，…」「从2015年的…」), not only its section.
+    named_year: bool = False
 
     @property
     def text(self) -> str:
@@ -113,6 +121,46 @@ class StatedFigure:
         return {**asdict(self), "text": self.text}
 
 
+def respectively(sentence: str) -> str:
+    """``sentence`` (:func:`comparable` text) with each 「分别」 list written out subject by subject:
+    「城乡居民人均可支配收入分别达到40678元和24761元」 → 「城镇居民人均可支配收入达到40678元，农村居民人均可支配
+    收入达到24761元」; 「城镇、农村居民人均可支配收入分别增长5.3%、8.8%」 likewise. Unchanged when the
+    subjects and the figures do not pair up one to one."""
+    body = comparable(sentence)
+    match = _RESPECTIVELY_RE.search(body)
+    if match is None:
+        return body
+    start = max((m.end() for m in _SUBJECT_END_RE.finditer(body, 0, match.start())), default=0)
+    subject = body[start : match.start()]
+    end = next((m.start() for m in re.finditer(r"[，,；;。！？!?]", body[match.end() :])), len(body) - match.end())
+    rest = body[match.end() : match.end() + end]
+    verb = _FIGURE_START_RE.split(rest, maxsplit=1)[0]
+    values = [v for v in _LIST_JOIN_RE.split(rest[len(verb) :]) if v]
+    names = _subjects(subject)
+    if len(names) < 2 or len(names) != len(values) or not all(_FIGURE_START_RE.match(v) for v in values):
+        return body
+    spelled = "，".join(f"{name}{verb}{value}" for name, value in zip(names, values, strict=True))
+    return body[:start] + spelled + body[match.end() + end :]
+
+
+def _subjects(subject: str) -> list[str]:
+    """The subjects a 「分别」 list speaks of: a pair word's two (「城乡居民…」 → 城镇居民…, 农村居民…), or a
+    list's items, the short ones completed by the last one's tail (「城镇、农村居民收入」 → 城镇居民收入, 农村居民收入)."""
+    for pair, parts in _RULES.pairs.items():
+        if pair in subject:
+            at = subject.index(pair)
+            return [subject[:at] + part + subject[at + len(pair) :] for part in parts]
+    items = [i for i in _LIST_JOIN_RE.split(subject) if i]
+    if len(items) < 2:
+        return []
+    last = items[-1]
+    short = len(items[0])
+    if all(len(i) <= 3 for i in items[:-1]) and len(last) > short + 1:  # 「城镇、农村居民…」: prefixes of one name
+        tail = last[short:]
+        return [i + tail for i in items[:-1]] + [last]
+    return items
+
+
 def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int | None) -> StatedFigure:
     """The :class:`StatedFigure` of ``figure``, which stands at ``at`` in :func:`comparable` ``sentence``
     of ``chunk`` (passage number ``citation``)."""
@@ -132,6 +180,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
         place=place,
         level=level,
         year=_year(before, chunk),
+        named_year=_year(before, chunk) != chunk.year or bool(_FIGURE_YEAR_RE.search(before)),
         kind=_kind(before, before[clause_start:], chunk),
         citation=citation,
         sentence=sentence.strip(),
@@ -238,13 +287,15 @@ def stated_figures(chunks: Sequence[Chunk], first: int = 1) -> list[StatedFigure
     return found
 
 
-def of_side(chunk: Chunk, side: QueryIntent) -> bool:
-    """Whether a passage is of the side's place and year (a target only for a side asking for one)."""
+def of_side(chunk: Chunk, side: QueryIntent, *, any_year: bool = False) -> bool:
+    """Whether a passage is of the side's place and year (of any year with ``any_year``); a plan
+    section only for a side asking for a target — which a review may restate (「增长6.5%（年度目标6%
+    以上）」), so a target side takes both."""
     if side.region and chunk.region != side.region:
         return False
-    if side.year and chunk.year != side.year:
+    if side.year and chunk.year != side.year and not any_year:
         return False
-    return (side.period == "plan") == (chunk.period == "plan")
+    return side.period == "plan" or chunk.period != "plan"
 
 
 def what_is_asked(question: str) -> str:
@@ -255,26 +306,47 @@ def what_is_asked(question: str) -> str:
 
 
 def asked_figure(
-    question: str, side: QueryIntent, chunks: Sequence[Chunk], ignore: Collection[str], *, asks: Sequence[str] = ()
+    question: str,
+    side: QueryIntent,
+    chunks: Sequence[Chunk],
+    ignore: Collection[str],
+    *,
+    asks: Sequence[str] = (),
+    any_year: bool = False,
 ) -> StatedFigure | None:
     """The first figure (in rank order) of a passage of the side's place, year and period that is a
     figure of what is asked (:func:`rag.answering.verify.asked_figures`) — of the side's own place and
-    year, not of a level above it (「全市」) nor another year its sentence names."""
-    for asked in dict.fromkeys(what_is_asked(q) for q in [*asks, question]):
+    year, not of a level above it (「全市」) nor another year its sentence names. What is asked is the
+    question's part for this side (``asks``), the question, then the indicators its everyday words name
+    (「经济长得快」 → 地区生产总值…). A 「分别」 list counts subject by subject (:func:`respectively`).
+    With ``any_year`` a passage of another year counts where its sentence names the side's year
+    (「从2015年的87.55亿元增长到…」 in a five-year review)."""
+    for asked in _asked(question, asks):
         wanted = asked_terms(asked, ignore)
         for n, chunk in enumerate(chunks, start=1):
-            if not of_side(chunk, side):
+            if not of_side(chunk, side, any_year=any_year):
                 continue
             for sentence in sentences(chunk.text):
+                spelled = respectively(sentence)
                 found = [
-                    stated
-                    for figure, at in asked_figures(sentence, asked, ignore)
-                    if _belongs(stated := describe(sentence, figure, at, chunk, n), side)
+                    replace(stated, sentence=sentence.strip())
+                    for figure, at in asked_figures(spelled, asked, ignore)
+                    if _belongs(stated := describe(spelled, figure, at, chunk, n), side)
+                    and (not any_year or stated.named_year or chunk.year == side.year)
                 ]
                 if found:  # the figure whose own name agrees best with what is asked (「其中一般公共预算收入
                     # 7.02亿元」 before 「全部财政收入突破10亿」), then the first
                     return max(found, key=lambda f: (agreement(wanted, metric_words(f.measures, ignore)), -found.index(f)))
     return None
+
+
+def _asked(question: str, asks: Sequence[str]) -> list[str]:
+    """What is asked, in the order tried: the side's part, the question, the indicators its everyday
+    words name with how the question asks of them (a rate: 「增长多少」)."""
+    tried = [what_is_asked(q) for q in [*asks, question]]
+    rate = "增长多少" if asked_unit_kind(what_is_asked(question)) == "share" else "是多少"
+    tried += [f"{metric}{rate}" for metric in named_metrics(question)]
+    return list(dict.fromkeys(tried))
 
 
 def _belongs(stated: StatedFigure, side: QueryIntent) -> bool:

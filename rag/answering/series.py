@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 
-from rag.answering.figures import StatedFigure, asked_figure
+from rag.answering.figures import StatedFigure, asked_figure, stated_figures
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
@@ -76,22 +76,43 @@ def build_series(
     intent: QueryIntent,
     by_year: Sequence[tuple[int, Sequence[Chunk], int]],
     ignore: Collection[str],
+    *,
+    other: Sequence[Chunk] = (),
 ) -> Series | None:
     """The series from each year's passages (``(year, chunks, number of the first)``: passage numbers
-    run on across years); ``None`` when no year states a figure of what is asked."""
-    rows: list[Row] = []
+    run on across years), and from ``other`` passages of the place (numbered on after them) the
+    figures whose sentence names their year (a five-year review's 「从2015年的87.55亿元增长到…」), for years
+    no passage of their own states; ``None`` when no year states a figure of what is asked."""
+    rows: dict[int, Row] = {}
+    everything = [*(c for _, chunks, _ in by_year for c in chunks), *other]
     for year, chunks, first in by_year:
         side = QueryIntent(question, intent.region, year, None)
         found = asked_figure(question, side, chunks, ignore)
-        if found is not None:
-            found = _renumbered(found, first)
-        rows.append(Row(year, found))
-    rows = _one_kind(rows)
-    stated = [i for i, row in enumerate(rows) if row.figure is not None]
+        rows[year] = Row(year, _renumbered(found, first) if found is not None else None)
+    years = set(rows) | _named_years(question, intent, everything, ignore)
+    for year in sorted(years):
+        if rows.get(year) is None or rows[year].figure is None:
+            side = QueryIntent(question, intent.region, year, None)
+            found = asked_figure(question, side, everything, ignore, any_year=True)
+            rows[year] = Row(year, found)  # numbered in ``everything``: by_year's chunks, then ``other``
+    if intent.years is not None:
+        rows = {y: r for y, r in rows.items() if intent.years[0] <= y <= intent.years[1]}
+    ordered = _one_kind([rows[y] for y in sorted(rows)])
+    stated = [i for i, row in enumerate(ordered) if row.figure is not None]
     if not stated:
         return None
-    rows = rows[stated[0] : stated[-1] + 1]  # gaps inside the span the library states, not around it
-    return Series(intent.region, tuple(rows), _line(intent.region, rows))
+    ordered = ordered[stated[0] : stated[-1] + 1]  # gaps inside the span the library states, not around it
+    return Series(intent.region, tuple(ordered), _line(intent.region, ordered))
+
+
+def _named_years(question: str, intent: QueryIntent, chunks: Sequence[Chunk], ignore: Collection[str]) -> set[int]:
+    """Years the passages' sentences name for a figure of what is asked (「2015年的87.55亿元」)."""
+    years: set[int] = set()
+    for chunk in chunks:
+        for stated in stated_figures([chunk]):
+            if stated.named_year and stated.year is not None and not stated.span and stated.place == intent.region:
+                years.add(stated.year)
+    return years
 
 
 def _one_kind(rows: list[Row]) -> list[Row]:

@@ -210,6 +210,8 @@ class Figures:
     rate_words: str
     span: str
     qualifier: str
+    pairs: dict[str, tuple[str, ...]]
+    respectively: str
 
 
 @dataclass(frozen=True)
