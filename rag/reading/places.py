@@ -1,0 +1,125 @@
+"""The place a report is about when neither its title nor its opening names it (「我代表区政府」, or a
+text that starts at 「一、2019年工作回顾」): the division its text names most often, at the level the
+report speaks for.
+
+The level comes from the speaker's words (「我代表区政府」 → 区, 「县人民政府」 → 县, 「市政府」 → 市), else
+from the text's own 「全县」/「全区」/「全市」/「全旗」, the most frequent. The names counted are the
+gazetteer's, each in its full form (「清苑区」) and its short form (「清苑」), found as words by a private
+jieba tokenizer so that a name inside a longer word does not count; a short form that is a common word
+(jieba's main dictionary lists it ``COMMON_WORD_FREQ`` times or more with a tag that is not a proper
+noun's: 「开发」, 「和平」) is not counted, the rule :mod:`rag.answering.coverage` uses for questions.
+
+The gazetteer holds today's names. A division renamed since (清苑县, a district 清苑区 since 2015) is
+read as the text writes it: when the text writes the short form with the level's suffix (「清苑县」) that
+name is the region, else today's name. Its parent is the gazetteer's (a prefecture is not renamed with its
+counties); where several divisions share the name, the one whose parent the text names, else none.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+import jieba
+
+from rag.core.config import Settings
+from rag.text.gazetteer import ADMIN_SUFFIXES, adcode_level, division_codes, parent_name
+from rag.text.lexicon import lexicon
+
+_RULES = lexicon().headings
+_SWORN_LEVEL_RE = re.compile(_RULES.sworn_level)
+_WHOLE_LEVEL_RE = re.compile(_RULES.whole_level)
+_PROPER_NOUN_TAGS = frozenset(lexicon().coverage.proper_noun_tags)
+#: A word jieba's main dictionary lists this often or more, with a tag that is not a proper noun's, is a
+#: common word, never a short form of a place (the default of ``Settings.coverage_common_word_freq``).
+COMMON_WORD_FREQ: int = Settings.model_fields["coverage_common_word_freq"].default
+#: The most-named division counts when it is named at least this often ...
+MIN_MENTIONS = 3
+#: ... and more than this many times as often as the next one of the level.
+LEAD = 2
+
+
+@dataclass(frozen=True)
+class _Names:
+    tokenizer: jieba.Tokenizer
+    #: A name or short form as written → the adcodes of the divisions it names.
+    forms: dict[str, frozenset[str]]
+    #: adcode → (gazetteer name, short form)
+    names: dict[str, tuple[str, str]]
+
+
+def _stem(name: str) -> str:
+    suffix = next((s for s in ADMIN_SUFFIXES if name.endswith(s)), "")
+    return name[: -len(suffix)] if suffix else name
+
+
+@cache
+def _gazetteer() -> _Names:
+    """Prefecture- and county-level names with their short forms, and a tokenizer that knows them."""
+    tokenizer = jieba.Tokenizer()
+    with tokenizer.get_dict_file() as raw:
+        entries = (line.split() for line in io.TextIOWrapper(raw, encoding="utf-8"))
+        dictionary = {e[0]: (int(e[1]), e[2]) for e in entries if len(e) == 3}
+
+    def common(word: str) -> bool:
+        freq, tag = dictionary.get(word, (0, "ns"))
+        return tag not in _PROPER_NOUN_TAGS and freq >= COMMON_WORD_FREQ
+
+    forms: dict[str, set[str]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for name, codes in division_codes().items():
+        stem = _stem(name)
+        for code in codes:
+            if adcode_level(code) == 1 or common(name):
+                continue
+            names[code] = (name, stem)
+            forms.setdefault(name, set()).add(code)
+            if len(stem) >= 2 and not common(stem):
+                forms.setdefault(stem, set()).add(code)
+    for form in sorted(forms):
+        tokenizer.add_word(form, tag="ns")
+    return _Names(tokenizer, {form: frozenset(codes) for form, codes in forms.items()}, names)
+
+
+def report_level(text: str) -> str | None:
+    """The suffix of the report's own place: the speaker's 「我代表区政府」 (区), else the most frequent of
+    「全县」「全区」「全市」「全旗」; ``None`` when the text has neither."""
+    if sworn := _SWORN_LEVEL_RE.search(text):
+        return sworn.group(1)
+    counts = Counter(_WHOLE_LEVEL_RE.findall(text)).most_common(1)
+    return counts[0][0] if counts else None
+
+
+def most_named_division(text: str) -> tuple[str, str | None] | None:
+    """(region, parent) for the division of the report's level (:func:`report_level`; county level
+    when the text says none) that the text names most often, full and short forms together; ``None``
+    unless it is named ``MIN_MENTIONS`` times and more than ``LEAD`` times as often as the next. A name
+    the text writes with the level's suffix though the gazetteer has it under another (「清苑县」 for
+    today's 清苑区) is the region as written."""
+    gazetteer = _gazetteer()
+    level = report_level(text)
+    counts: Counter[str] = Counter()
+    for word in gazetteer.tokenizer.cut(text, HMM=False):
+        counts.update(gazetteer.forms.get(word, ()))
+    by_name: dict[str, list[str]] = {}
+    for code in counts:
+        name, stem = gazetteer.names[code]
+        county = adcode_level(code) == 3
+        if level is None or level in ("县", "区", "旗"):
+            written = f"{stem}{level}" if level and name[-1] != level and f"{stem}{level}" in text else None
+            if not county or not (level is None or name.endswith(level) or written):
+                continue
+            by_name.setdefault(written or name, []).append(code)
+        elif name.endswith(level):  # 市: a county-level city or a prefecture's, whichever is named most
+            by_name.setdefault(name, []).append(code)
+    ranked = sorted(((counts[codes[0]], -adcode_level(codes[0]), name) for name, codes in by_name.items()), reverse=True)
+    if not ranked or ranked[0][0] < MIN_MENTIONS or (len(ranked) > 1 and ranked[0][0] <= LEAD * ranked[1][0]):
+        return None
+    name = ranked[0][2]
+    parents = {parent_name(code) for code in by_name[name]}
+    if len(parents) > 1:
+        parents = {p for p in parents if p and (p in text or len(_stem(p)) >= 2 and _stem(p) in text)}
+    return name, parents.pop() if len(parents) == 1 else None
