@@ -297,3 +297,8 @@ REAL = Path(__file__).resolve().parent.parent / "eval" / "library" / "reports"
 def test_real_county_reports(name: str, region: str, year: int):
     report = load_report(REAL / name)
     assert (report.region, report.year) == (region, year)
+
+
+def test_an_autonomous_prefectures_short_form_drops_its_peoples():
+    opening = "各位代表：\n\n现在，我代表州人民政府，向大会报告工作。\n\n"
+    assert most_named_division(opening + "湘西经济发展。" * 3) == ("湘西土家族苗族自治州", "湖南省")

@@ -3,7 +3,7 @@ text that starts at 「一、2019年工作回顾」): the division its text name
 report speaks for.
 
 The level comes from the speaker's words (「我代表区政府」 → 区, 「县人民政府」 → 县, 「市政府」 → 市), else
-from the text's own 「全县」/「全区」/「全市」/「全旗」, the most frequent. The names counted are the
+from the text's own 「全县」/「全区」/「全市」/「全旗」 (or 州, 盟), the most frequent. The names counted are the
 gazetteer's, each in its full form (「清苑区」) and its short form (「清苑」), found as words by a private
 jieba tokenizer so that a name inside a longer word does not count; a short form that is a common word
 (jieba's main dictionary lists it ``COMMON_WORD_FREQ`` times or more with a tag that is not a proper
@@ -26,7 +26,7 @@ from functools import cache
 import jieba
 
 from rag.core.config import Settings
-from rag.text.gazetteer import ADMIN_SUFFIXES, adcode_level, division_codes, parent_name
+from rag.text.gazetteer import ADMIN_SUFFIXES, adcode_level, cpca_file, division_codes, parent_name
 from rag.text.lexicon import lexicon
 
 _RULES = lexicon().headings
@@ -52,8 +52,24 @@ class _Names:
 
 
 def _stem(name: str) -> str:
+    """The short form: the name without its suffix and the peoples an autonomous division names
+    (「长阳土家族自治县」 → 「长阳」, 「湘西土家族苗族自治州」 → 「湘西」)."""
     suffix = next((s for s in ADMIN_SUFFIXES if name.endswith(s)), "")
-    return name[: -len(suffix)] if suffix else name
+    stem = name[: -len(suffix)] if suffix else name
+    while tail := next((n for n in _nations() if stem.endswith(n) and len(stem) - len(n) >= 2), None):
+        stem = stem[: -len(tail)]
+    return stem
+
+
+@cache
+def _nations() -> tuple[str, ...]:
+    """The 56 peoples' names, with and without 「族」, longest first (from cpca's data)."""
+    try:
+        listed = cpca_file("56_nations.csv").read_text(encoding="utf-8").split()
+    except (RuntimeError, OSError):
+        return ()
+    names = {n for nation in listed for n in (nation, nation.removesuffix("族")) if len(n) >= 2}
+    return tuple(sorted(names, key=len, reverse=True))
 
 
 @cache
@@ -86,7 +102,7 @@ def _gazetteer() -> _Names:
 
 def report_level(text: str) -> str | None:
     """The suffix of the report's own place: the speaker's 「我代表区政府」 (区), else the most frequent of
-    「全县」「全区」「全市」「全旗」; ``None`` when the text has neither."""
+    「全县」「全区」「全市」「全旗」「全州」「全盟」; ``None`` when the text has neither."""
     if sworn := _SWORN_LEVEL_RE.search(text):
         return sworn.group(1)
     counts = Counter(_WHOLE_LEVEL_RE.findall(text)).most_common(1)
@@ -113,7 +129,7 @@ def most_named_division(text: str) -> tuple[str, str | None] | None:
             if not county or not (level is None or name.endswith(level) or written):
                 continue
             by_name.setdefault(written or name, []).append(code)
-        elif name.endswith(level):  # 市: a county-level city or a prefecture's, whichever is named most
+        elif name.endswith(level):  # 市, 州, 盟: of a county or a prefecture, whichever is named most
             by_name.setdefault(name, []).append(code)
     ranked = sorted(((counts[codes[0]], -adcode_level(codes[0]), name) for name, codes in by_name.items()), reverse=True)
     if not ranked or ranked[0][0] < MIN_MENTIONS or (len(ranked) > 1 and ranked[0][0] <= LEAD * ranked[1][0]):
