@@ -217,7 +217,7 @@ def test_a_place_named_only_in_its_short_form_is_the_most_named_of_the_level_the
 
 def test_a_renamed_division_is_read_as_the_text_names_it():
     """溧水县 has been 溧水区 since 2013: the gazetteer has today's name, the report its own."""
-    body = "2012年，溧水县经济平稳增长。全县上下，溧水各项事业全面进步。\n\n溧水城乡面貌焕然一新。\n\n溧水人民安居乐业。"
+    body = "2012年，溧水县经济平稳增长。全县上下，溧水各项事业全面进步。\n\n溧水城乡面貌焕然一新，融入南京都市圈。\n\n溧水人民安居乐业。"
     raw = f"各位代表：\n\n现在，我代表县人民政府，向大会报告工作，请予审议。\n\n一、2012年工作回顾\n\n{body}"
     assert read_meta(raw)[:3] == ("溧水县", "南京市", 2013)
     # without the full name written, the short form is today's division
@@ -228,7 +228,7 @@ def test_a_renamed_division_is_read_as_the_text_names_it():
 def test_without_an_opening_the_level_is_the_texts_own_and_a_party_committee_above_it_is_not_the_place():
     body = (
         "2023年，在中共浙江省委和县委的坚强领导下，全县上下奋力拼搏，安吉经济持续向好。\n\n"
-        "安吉生态优势进一步彰显，全县旅游收入增长10%。\n\n安吉白茶品牌价值再创新高。"
+        "安吉生态优势进一步彰显，全县旅游收入增长10%，接待湖州游客增长12%。\n\n安吉白茶品牌价值再创新高。"
     )
     assert read_meta(f"一、2023年工作回顾\n\n{body}")[:3] == ("安吉县", "湖州市", 2024)
 
@@ -274,6 +274,11 @@ def test_a_common_word_a_shared_name_or_a_close_second_names_no_place():
     assert most_named_division(opening + "鼓楼夜景。" * 5) is None
     assert most_named_division(opening + "鼓楼区发展。" * 4) == ("鼓楼区", None)
     assert most_named_division(opening + "鼓楼区发展。" * 4 + "南京市鼓楼区。") == ("鼓楼区", "南京市")
+    # a short form that is also an ordinary word (「惠民工程」) counts only where the text vouches for the
+    # place: writes its full name or names the prefecture it lies in
+    county = "各位代表：\n\n现在，我代表县人民政府，向大会报告工作。\n\n"
+    assert most_named_division(county + "实施惠民工程。" * 4) is None
+    assert most_named_division(county + "实施惠民工程。" * 4 + "滨州市委。") == ("惠民县", "滨州市")
     # named too seldom, or not clearly more than another district of the level
     assert most_named_division(opening + "吴江发展。" * 2) is None
     assert most_named_division(opening + "吴江发展。" * 3 + "相城发展。" * 2) is None
@@ -301,4 +306,4 @@ def test_real_county_reports(name: str, region: str, year: int):
 
 def test_an_autonomous_prefectures_short_form_drops_its_peoples():
     opening = "各位代表：\n\n现在，我代表州人民政府，向大会报告工作。\n\n"
-    assert most_named_division(opening + "湘西经济发展。" * 3) == ("湘西土家族苗族自治州", "湖南省")
+    assert most_named_division(opening + "湘西经济发展。" * 3 + "湖南省委。") == ("湘西土家族苗族自治州", "湖南省")

@@ -509,9 +509,17 @@ def _term_year(texts: Iterable[str]) -> int | None:
     return None
 
 
+#: How high a division of each suffix stands (1 a province); 「区」 may be a district or an autonomous region.
+_RANKS = {"省": 1, "自治区": 1, "市": 2, "州": 2, "盟": 2, "地区": 2, "县": 3, "旗": 3, "镇": 4, "乡": 4, "街道": 4}
+
+
 def _of_level(name: str, level: str | None) -> bool:
-    """Whether a place named as a chain ends in a division of ``level`` (any when the level is unknown)."""
-    return level is None or split_region(name)[0].endswith(level)
+    """Whether a place named as a chain may be the report's, whose own place has the suffix ``level``:
+    not a division above it (「中共河北省委」, 「中共保定市委」 in a county's report)."""
+    place = split_region(name)[0]
+    rank = next((r for suffix, r in _RANKS.items() if place.endswith(suffix)), None)
+    own = _RANKS.get(level or "")
+    return rank is None or own is None or rank >= own
 
 
 def _county_level(name: str) -> bool:

@@ -100,23 +100,40 @@ def _gazetteer() -> _Names:
     return _Names(tokenizer, {form: frozenset(codes) for form, codes in forms.items()}, names)
 
 
+def sworn_level(text: str) -> str | None:
+    """The suffix of the government the speaker speaks for: 「我代表区政府」 → 区 (县, 区, 市, 旗, 州, 盟, 镇, 乡)."""
+    sworn = _SWORN_LEVEL_RE.search(text)
+    return sworn.group(1) if sworn else None
+
+
 def report_level(text: str) -> str | None:
-    """The suffix of the report's own place: the speaker's 「我代表区政府」 (区), else the most frequent of
-    「全县」「全区」「全市」「全旗」「全州」「全盟」; ``None`` when the text has neither."""
-    if sworn := _SWORN_LEVEL_RE.search(text):
-        return sworn.group(1)
+    """The suffix of the report's own place: :func:`sworn_level`, else the most frequent of 「全省」「全县」「全区」
+    「全市」「全旗」「全州」「全盟」「全镇」「全乡」; ``None`` when the text has neither."""
+    if sworn := sworn_level(text):
+        return sworn
     counts = Counter(_WHOLE_LEVEL_RE.findall(text)).most_common(1)
     return counts[0][0] if counts else None
 
 
+#: Levels whose divisions the gazetteer lists at county level only.
+_COUNTY_LEVELS = ("县", "区", "旗")
+#: Levels the gazetteer does not list at all: a town's report names no division of its own level.
+_TOWN_LEVELS = ("镇", "乡")
+
+
 def most_named_division(text: str) -> tuple[str, str | None] | None:
-    """(region, parent) for the division of the report's level (:func:`report_level`; county level
-    when the text says none) that the text names most often, full and short forms together; ``None``
-    unless it is named ``MIN_MENTIONS`` times and more than ``LEAD`` times as often as the next. A name
-    the text writes with the level's suffix though the gazetteer has it under another (「清苑县」 for
-    today's 清苑区) is the region as written."""
+    """(region, parent) for the prefecture- or county-level division the text names most often, full
+    and short forms together, of the level the speaker names (「我代表区政府」: a district); ``None``
+    unless the text vouches for it (:func:`_vouched`) and names it ``MIN_MENTIONS`` times and more than ``LEAD`` times as often as the next one
+    (not counting the division it lies in or those in it: a county's report names its prefecture too).
+    Without the speaker's words every level counts, the county on a tie; a report whose text speaks of
+    「全镇」 is a town's, which the gazetteer does not list. A name the text writes with its level's
+    suffix (:func:`report_level`) though the gazetteer has it under another (「清苑县」 for today's
+    清苑区) is the region as written."""
     gazetteer = _gazetteer()
-    level = report_level(text)
+    sworn, level = sworn_level(text), report_level(text)
+    if level in _TOWN_LEVELS:
+        return None
     counts: Counter[str] = Counter()
     for word in gazetteer.tokenizer.cut(text, HMM=False):
         counts.update(gazetteer.forms.get(word, ()))
@@ -124,18 +141,42 @@ def most_named_division(text: str) -> tuple[str, str | None] | None:
     for code in counts:
         name, stem = gazetteer.names[code]
         county = adcode_level(code) == 3
-        if level is None or level in ("县", "区", "旗"):
-            written = f"{stem}{level}" if level and name[-1] != level and f"{stem}{level}" in text else None
-            if not county or not (level is None or name.endswith(level) or written):
-                continue
-            by_name.setdefault(written or name, []).append(code)
-        elif name.endswith(level):  # 市, 州, 盟: of a county or a prefecture, whichever is named most
-            by_name.setdefault(name, []).append(code)
-    ranked = sorted(((counts[codes[0]], -adcode_level(codes[0]), name) for name, codes in by_name.items()), reverse=True)
-    if not ranked or ranked[0][0] < MIN_MENTIONS or (len(ranked) > 1 and ranked[0][0] <= LEAD * ranked[1][0]):
+        renamed = level in _COUNTY_LEVELS and county and name[-1] != level and f"{stem}{level}" in text
+        if sworn in _COUNTY_LEVELS and not (county and (name.endswith(sworn) or renamed)):
+            continue
+        if sworn and sworn not in _COUNTY_LEVELS and not name.endswith(sworn):  # 市, 州, 盟: either level
+            continue
+        by_name.setdefault(f"{stem}{level}" if renamed else name, []).append(code)
+    ranked = sorted(
+        ((counts[codes[0]], adcode_level(codes[0]), name) for name, codes in by_name.items() if _vouched(name, codes, text)),
+        reverse=True,
+    )
+    if not ranked or ranked[0][0] < MIN_MENTIONS:
         return None
-    name = ranked[0][2]
-    parents = {parent_name(code) for code in by_name[name]}
+    top = ranked[0][2]
+    around = {parent_name(code) for code in by_name[top]} | {n for n, codes in by_name.items() if _lies_in(codes, top)}
+    second = next((count for count, _, name in ranked[1:] if name not in around), 0)
+    if ranked[0][0] <= LEAD * second:
+        return None
+    parents = {parent_name(code) for code in by_name[top]}
     if len(parents) > 1:
-        parents = {p for p in parents if p and (p in text or len(_stem(p)) >= 2 and _stem(p) in text)}
-    return name, parents.pop() if len(parents) == 1 else None
+        parents = {p for p in parents if _named(p, text)}
+    return top, parents.pop() if len(parents) == 1 else None
+
+
+def _named(name: str | None, text: str) -> bool:
+    """Whether the text names ``name`` in full or by its short form."""
+    if not name:
+        return False
+    stem = _stem(name)
+    return name in text or (len(stem) >= 2 and stem in text)
+
+
+def _vouched(name: str, codes: list[str], text: str) -> bool:
+    """Whether the text vouches for a division it names by a short form that may be an ordinary word
+    (「惠民」 of 惠民县 in 「惠民工程」): it writes the full name as well, or names the division it lies in."""
+    return name in text or any(_named(parent_name(code), text) for code in codes)
+
+
+def _lies_in(codes: list[str], name: str) -> bool:
+    return any(parent_name(code) == name for code in codes)
