@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from rag.core.errors import DocumentError
-from rag.reading.documents import clean, load_report, load_reports, read_text
+from rag.reading.documents import Report, clean, detect_metadata, load_report, load_reports, read_text
+from rag.reading.places import most_named_division
 from rag.text.normalize import normalize_inline, squash
 
 
@@ -191,3 +192,118 @@ def test_bom_is_accepted(tmp_path: Path):
     path = tmp_path / "bom.txt"
     path.write_bytes("\ufeff各位代表：".encode())
     assert read_text(path) == "各位代表："
+
+
+# --- metadata a report's opening does not state ----------------------------------------------
+
+
+def read_meta(raw: str) -> tuple[str | None, str | None, int | None, date | None]:
+    report = Report(doc_id="t", source="t.txt", paragraphs=clean(raw), sha256="")
+    detect_metadata(report)
+    return report.region, report.parent_region, report.year, report.date
+
+
+#: A body that names its place by the short form only, and the chain once: 「吴江」 of 吴江区.
+WUJIANG = (
+    "2019年，是吴江发展史上极不平凡的一年。全区上下团结奋斗，吴江经济稳中有进。\n\n"
+    "吴江综合实力持续增强，与昆山合作更加紧密。\n\n苏州市吴江区获评全国文明城区。\n\n吴江的明天更加美好。"
+)
+
+
+def test_a_place_named_only_in_its_short_form_is_the_most_named_of_the_level_the_speaker_names():
+    raw = f"政府工作报告\n\n2020年1月9日\n\n各位代表、同志们：\n\n现在，我代表区政府，向大会作工作报告，请予审议。\n\n一、2019年工作回顾\n\n{WUJIANG}"
+    assert read_meta(raw) == ("吴江区", "苏州市", 2020, date(2020, 1, 9))
+
+
+def test_a_renamed_division_is_read_as_the_text_names_it():
+    """溧水县 has been 溧水区 since 2013: the gazetteer has today's name, the report its own."""
+    body = "2012年，溧水县经济平稳增长。全县上下，溧水各项事业全面进步。\n\n溧水城乡面貌焕然一新，融入南京都市圈。\n\n溧水人民安居乐业。"
+    raw = f"各位代表：\n\n现在，我代表县人民政府，向大会报告工作，请予审议。\n\n一、2012年工作回顾\n\n{body}"
+    assert read_meta(raw)[:3] == ("溧水县", "南京市", 2013)
+    # without the full name written, the short form is today's division
+    today = raw.replace("溧水县经济", "溧水经济").replace("我代表县人民政府", "我代表区人民政府").replace("全县", "全区")
+    assert read_meta(today)[:3] == ("溧水区", "南京市", 2013)
+
+
+def test_without_an_opening_the_level_is_the_texts_own_and_a_party_committee_above_it_is_not_the_place():
+    body = (
+        "2023年，在中共浙江省委和县委的坚强领导下，全县上下奋力拼搏，安吉经济持续向好。\n\n"
+        "安吉生态优势进一步彰显，全县旅游收入增长10%，接待湖州游客增长12%。\n\n安吉白茶品牌价值再创新高。"
+    )
+    assert read_meta(f"一、2023年工作回顾\n\n{body}")[:3] == ("安吉县", "湖州市", 2024)
+
+
+def test_the_speakers_line_names_the_place_and_its_parent():
+    raw = (
+        "政府工作报告\n\n——2025年1月14日在县十七届人民代表大会第五次会议上\n\n湖州市德清县人民政府代县长 张三\n\n"
+        "各位代表：\n\n现在，我代表县政府向大会报告工作，请予审议。"
+    )
+    assert read_meta(raw) == ("德清县", "湖州市", 2025, date(2025, 1, 14))
+
+
+def test_a_new_terms_government_names_its_term():
+    raw = "各位代表：\n\n现在，我代表德清县第十四届人民政府，向大会报告2007年换届以来的工作，请予审议。\n\n一、过去五年工作回顾"
+    assert read_meta(raw)[:3] == ("德清县", None, 2012)
+
+
+@pytest.mark.parametrize(
+    ("opening", "when"),
+    [
+        ("2021年2月5日在县十六届人民代表大会第五次会议上德清县人民政府县长？? 张？? 三各位代表：", date(2021, 2, 5)),
+        ("政府工作报告\n\n——在德清县第十七届人民代表大会第一次会议上\n（ 2017年2月26日）", date(2017, 2, 26)),
+        ("2019年1月29日湖州市德清县第二届人民代表大会第三次会议", date(2019, 1, 29)),
+        ("政府工作报告\n\n2020年1月9日", date(2020, 1, 9)),
+    ],
+)
+def test_a_date_alone_in_an_opening_line_is_the_delivery_date(opening: str, when: date):
+    raw = f"{opening}\n\n各位代表：\n\n现在，我代表德清县人民政府，向大会报告工作。\n\n2019年1月1日起施行的条例，我们认真落实。"
+    assert read_meta(raw)[2:] == (when.year, when)
+
+
+def test_a_terms_review_counted_from_its_first_year_dates_the_report_five_years_on():
+    raw = (
+        "政府工作报告\n\n各位委员：\n\n现在，我代表清苑县人民政府向大会报告工作。\n\n一、过去五年政府工作的简要回顾\n\n"
+        "1998年以来的五年，县政府在县委的领导下，坚持以经济建设为中心。2002年与1998年相比，财政收入翻一番。"
+    )
+    assert read_meta(raw)[2] == 2003
+
+
+def test_a_common_word_a_shared_name_or_a_close_second_names_no_place():
+    opening = "各位代表：\n\n现在，我代表区政府，向大会报告工作。\n\n"
+    # 「鼓楼」 is a common word (jieba), never a short form; 鼓楼区 is the name of several districts
+    assert most_named_division(opening + "鼓楼夜景。" * 5) is None
+    assert most_named_division(opening + "鼓楼区发展。" * 4) == ("鼓楼区", None)
+    assert most_named_division(opening + "鼓楼区发展。" * 4 + "南京市鼓楼区。") == ("鼓楼区", "南京市")
+    # a short form that is also an ordinary word (「惠民工程」) counts only where the text vouches for the
+    # place: writes its full name or names the prefecture it lies in
+    county = "各位代表：\n\n现在，我代表县人民政府，向大会报告工作。\n\n"
+    assert most_named_division(county + "实施惠民工程。" * 4) is None
+    assert most_named_division(county + "实施惠民工程。" * 4 + "滨州市委。") == ("惠民县", "滨州市")
+    # named too seldom, or not clearly more than another district of the level
+    assert most_named_division(opening + "吴江发展。" * 2) is None
+    assert most_named_division(opening + "吴江发展。" * 3 + "相城发展。" * 2) is None
+
+
+REAL = Path(__file__).resolve().parent.parent / "eval" / "library" / "reports"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the real county reports are not in this checkout")
+@pytest.mark.parametrize(
+    ("name", "region", "year"),
+    [
+        ("清苑区_2020.txt", "清苑区", 2020),
+        ("清苑县_2003.txt", "清苑县", 2003),
+        ("容城县_2020.txt", "容城县", 2020),
+        ("徐水区_2019.txt", "徐水区", 2019),
+        ("涞源县_2021.txt", "涞源县", 2021),
+        ("新安县_2024.txt", "新安县", 2024),
+    ],
+)
+def test_real_county_reports(name: str, region: str, year: int):
+    report = load_report(REAL / name)
+    assert (report.region, report.year) == (region, year)
+
+
+def test_an_autonomous_prefectures_short_form_drops_its_peoples():
+    opening = "各位代表：\n\n现在，我代表州人民政府，向大会报告工作。\n\n"
+    assert most_named_division(opening + "湘西经济发展。" * 3 + "湖南省委。") == ("湘西土家族苗族自治州", "湖南省")

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,10 @@ from pathlib import Path
 from rag.core.errors import DocumentError
 from rag.reading.headings import divisions_in, heading_rank, is_title, numbered_rank, plan_year, region_in
 from rag.reading.loaders import load_document, sniff_file
+from rag.reading.places import most_named_division, report_level
 from rag.reading.tables import with_units
+from rag.text.gazetteer import adcode_level, division, division_codes
+from rag.text.lexicon import lexicon
 from rag.text.normalize import CELL_SEPARATOR, CJK, SPACES, normalize_inline
 
 logger = logging.getLogger(__name__)
@@ -34,7 +38,11 @@ logger = logging.getLogger(__name__)
 #:    a text file's page numbers and running headers go; a wrapped line that reads like a heading is joined.
 #: 6: a review of several years, or an opening, without a year of its own describes the year before the
 #:    report's (a report delivered in year N reviews N−1).
-READING_VERSION = 6
+#: 7: a report whose title and opening name no place (「我代表区政府」, a text from 「一、」 on) is the place
+#:    of its level its text names most often; the speaker's line (「涞源县人民政府县长」) and 「我代表…第十四届
+#:    人民政府」 name it; a date alone in a line of the opening (「2020年1月9日」) is the delivery date; a
+#:    five-year review counted from a term's first year (「1998年以来的五年」) was delivered five years on.
+READING_VERSION = 7
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"
@@ -55,7 +63,8 @@ _SPACED_TITLE = re.compile(rf"^(?:[{CJK}][{SPACES}]+)+[{CJK}]$")
 # The region patterns may be loose: what they catch counts only when it is a chain of divisions the
 # gazetteer knows (rag.reading.headings.divisions_in), so 「…代表委员对市人民政府」 names no region 「委员对市」.
 #: The opening: 「现在，我代表苏州市相城区人民政府，向大会报告工作」 (a league's: 「…盟行政公署」).
-_REGION_RE = re.compile(rf"代表([{CJK}]{{2,24}}?)(?:人民政府|行政公署)")
+#: A new term's government names its term: 「我代表容城县第十四届人民政府」.
+_REGION_RE = re.compile(rf"代表([{CJK}]{{2,24}}?)(?:第[一二三四五六七八九十]+届)?(?:人民政府|行政公署)")
 #: A title, the report's own line or the file's title from its loader: 「2024年无锡市政府工作报告」,
 #: 「宜兴市人民政府工作报告」, 「政府工作报告_无锡市人民政府」; no sentence (「2023年政府工作报告确定的…，」).
 _TITLE_LINE_RE = re.compile(r"^[^，。；！？]*政府工作报告[^，。；！？]*$")
@@ -70,6 +79,19 @@ _DATE_RE = re.compile(r"(?:——|^[—（(－-])\s*(\d{4})\s*年\s*(\d{1,2})\s*
 _DATE_REGION_RE = re.compile(rf"日在([{CJK}]{{2,24}}?)第?[一二三四五六七八九十]+届")
 #: The party committee, a last resort: 「中共太仓市委」.
 _REGION_FALLBACK_RE = re.compile(rf"中共([{CJK}]{{2,24}}?)委")
+_HEADINGS = lexicon().headings
+#: The speaker's line: 「涞源县人民政府县长 周峰」, 「保定市徐水区人民政府区长 李志永」.
+_SPEAKER_LINE_RE = re.compile(_HEADINGS.speaker_line)
+#: A full date, which in a short line of the opening without sentence punctuation is the delivery date.
+_DATE_LINE_RE = re.compile(_HEADINGS.date_line)
+#: Longest such line: 「2019年1月29日保定市徐水区第二届人民代表大会第三次会议」 is 33.
+MAX_DATE_LINE = 60
+#: 「1998年以来的五年」「2007年换届以来」: a term's review counted from its first year.
+_TERM_SINCE_RE = re.compile(_HEADINGS.term_since)
+#: A term of government lasts five years: a review counted from its first year is delivered five years on.
+TERM_YEARS = 5
+#: How many paragraphs from the start a term's review is looked for in.
+_TERM_PARAGRAPHS = 30
 #: A chain of divisions as written, for names the gazetteer lacks: split on their suffixes.
 _ADMIN_UNIT = rf"[{CJK}]{{1,8}}?(?:省|自治区|市|区|县|镇|乡|街道)"
 _ADMIN_CHAIN_RE = re.compile(rf"(?:{_ADMIN_UNIT})+")
@@ -395,12 +417,18 @@ def detect_metadata(report: Report) -> None:
     """Fill region, date, year and speaker from the text where they can be read off it.
 
     The region is the first place that names divisions the gazetteer knows, read from, in this order:
-    the opening (「我代表…人民政府」), the title (``report.title`` as the loader found it, or a title
-    line), the date line's session (「…日在太仓市第十七届人民代表大会」), the opening anywhere, the party
-    committee (「中共太仓市委」); else, for a division the gazetteer lacks, the opening's 「我代表…人民政府」
-    or the date line's session, when shaped like a chain of divisions. A parent region comes with it
-    when one of the first three writes the chain (「苏州市相城区」). The year is the date line's, else the
-    title's, else the first part heading's.
+    the opening (「我代表…人民政府」, 「我代表容城县第十四届人民政府」), the title (``report.title`` as the
+    loader found it, or a title line), the date line's session (「…日在太仓市第十七届人民代表大会」), the
+    speaker's line (「涞源县人民政府县长」). Else, for a division the gazetteer lacks, the opening's
+    「我代表…人民政府」 or the date line's session, when shaped like a chain of divisions. Else the opening
+    anywhere or the party committee (「中共太仓市委」) when of the report's level
+    (:func:`rag.reading.places.report_level`: not 「中共河北省委」 in a county's report), else the place
+    of that level the text names most often (:func:`rag.reading.places.most_named_division`, which
+    gives its parent too). A parent region comes with it when one of the first four writes the chain
+    (「苏州市相城区」), or, for a county-level place, when the text writes the chain further on
+    (「保定市清苑区」). The date and year are the date line's (「——2024年1月9日在…」, else a short line
+    of the opening with one date: 「2020年1月9日」), else the title's year, else the first part
+    heading's, else five years after the first year a new term's review counts from (「1998年以来的五年」).
     """
     heads = [p.text for p in report.paragraphs[:12]]
     head = "\n".join(heads)
@@ -410,26 +438,41 @@ def detect_metadata(report: Report) -> None:
     openings = [m.group(1) for m in opening_matches]
     sworn = [m.group(1) for m in opening_matches if head[max(0, m.start() - 1) : m.start()] == "我"]
     sessions = [m.group(1) for m in _DATE_REGION_RE.finditer(head)]
+    speakers = [said.group(1) for line in heads if (said := _SPEAKER_LINE_RE.match(line))]
     own = [
         *openings,
         *(region_in(m.group(1)) or "" for t in titles for m in _TITLE_REGION_RE.finditer(_TITLE_YEAR_RE.sub("", t))),
         *sessions,
+        *speakers,
     ]
     elsewhere = itertools.chain(
         (m.group(1) for m in _REGION_RE.finditer(body)),
         (region_in(m.group(1)) or "" for m in _REGION_FALLBACK_RE.finditer(body)),
     )
-    found = next((name for name in itertools.chain(own, elsewhere) if divisions_in(name)), None)
-    if found is None:  # a division the gazetteer lacks (new, renamed, or no gazetteer data): the speaker's
-        # own words 「我代表…人民政府」 or the date line's session, when shaped like a chain of divisions
-        found = next((name for name in (*sworn, *sessions) if _ADMIN_CHAIN_RE.fullmatch(name)), None)
+    found = next((name for name in own if divisions_in(name)), None)
+    # a division the gazetteer lacks (new, renamed, or no gazetteer data): the speaker's own words
+    # 「我代表…人民政府」 or the date line's session, when shaped like a chain of divisions
+    unknown = next((name for name in (*sworn, *sessions) if _ADMIN_CHAIN_RE.fullmatch(name)), None)
+    if found is None and unknown is None:
+        # nothing at the top names the place: a 「代表…人民政府」 or 「中共…委」 further on of the report's
+        # level (not 「中共河北省委」 in a county's), else the place of that level the text names most
+        level = report_level(body)
+        found = next((name for name in elsewhere if divisions_in(name) and _of_level(name, level)), None)
+        if found is None and (named := most_named_division(body)):
+            report.region, report.parent_region = named
+    found = found or unknown
     if found:
         report.region, report.parent_region = split_region(found)
         if report.parent_region is None:
             longer = (split_region(name) for name in own if name.endswith(found) and name != found)
             report.parent_region = next((parent for region, parent in longer if region == found and parent), None)
+        if report.parent_region is None and _county_level(report.region):
+            # the text writes the county's chain further on (「保定市容城县」): its prefecture
+            above = division(report.region)
+            if above and above.parent and f"{above.parent}{report.region}" in body:
+                report.parent_region = above.parent
 
-    if date_match := _DATE_RE.search(head):
+    if date_match := _DATE_RE.search(head) or _date_line(heads):
         y, m, d = map(int, date_match.groups())
         try:
             report.date = date(y, m, d)
@@ -440,5 +483,46 @@ def detect_metadata(report: Report) -> None:
         report.year = next((int(year.group(1)) for t in titles if (year := _TITLE_YEAR_RE.search(t))), None)
     if report.year is None:
         report.year = plan_year(p.text for p in report.paragraphs)
+    if report.year is None:
+        report.year = _term_year(p.text for p in report.paragraphs[:_TERM_PARAGRAPHS])
     if speaker := _SPEAKER_RE.search(head):
         report.speaker = f"{speaker.group(1)}{speaker.group(2)}"
+
+
+def _date_line(lines: list[str]) -> re.Match[str] | None:
+    """The date of the first short line of the opening that carries one full date and no sentence
+    punctuation (a 「？」 there is a character lost in extraction): 「2020年1月9日」, 「2021年2月5日在县十六届人民代表大会第五次会议上」, 「——在阜平县第十七届
+    人民代表大会第一次会议上（2017年2月26日）」 (a date inside a sentence is not the report's)."""
+    for line in lines:
+        dates = list(_DATE_LINE_RE.finditer(line))
+        if len(dates) == 1 and len(line) <= MAX_DATE_LINE and not re.search("[，。；]", line):
+            return dates[0]
+    return None
+
+
+def _term_year(texts: Iterable[str]) -> int | None:
+    """The year of a new term's report from its review: 「1998年以来的五年」 or 「2007年换届以来」 → five
+    years on (2003, 2012)."""
+    for text in texts:
+        if since := _TERM_SINCE_RE.search(text):
+            return int(since.group(1) or since.group(2)) + TERM_YEARS
+    return None
+
+
+#: How high a division of each suffix stands (1 a province); 「区」 may be a district or an autonomous region.
+_RANKS = {"省": 1, "自治区": 1, "市": 2, "州": 2, "盟": 2, "地区": 2, "县": 3, "旗": 3, "镇": 4, "乡": 4, "街道": 4}
+
+
+def _of_level(name: str, level: str | None) -> bool:
+    """Whether a place named as a chain may be the report's, whose own place has the suffix ``level``:
+    not a division above it (「中共河北省委」, 「中共保定市委」 in a county's report)."""
+    place = split_region(name)[0]
+    rank = next((r for suffix, r in _RANKS.items() if place.endswith(suffix)), None)
+    own = _RANKS.get(level or "")
+    return rank is None or own is None or rank >= own
+
+
+def _county_level(name: str) -> bool:
+    """Whether the gazetteer knows ``name`` as a county-level division only (区, 县, 县级市, 旗)."""
+    codes = division_codes().get(name, [])
+    return bool(codes) and all(adcode_level(code) == 3 for code in codes)

@@ -76,6 +76,19 @@ def _adcodes() -> tuple[dict[str, list[str]], dict[str, str]]:
     return codes, {adcode: name for name, found in codes.items() for adcode in found}
 
 
+def division_codes() -> dict[str, list[str]]:
+    """Every division's name (no placeholders) and its adcodes (a few names, 「鼓楼区」, have several)."""
+    return _adcodes()[0]
+
+
+def parent_name(adcode: str) -> str | None:
+    """The name of the division that the one of ``adcode`` lies in (a county's prefecture, a prefecture's
+    province); ``None`` for a province or a code the gazetteer lacks."""
+    names = _adcodes()[1]
+    parent = _parent_code(adcode, names)
+    return names.get(parent) if parent else None
+
+
 def adcode_level(adcode: str) -> int:
     """1 province, 2 prefecture, 3 county level (the 12-digit code's zero tail)."""
     return 1 if not adcode[2:].strip("0") else 2 if not adcode[4:].strip("0") else 3

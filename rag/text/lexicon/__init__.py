@@ -143,6 +143,11 @@ class Headings:
     targets_opening: str
     requirement_opening: str
     last_year_opening: str
+    sworn_level: str
+    whole_level: str
+    speaker_line: str
+    date_line: str
+    term_since: str
 
 
 @dataclass(frozen=True)
