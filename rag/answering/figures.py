@@ -47,6 +47,8 @@ _LEAD_WORDS_RE = re.compile(_RULES.lead_words)
 _RATE_WORDS_RE = re.compile(_RULES.rate_words)
 _SPAN_RE = re.compile(_RULES.span)
 _RESPECTIVELY_RE = re.compile(_RULES.respectively)
+_PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
+_SINCE_RE = re.compile(_RULES.since)
 #: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
 _SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
 #: The joins of a list (「城镇、农村」「A和B」).
@@ -301,7 +303,7 @@ def of_side(chunk: Chunk, side: QueryIntent, *, any_year: bool = False) -> bool:
 def what_is_asked(question: str) -> str:
     """A question as one side or one year of it asks: without how it asks to compare or for a series
     (「相比」「历年」 are no metric), its rate words as reports write them (「增速」 → 「增长」)."""
-    text = _ASKS_SERIES_RE.sub("", _ASKS_COMPARE_RE.sub("", question))
+    text = _ASKS_SERIES_RE.sub("", _ASKS_COMPARE_RE.sub("", _PLAN_ACTUAL_RE.sub("", _SINCE_RE.sub("", question))))
     return _RATE_WORDS_RE.sub("增长多少", text)
 
 

@@ -22,6 +22,7 @@ from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
 
 _ASKS_SERIES_RE = re.compile(lexicon().figures.asks_series)
+_SINCE_RE = re.compile(lexicon().figures.since)
 #: Rows at most in one series (a library of 25 years of one place is the most we expect).
 MAX_ROWS = 30
 
@@ -68,6 +69,8 @@ def series_years(intent: QueryIntent, covered: Collection[int]) -> list[int]:
     if intent.years is not None:
         first, last = intent.years
         years = [y for y in years if first <= y <= last]
+    elif (since := _SINCE_RE.search(intent.text)) is not None:  # 「2019年以来每年…」
+        years = [y for y in years if y >= int(since.group(1))]
     return years[-MAX_ROWS:]
 
 
@@ -97,6 +100,8 @@ def build_series(
             rows[year] = Row(year, found)  # numbered in ``everything``: by_year's chunks, then ``other``
     if intent.years is not None:
         rows = {y: r for y, r in rows.items() if intent.years[0] <= y <= intent.years[1]}
+    elif (since := _SINCE_RE.search(intent.text)) is not None:
+        rows = {y: r for y, r in rows.items() if y >= int(since.group(1))}
     ordered = _one_kind([rows[y] for y in sorted(rows)])
     stated = [i for i, row in enumerate(ordered) if row.figure is not None]
     if not stated:

@@ -108,11 +108,14 @@ def _make_chunk(report: Report, section: Section, n: int, start: int, text: str)
 
 def described_year(delivered: int | None, section: Section) -> int | None:
     """The year a section describes: its own; for a review of several years (「回顾“十三五”」 names no
-    one year) or an opening without one, in a report delivered in year N, N−1 — the year the span ends
-    and the one a report reviews. A plan or glossary without a year keeps none."""
-    if section.year is not None or section.period in ("plan", "glossary") or delivered is None:
+    one year) or the opening, in a report delivered in year N, N−1 — the year the span ends and the one
+    a report reviews (an opening that runs into a review whose heading was not recognised states that
+    year's figures). A plan or glossary without a year keeps none."""
+    if delivered is None or section.period in ("plan", "glossary"):
         return section.year
-    return delivered - 1
+    if section.year is None or (section.period == "preamble" and section.year == delivered):
+        return delivered - 1  # an opening speaks of the year under review (or runs into the review unmarked)
+    return section.year
 
 
 def chunk_reports(reports: Iterable[Report], chunk_size: int = 300, chunk_overlap: int = 60) -> list[Chunk]:

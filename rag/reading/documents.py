@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 #:    of its level its text names most often; the speaker's line (「涞源县人民政府县长」) and 「我代表…第十四届
 #:    人民政府」 name it; a date alone in a line of the opening (「2020年1月9日」) is the delivery date; a
 #:    five-year review counted from a term's first year (「1998年以来的五年」) was delivered five years on.
-READING_VERSION = 7
+#: 8: the opening (preamble) of a report delivered in year N describes N−1, as its review does.
+READING_VERSION = 8
 #: Extensions a folder scan picks up; other files count only when their content sniffs as PDF, Word or HTML.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 MANIFEST_NAME = "manifest.json"

@@ -217,6 +217,8 @@ class Figures:
     qualifier: str
     pairs: dict[str, tuple[str, ...]]
     respectively: str
+    plan_actual_words: str
+    since: str
 
 
 @dataclass(frozen=True)
