@@ -57,7 +57,7 @@ from rag.core.errors import LLMError, QueryError
 from rag.core.version import answer_version
 from rag.llm.clients import LLMClient
 from rag.reading.chunking import Chunk
-from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, validate_query
+from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, asks_plan_vs_actual, validate_query
 from rag.retrieval.retrieve import Retriever
 from rag.text.lexicon import lexicon
 from rag.text.numbers import Figure, fits_kind
@@ -407,7 +407,7 @@ class Answerer:
         if comparison is None:
             return False
         text = comparison.text
-        if not asks_to_compare(draft.standalone) and comparison.complete:
+        if not (asks_to_compare(draft.standalone) or asks_plan_vs_actual(draft.standalone)) and comparison.complete:
             text = _without_verdict(comparison)
         draft.answer = self._composed(draft, text, [f for f in comparison.figures if f is not None])
         return True

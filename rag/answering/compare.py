@@ -23,7 +23,7 @@ from decimal import Decimal
 from rag.answering.figures import StatedFigure, asked_figure
 from rag.answering.terms import asked_terms, known
 from rag.reading.chunking import Chunk
-from rag.retrieval.query import QueryIntent
+from rag.retrieval.query import QueryIntent, asks_plan_vs_actual
 from rag.text.lexicon import lexicon
 
 _RULES = lexicon().figures
@@ -153,7 +153,7 @@ def _one_missing(
     """「报告中未找到2023年的该项数据；2024年地区生产总值增长5.4%[1]。无法比较。」"""
     missing = [labels[i] or "另一方" for i, f in enumerate(found) if f is None]
     stated = [_stated(labels[i], f) for i, f in enumerate(found) if f is not None]
-    cannot = "，无法比较" if asks_to_compare(question) else ""
+    cannot = "，无法比较" if asks_to_compare(question) or asks_plan_vs_actual(question) else ""
     return f"报告中未找到{'、'.join(missing)}的相应数据{cannot}；{'，'.join(stated)}。"
 
 

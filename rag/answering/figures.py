@@ -40,6 +40,7 @@ _RULES = lexicon().figures
 Kind = Literal["actual", "target", "estimate"]
 
 _TARGET_RE = re.compile(_RULES.target)
+_TARGET_LEAD_RE = re.compile(_RULES.target_lead)
 _ESTIMATE_RE = re.compile(_RULES.estimate)
 _FIGURE_YEAR_RE = re.compile(_RULES.figure_year)
 _FROM_YEAR_RE = re.compile(_RULES.from_year)
@@ -51,6 +52,8 @@ _PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
 _SINCE_RE = re.compile(_RULES.since)
 #: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
 _SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
+#: Brackets around a clause of their own.
+_PAREN_RE = re.compile(r"[（）()]")
 #: The joins of a list (「城镇、农村」「A和B」).
 _LIST_JOIN_RE = re.compile(r"、|和|与|及")
 _QUALIFIER_RE = re.compile(_RULES.qualifier)
@@ -124,11 +127,11 @@ class StatedFigure:
 
 
 def respectively(sentence: str) -> str:
-    """``sentence`` (:func:`comparable` text) with each 「分别」 list written out subject by subject:
+    """``sentence`` (:func:`comparable` text, brackets read as clause marks) with each 「分别」 list written out subject by subject:
     「城乡居民人均可支配收入分别达到40678元和24761元」 → 「城镇居民人均可支配收入达到40678元，农村居民人均可支配
     收入达到24761元」; 「城镇、农村居民人均可支配收入分别增长5.3%、8.8%」 likewise. Unchanged when the
     subjects and the figures do not pair up one to one."""
-    body = comparable(sentence)
+    body = _PAREN_RE.sub("，", comparable(sentence))  # 「增长6.5%（年度目标6%以上）」: two clauses
     match = _RESPECTIVELY_RE.search(body)
     if match is None:
         return body
@@ -220,9 +223,11 @@ def _year(before: str, chunk: Chunk) -> int | None:
 
 
 def _kind(before: str, clause: str, chunk: Chunk) -> Kind:
+    if _TARGET_RE.search(clause):  # 「增长6.5%（年度目标6%以上）」: the bracket's figure is the target
+        return "target"
     if _ESTIMATE_RE.search(before):
         return "estimate"
-    if chunk.period == "plan" or _TARGET_RE.search(clause):
+    if chunk.period == "plan" or _TARGET_LEAD_RE.search(before):
         return "target"
     return "actual"
 
@@ -347,7 +352,7 @@ def _asked(question: str, asks: Sequence[str]) -> list[str]:
     words name with how the question asks of them (a rate: 「增长多少」)."""
     tried = [what_is_asked(q) for q in [*asks, question]]
     rate = "增长多少" if asked_unit_kind(what_is_asked(question)) == "share" else "是多少"
-    tried += [f"{metric}{rate}" for metric in named_metrics(question)]
+    tried += [f"{metric}多少" if metric.endswith("增长") else f"{metric}{rate}" for metric in named_metrics(question)]
     return list(dict.fromkeys(tried))
 
 

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     series_passages: int = Field(3, ge=1, le=10)
     #: Passages retrieved per side of a comparison whose side the first retrieval (k passages taken in
     #: turn between the sides) did not state: that side's own best, no model reads them.
-    compare_passages: int = Field(6, ge=1, le=20)
+    compare_passages: int = Field(10, ge=1, le=20)
     answer_context_chars: int = Field(600, ge=100, le=20000)
     #: Whole-answer budget: generation still running after this is cut off and the answer falls back
     #: to the extractive one (marked ``degraded``).

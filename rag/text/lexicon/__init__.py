@@ -219,6 +219,7 @@ class Figures:
     respectively: str
     plan_actual_words: str
     since: str
+    target_lead: str
 
 
 @dataclass(frozen=True)
