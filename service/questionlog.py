@@ -47,8 +47,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Bump when the table layout or the meaning of a column changes. 2: the ``steps`` column (a file of
-#: version 1 gets it when opened, ``[]`` for its entries: :data:`MIGRATIONS`).
-SCHEMA_VERSION = 2
+#: version 1 gets it when opened, ``[]`` for its entries: :data:`MIGRATIONS`). 3: the ``figures`` column
+#: (what each figure the answer states measures: :attr:`rag.answering.answer.Answer.figures`).
+SCHEMA_VERSION = 3
 #: How long the writer waits for another process's write lock before the batch fails (and is dropped).
 BUSY_TIMEOUT_MS = 2_000
 #: Entries waiting for the writer; beyond this new ones are dropped (answers never wait for the log).
@@ -68,12 +69,12 @@ Rating = Literal["up", "down"]
 
 _COLUMNS = (
     "id", "asked_at", "question", "standalone_question", "answer", "mode", "cached", "refused", "degraded", "reason",
-    "citations", "timings", "steps", "total_ms", "generation", "route", "client", "key_id", "rating", "comment",
+    "citations", "timings", "steps", "figures", "total_ms", "generation", "route", "client", "key_id", "rating", "comment",
     "rated_at",
 )  # fmt: skip
 #: Columns added after the table's first layout, with their definition: a file that lacks one gets it
 #: (``ALTER TABLE … ADD COLUMN``) when it is opened; its older entries have the default.
-MIGRATIONS = {"steps": "TEXT NOT NULL DEFAULT '[]'"}
+MIGRATIONS = {"steps": "TEXT NOT NULL DEFAULT '[]'", "figures": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 class LogUnavailable(RagError):
@@ -98,6 +99,8 @@ class LoggedAnswer:
     timings: dict[str, float | None] = field(default_factory=dict)
     #: What each answer step after the model decided (name, changed, reason, off), in the order they ran.
     steps: list[dict[str, object]] = field(default_factory=list)
+    #: What each figure the answer states measures (value, unit, measures, place, level, year, kind, citation…).
+    figures: list[dict[str, object]] = field(default_factory=list)
     generation: str | None = None
     #: ``api`` (``/api/ask``) or ``v1`` (``/v1/chat/completions``).
     route: str = "api"
@@ -113,7 +116,7 @@ class LoggedAnswer:
             id=answer.id, question=answer.question, answer=answer.answer, mode=answer.mode, cached=answer.cached,
             refused=answer.refused, degraded=answer.degraded, standalone_question=answer.standalone_question,
             reason=answer.reason, citations=[c.chunk_id for c in answer.citations], timings=dict(answer.timings),
-            steps=[dict(step) for step in answer.steps], generation=generation, route=route, client=client, key_id=key_id,
+            steps=[dict(step) for step in answer.steps], figures=[dict(f) for f in answer.figures], generation=generation, route=route, client=client, key_id=key_id,
         )  # fmt: skip
 
 
@@ -290,7 +293,8 @@ class QuestionLog:
                     " question TEXT NOT NULL, standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL,"
                     " cached INTEGER NOT NULL, refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT,"
                     " citations TEXT NOT NULL, timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT,"
-                    f" client TEXT, key_id TEXT, rating TEXT, comment TEXT, rated_at REAL, steps {MIGRATIONS['steps']})"
+                    f" client TEXT, key_id TEXT, rating TEXT, comment TEXT, rated_at REAL, steps {MIGRATIONS['steps']},"
+                    f" figures {MIGRATIONS['figures']})"
                 )
                 present = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
                 for column, definition in MIGRATIONS.items():
@@ -435,6 +439,7 @@ def _row(entry: LoggedAnswer) -> tuple[Any, ...]:
     values["citations"] = json.dumps(entry.citations, ensure_ascii=False)
     values["timings"] = json.dumps(entry.timings)
     values["steps"] = json.dumps(entry.steps, ensure_ascii=False)
+    values["figures"] = json.dumps(entry.figures, ensure_ascii=False)
     values["total_ms"] = entry.timings.get("total_ms")
     values.update(cached=int(entry.cached), refused=int(entry.refused), degraded=int(entry.degraded))
     values.update(rating=None, comment=None, rated_at=None)
@@ -447,6 +452,7 @@ def _entry(row: sqlite3.Row) -> dict[str, Any]:
     entry["citations"] = json.loads(entry["citations"] or "[]")
     entry["timings"] = json.loads(entry["timings"] or "{}")
     entry["steps"] = json.loads(entry["steps"] or "[]")
+    entry["figures"] = json.loads(entry["figures"] or "[]")
     for flag in ("cached", "refused", "degraded"):
         entry[flag] = bool(entry[flag])
     entry["asked_at"], entry["rated_at"] = iso(entry["asked_at"]), iso(entry["rated_at"])

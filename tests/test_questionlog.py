@@ -427,6 +427,19 @@ def test_each_answer_step_s_decision_is_kept_next_to_the_timings(tmp_path):
     log.close()
 
 
+def test_what_each_figure_measures_is_logged(tmp_path):
+    from rag.answering.answer import Answer
+
+    figure = {"value": "189.4", "unit": "亿元", "text": "189.4亿元", "measures": "一般公共预算收入", "place": "太仓市",
+              "level": "市", "year": 2023, "kind": "actual", "citation": 1}  # fmt: skip
+    answer = Answer(QUESTION, "189.4亿元[1]", False, [], [], "none", figures=[figure])
+    log = QuestionLog(tmp_path / "q.sqlite")
+    log.record(LoggedAnswer.of(answer, generation="gen-1", route="api"))
+    assert log.flush()
+    assert log.get([answer.id])[answer.id]["figures"] == [figure]
+    log.close()
+
+
 def test_a_log_file_of_schema_1_gets_the_steps_column_and_keeps_its_entries(tmp_path):
     path = tmp_path / "q.sqlite"
     with sqlite3.connect(path) as db:  # the layout before ``steps``
@@ -448,6 +461,7 @@ def test_a_log_file_of_schema_1_gets_the_steps_column_and_keeps_its_entries(tmp_
     assert log.flush()
     found = log.get(["a" * 32, "b" * 32])
     assert found["a" * 32]["steps"] == [] and found["b" * 32]["steps"] == STEPS
+    assert found["a" * 32]["figures"] == []  # and the figures column of schema 3, empty for old entries
     log.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone() == (str(questionlog.SCHEMA_VERSION),)
