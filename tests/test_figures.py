@@ -217,3 +217,39 @@ def test_a_series_takes_a_year_a_five_year_review_names():
     assert series is not None
     # rows for the years the library covers or names, not for every calendar year between
     assert [(r["year"], r["text"]) for r in series.table()] == [(2015, "87.55亿元"), (2020, "118.32亿元"), (2021, "124.6亿元")]
+
+
+@pytest.fixture
+def two_reports(make_settings, embedder, tmp_path):
+    """A county's reports of two years, indexed: what a library of reports is, at its smallest."""
+    from rag.answering.answer import Answerer
+    from rag.indexing.ingest import ingest
+    from rag.retrieval.retrieve import open_retriever
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for year, gdp, growth, target in ((2023, "166.2", "3.5", "7"), (2024, "176.6", "5.5", "6")):
+        (docs / f"r{year}.txt").write_text(
+            f"清苑区{year}年政府工作报告\n——{year}年1月9日在保定市清苑区人民代表大会上\n各位代表：\n"
+            f"一、{year - 1}年工作回顾\n{year - 1}年，全区地区生产总值完成{gdp}亿元，同比增长{growth}%，全市地区生产总值增长9.9%。\n"
+            f"二、{year}年工作安排\n全区经济社会发展的预期目标是：地区生产总值增长{target}%左右。\n",
+            encoding="utf-8",
+        )
+    settings = make_settings(seeds_dir=docs)
+    ingest([docs], settings, embedder=embedder)
+    return Answerer(open_retriever(settings, embedder=embedder), None, settings)
+
+
+def test_a_series_question_is_answered_by_a_table_of_the_years_the_library_states(two_reports):
+    answer = two_reports.ask("清苑区历年地区生产总值是多少？")
+    assert answer.mode == "quote" and not answer.refused
+    assert [(r["year"], r["text"]) for r in answer.table or []] == [(2022, "166.2亿元"), (2023, "176.6亿元")]
+    cited = {c.n: c for c in answer.citations}
+    assert all(cited[r["citation"]].year == r["year"] for r in answer.table or [])  # each row cites its own year
+
+
+def test_a_comparison_across_reports_is_computed_with_both_figures_cited(two_reports):
+    answer = two_reports.ask("清苑区2023年地区生产总值增速比2022年高还是低？")
+    assert "5.5%" in answer.answer and "3.5%" in answer.answer and "高2个百分点" in answer.answer
+    assert "9.9%" not in answer.answer  # the city's figure beside it is not the district's
+    assert {f["year"] for f in answer.figures} == {2022, 2023} and len(answer.citations) == 2
