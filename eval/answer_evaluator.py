@@ -11,7 +11,8 @@ A system is a function ``item -> dict`` with ``answer`` (text with [n] markers),
 - wrong-figure rate: answers that state a figure and are neither right nor refused (an answerable
   item answered with another figure, or an unanswerable one answered with one), over all items: the
   answer a reader trusts most and should least;
-- unsupported-number rate: answers stating a number (with its unit) that none of their passages has;
+- unsupported-number rate: answers stating a number (with its unit) that none of their passages has
+  and that is no difference of two supported figures the answer states (a computed comparison);
   unmarked: the same, not counting figures the answer itself marks as not found;
 - citation validity: answered answerable items whose every [n] names a given passage that holds
   evidence (and that cite at least one).
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from eval.gold import answer_is_correct, answerable, is_relevant
 from rag.answering.verify import citations_in, figures, supported
+from rag.text.numbers import Figure
 
 AnswerFn = Callable[[dict], dict]
 
@@ -41,7 +44,9 @@ def judge(item: dict, result: dict) -> dict:
     text, refused = result["answer"], bool(result["refused"])
     passages = {p["n"]: p for p in result["passages"]}
     cited = citations_in(text)
-    unsupported = [] if refused else [f.text for f in figures(text) if not supported(f, [p["text"] for p in passages.values()])]
+    texts = [p["text"] for p in passages.values()]
+    stated = figures(text)
+    unsupported = [] if refused else [f.text for f in stated if not supported(f, texts) and not derived(f, stated, texts)]
     marked = set(result.get("marked") or [])
     valid = (
         bool(cited)
@@ -68,6 +73,19 @@ def judge(item: dict, result: dict) -> dict:
         #: What each answer step after the model decided (``Answer.steps``; empty when it was not asked).
         "steps": list(result.get("steps") or []),
     }
+
+
+def derived(figure: Figure, stated: list[Figure], passages: list[str]) -> bool:
+    """Whether ``figure`` is the difference of two other figures the answer states and the passages
+    support (「…548.1亿元[1]，…603亿元[2]；太仓市比相城区少54.9亿元」, 「高2个百分点」 between 5.5% and 3.5%):
+    computed from cited figures, not invented."""
+    try:
+        value = Decimal(figure.number)
+    except InvalidOperation:
+        return False
+    unit = "%" if figure.unit in ("个百分点", "百分点") else figure.unit
+    backed = [Decimal(f.number) for f in stated if f is not figure and f.unit == unit and supported(f, passages)]
+    return any(abs(a - b) == value for i, a in enumerate(backed) for b in backed[i + 1 :])
 
 
 class AnswerEvaluator:

@@ -65,6 +65,15 @@ def test_answer_verdicts():
     assert refusal["correct"] and refusal["citations_valid"] is None
 
 
+def test_a_computed_difference_of_two_cited_figures_is_not_unsupported():
+    passages = [{"n": 1, "source": "a.txt", "text": "社会消费品零售总额548.1亿元。"},
+                {"n": 2, "source": "a.txt", "text": "社会消费品零售总额603亿元。"}]  # fmt: skip
+    computed = judge(ITEM, {"answer": "548.1亿元[1]，603亿元[2]；少54.9亿元。", "refused": False, "passages": passages})
+    assert computed["unsupported"] == []
+    invented = judge(ITEM, {"answer": "548.1亿元[1]，603亿元[2]；少50亿元。", "refused": False, "passages": passages})
+    assert invented["unsupported"] == ["50亿元"]
+
+
 def test_answer_metrics():
     results = {
         "t1": {"answer": "189.4亿元[1]", "refused": False, "timings": {"total_ms": 10}},
