@@ -10,14 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from eval.answer_evaluator import steps as step_table
-from rag.answering.answer import ANSWER_STEPS, Answer, CompareCheck, Draft
+from rag.answering.answer import ANSWER_STEPS, Answer, Citation, CompareCheck, Draft, TargetCheck
 from rag.answering.prompts import REFUSAL
 from rag.core.config import ANSWER_STEP_NAMES, Settings
 from rag.retrieval.query import QueryIntent
 from tests.test_answer import QUESTION
 from tests.test_answer_modes import make
 
-NAMES = ["verify", "compare_check", "judge_doubt", "fall_back"]
+NAMES = ["verify", "compare_check", "target_check", "judge_doubt", "fall_back"]
 TAXES = "2023年太仓市的税收一共收了多少钱？"  # the model refuses; a passage states 160.3亿元 (fall_back quotes it)
 
 
@@ -32,7 +32,8 @@ def test_every_step_runs_is_timed_and_records_its_decision(retriever):
     assert answer.mode == "model" and not answer.refused
     assert [d["name"] for d in answer.steps] == NAMES
     assert all(isinstance(answer.timings[f"step_{name}_ms"], float) for name in NAMES)
-    verify, compare_check, judge, fall_back = answer.steps
+    verify, compare_check, target_check, judge, fall_back = answer.steps
+    assert target_check["changed"] is False and target_check["reason"] == "a result, not only targets"
     assert compare_check == {"name": "compare_check", "changed": False, "reason": "no comparison asked", "off": False}
     assert verify["changed"] is False and verify["off"] is False and "every figure" in str(verify["reason"])
     assert judge["changed"] is False and fall_back == {
@@ -75,7 +76,7 @@ def test_the_judge_step_switched_off_is_not_asked(retriever):
     reply = "完成社会消费品零售总额548.1亿元，同比增长7.3%[1]。"  # a true figure of nothing asked
     ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2)
     judged = ans.ask("2023年太仓一共寄出了多少个快递包裹？")
-    assert judged.refused and llm.judged and judged.steps[2]["changed"] and "judge" in str(judged.steps[2]["reason"])
+    assert judged.refused and llm.judged and judged.steps[3]["changed"] and "judge" in str(judged.steps[3]["reason"])
     ans, llm = make(retriever, reply, mode="model", judge=lambda prompt: 0.2, answer_steps_off=["judge_doubt"])
     assert not ans.ask("2023年太仓一共寄出了多少个快递包裹？").refused and llm.judged == []
 
@@ -97,7 +98,9 @@ def test_the_setting_is_comma_separated_and_rejects_unknown_steps(monkeypatch):
     monkeypatch.setenv("RAG_ANSWER_STEPS_OFF", "judge_doubt, fall_back")
     assert Settings(_env_file=None).answer_steps_off == ["judge_doubt", "fall_back"]  # type: ignore[call-arg]
     monkeypatch.setenv("RAG_ANSWER_STEPS_OFF", "judge_doubt,verfy")
-    with pytest.raises(ValidationError, match="unknown step 'verfy'.*verify, compare_check, judge_doubt, fall_back"):
+    with pytest.raises(
+        ValidationError, match="unknown step 'verfy'.*verify, compare_check, target_check, judge_doubt, fall_back"
+    ):
         Settings(_env_file=None)  # type: ignore[call-arg]
 
 
@@ -116,9 +119,9 @@ def test_the_eval_counts_what_each_step_changed():
         }
 
     rows = [
-        row("fact", True, False, False, False),
-        row("fact", True, False, False, True),
-        row("paraphrase", False, False, True, False),
+        row("fact", True, False, False, False, False),
+        row("fact", True, False, False, False, True),
+        row("paraphrase", False, False, False, True, False),
         {"type": "fact"},
     ]
     table = step_table(rows)
@@ -148,3 +151,18 @@ def test_compare_check_drops_a_comparative_claim_no_two_figures_back(retriever):
     assert not wrong.refused and wrong.answer == "2023年为189.4亿元[1]，2022年为200.5亿元[2]。" and "contradicts" in why
     single = Draft("太仓2023年一般公共预算收入是多少", "太仓2023年一般公共预算收入是多少", 0.0, sides=sides[:1])
     assert step.run(ans, single, model("收入较高[1]。"))[1] == "no comparison asked"
+
+
+def test_target_check_refuses_a_target_given_for_a_result(retriever):
+    """「太仓2024年实际使用外资完成了多少？」 is not answered by the 2024 plan's 「力争实际使用外资6亿美元」."""
+    ans, _ = make(retriever, "unused", mode="model")
+    question = "太仓2024年实际使用外资完成了多少？"
+    draft = ans.draft("太仓2024年实际使用外资的目标是多少？")  # its passages hold the plan's sentence
+    plan = next(n for n, c in enumerate(draft.chunks, 1) if "6亿美元" in c.text and c.period == "plan")
+    draft.sides = [QueryIntent(question, "太仓市", 2024)]
+    answer = Answer(question, f"太仓2024年实际使用外资6亿美元[{plan}]。", False, [], [], "fake", mode="model")
+    answer.citations = [Citation.of(plan, draft.chunks[plan - 1])]
+    after, why = TargetCheck().run(ans, draft, answer)
+    assert after.refused and "only targets" in why
+    draft.sides = [QueryIntent(question, "太仓市", 2024, "plan")]  # asked for the target: kept
+    assert TargetCheck().run(ans, draft, answer)[0] is answer

@@ -790,6 +790,26 @@ class CompareCheck:
         return checked, f"dropped {len(dropped)} sentence(s): {why}"
 
 
+class TargetCheck:
+    """``target_check``: a question for what a year achieved (not for its targets) is not answered by a
+    target: when every figure of the model's answer is, in the cited sentence that states it, a target
+    (:attr:`rag.answering.figures.StatedFigure.kind`: a plan section, 「预期」「力争」…), the answer is a
+    refusal — 「苏州市2023年全年GDP最终完成了多少？」 answered with the year's target 「5%左右」. Settings:
+    none. Comparisons and questions for targets are not checked."""
+
+    name = "target_check"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        side = draft.sides[0] if len(draft.sides) == 1 else None
+        if answer.refused or side is None or side.period == "plan" or side.year is None:
+            return answer, "not a question for one year's result"
+        stated = figures_of_answer(answer.answer, draft.chunks, [c.n for c in answer.citations])
+        if not stated or any(f.kind != "target" for f in stated):
+            return answer, "a result, not only targets"
+        why = f"the answer gives only targets ({'、'.join(f.stated for f in stated)}) for a question about a result"
+        return answerer._refusal(draft, reason=why), why
+
+
 class JudgeDoubt:
     """``judge_doubt``: when the answer's lead figure is unsure (doubtful, of another unit kind than the
     level asked, or measuring nothing asked), the model as judge decides on the sentence stating it
@@ -827,7 +847,7 @@ class FallBack:
 
 
 #: The steps after the model, in the order they run (their names: ``config.ANSWER_STEP_NAMES``).
-ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), CompareCheck(), JudgeDoubt(), FallBack())
+ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), CompareCheck(), TargetCheck(), JudgeDoubt(), FallBack())
 
 
 def _shown(answer: Answer) -> tuple[object, ...]:
