@@ -139,8 +139,7 @@ def _amount_text(difference: Decimal, like: StatedFigure, share: bool) -> str:
 
 def _plain(value: Decimal) -> str:
     """A decimal as written in a report: no exponent, no trailing zeros, at most four places."""
-    text = f"{value.quantize(Decimal('0.0001')).normalize():f}"
-    return text
+    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
 
 
 def _one_missing(

@@ -28,12 +28,12 @@ from typing import Literal
 
 from rag.answering.prompts import sentences
 from rag.answering.terms import agreement, asked_terms, asked_unit_kind, metric_words
-from rag.answering.verify import asked_figures
+from rag.answering.verify import asked_figures, figures, strip_citations
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
-from rag.text.numbers import MULTIPLIERS, Figure, comparable, occurrences, unit_kind
+from rag.text.numbers import MULTIPLIERS, Figure, comparable, stated_at, unit_kind
 
 _RULES = lexicon().figures
 
@@ -60,6 +60,8 @@ _QUALIFIER_RE = re.compile(_RULES.qualifier)
 _ASKS_COMPARE_RE = re.compile(_RULES.asks_compare)
 _ASKS_SERIES_RE = re.compile(_RULES.asks_series)
 _LEVELS_RE = re.compile("|".join(sorted(map(re.escape, _RULES.levels), key=len, reverse=True)))
+#: The levels 「全X」 names, longest first (「自治区」 before 「区」): what a division's name ends in.
+_LEVEL_SUFFIXES = tuple(sorted(set(_RULES.levels.values()), key=len, reverse=True))
 #: Where a clause ends (the marks :mod:`rag.answering.verify` splits clauses at, and a sentence's end).
 _CLAUSE_END_RE = re.compile(r"[，,；;：:。！？!?、（）()\n]")
 #: Where a clause's first figure starts (what the clause names is before it).
@@ -178,14 +180,15 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     after = body[at + len(figure.number) + len(figure.unit) :]
     qualifier = _QUALIFIER_RE.match(after)
     place, level = _place(own, chunk)  # 「全省率先推出…平台，新增人才公寓3064套」 is the city's own
+    year = _year(before, chunk)
     return StatedFigure(
         value=figure.number,
         unit=figure.unit,
         measures=measures,
         place=place,
         level=level,
-        year=_year(before, chunk),
-        named_year=_year(before, chunk) != chunk.year or bool(_FIGURE_YEAR_RE.search(before)),
+        year=year,
+        named_year=year != chunk.year or bool(_FIGURE_YEAR_RE.search(before)),
         kind=_kind(before, before[clause_start:], chunk),
         citation=citation,
         sentence=sentence.strip(),
@@ -236,7 +239,7 @@ def region_level(name: str | None) -> str | None:
     """The level of a division from its name's suffix (「清苑区」 → 区, 「安国市」 → 市)."""
     if not name:
         return None
-    return next((level for level in sorted(set(_RULES.levels.values()), key=len, reverse=True) if name.endswith(level)), None)
+    return next((level for level in _LEVEL_SUFFIXES if name.endswith(level)), None)
 
 
 def _place(clause: str, chunk: Chunk) -> tuple[str | None, str | None]:
@@ -257,8 +260,6 @@ def figures_of_answer(text: str, chunks: Sequence[Chunk], cited: Sequence[int]) 
     """What each figure an answer states measures, as the passage sentence stating it names it: the
     first cited passage (passage numbers from 1) with a sentence stating the number with its unit, and
     the figure described there (:func:`describe`). A figure no cited passage states is left out."""
-    from rag.answering.verify import figures, strip_citations
-
     found: list[StatedFigure] = []
     for figure in figures(strip_citations(text)):
         for n in cited:
@@ -268,8 +269,7 @@ def figures_of_answer(text: str, chunks: Sequence[Chunk], cited: Sequence[int]) 
                 (
                     (sentence, m.start())
                     for sentence in sentences(chunks[n - 1].text)
-                    for m in occurrences(figure, comparable(sentence))
-                    if not figure.unit or comparable(sentence).startswith(figure.unit, m.end())
+                    for m in stated_at(figure, comparable(sentence))
                 ),
                 None,
             )
@@ -281,8 +281,6 @@ def figures_of_answer(text: str, chunks: Sequence[Chunk], cited: Sequence[int]) 
 
 def stated_figures(chunks: Sequence[Chunk], first: int = 1) -> list[StatedFigure]:
     """Every figure of every sentence of ``chunks`` (numbered from ``first``)."""
-    from rag.answering.verify import figures
-
     found: list[StatedFigure] = []
     for n, chunk in enumerate(chunks, start=first):
         for sentence in sentences(chunk.text):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from rag.answering.figures import StatedFigure, asked_figure, stated_figures
 from rag.reading.chunking import Chunk
@@ -131,8 +131,6 @@ def _one_kind(rows: list[Row]) -> list[Row]:
 
 
 def _renumbered(figure: StatedFigure, first: int) -> StatedFigure:
-    from dataclasses import replace
-
     return replace(figure, citation=(figure.citation or 1) + first - 1)
 
 

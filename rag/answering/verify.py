@@ -20,7 +20,7 @@ from rag.answering.terms import (
 )
 from rag.core.config import Settings
 from rag.text.lexicon import lexicon
-from rag.text.numbers import Figure, comparable, figures_in, fits_kind, occurrences, states, unit_kind
+from rag.text.numbers import Figure, comparable, figures_in, fits_kind, occurrences, stated_at, states, unit_kind
 
 #: The module's words and patterns (rag/text/lexicon/verify.toml, where each is explained).
 _RULES = lexicon().verify
@@ -249,12 +249,7 @@ def attribution(
     answer a question about revenue. Such a figure scores at most ``misattributed``; ``enough``: see
     :func:`_sibling`.
     """
-    spots = [
-        (body, m)
-        for body in map(comparable, sentences(passage))
-        for m in occurrences(figure, body)
-        if not figure.unit or body.startswith(figure.unit, m.end())
-    ]
+    spots = [(body, m) for body in map(comparable, sentences(passage)) for m in stated_at(figure, body)]
     if not spots:
         return None
     measured, named = _in_answer(answer, figure, ignore)

@@ -127,10 +127,15 @@ def occurrences(figure: Figure, body: str) -> Iterator[re.Match[str]]:
     return re.finditer(rf"(?<![\d.]){re.escape(figure.number)}(?![\d]|\.\d)", body)
 
 
+def stated_at(figure: Figure, body: str) -> Iterator[re.Match[str]]:
+    """Where :func:`comparable` ``body`` states the number with the figure's unit (or any unit when the
+    figure has none). 「3.5万千瓦」 matches 「3.5万千瓦」, not 「3.5亿元」."""
+    return (m for m in occurrences(figure, body) if not figure.unit or body.startswith(figure.unit, m.end()))
+
+
 def states(figure: Figure, body: str) -> bool:
-    """Whether :func:`comparable` ``body`` states the number with the figure's unit (or any unit when
-    the figure has none). 「3.5万千瓦」 matches 「3.5万千瓦」, not 「3.5亿元」."""
-    return any(not figure.unit or body.startswith(figure.unit, m.end()) for m in occurrences(figure, body))
+    """Whether :func:`comparable` ``body`` states the number with the figure's unit (:func:`stated_at`)."""
+    return next(stated_at(figure, body), None) is not None
 
 
 #: Which units answer which kind of question (「多少吨」 → 吨; 收入/多少钱 → 元; 比重/增长 → %).
