@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from eval.gold import answer_is_correct, answerable, is_relevant
+from rag.answering.compose import answer_part
 from rag.answering.verify import citations_in, figures, supported
 from rag.text.numbers import Figure
 
@@ -53,7 +54,9 @@ def judge(item: dict, result: dict) -> dict:
         and all(n in passages for n in cited)
         and all(is_relevant(item, passages[n].get("source"), passages[n]["text"]) for n in cited)
     )
-    correct = refused if not answerable(item) else (not refused and answer_is_correct(item, text))
+    # the answer is its first line where the report's sentences follow as evidence: a right figure in
+    # the evidence does not make a wrong line right
+    correct = refused if not answerable(item) else (not refused and answer_is_correct(item, answer_part(text)))
     return {
         "id": item["id"],
         "type": item["type"],
@@ -61,7 +64,7 @@ def judge(item: dict, result: dict) -> dict:
         "answer": text,
         "refused": refused,
         "correct": correct,
-        "wrong_figure": not refused and not correct and bool(figures(text)),
+        "wrong_figure": not refused and not correct and bool(figures(answer_part(text))),
         "citations_valid": valid if answerable(item) and not refused else None,
         "unsupported": unsupported,
         "unmarked": [f for f in unsupported if f not in marked],

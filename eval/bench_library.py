@@ -37,6 +37,7 @@ from eval.library import KINDS, REPORTS, WORDINGS, load_questions
 from eval.library.judge import contradicts, core, states
 from eval.runner import commit, temporary_index
 from rag.answering.answer import Answer, Answerer
+from rag.answering.compose import answer_part
 from rag.answering.verify import citations_in
 from rag.core.config import Settings
 from rag.llm.clients import make_llm
@@ -46,9 +47,9 @@ SEEDS = Path("seeds")
 
 
 def structured(answer: Answer) -> str:
-    """A structured table or figure list the Answer may carry (``table``/``figures``), as text to search."""
-    parts = [getattr(answer, name, None) for name in ("table", "figures")]
-    return "\n".join(json.dumps(p, ensure_ascii=False, default=str) for p in parts if p)
+    """The series table the Answer may carry, as text to search (its figures are in its text; their
+    sentences are evidence, not the answer)."""
+    return json.dumps(answer.table, ensure_ascii=False, default=str) if answer.table else ""
 
 
 def cited(answer: Answer) -> list[tuple[str, str]]:
@@ -59,7 +60,8 @@ def cited(answer: Answer) -> list[tuple[str, str]]:
 
 def judge(q: dict, answer: Answer) -> dict:
     """One question's verdict (see the module docstring)."""
-    text = answer.answer + "\n" + structured(answer)
+    # the answer is its first line where the report's sentences follow as evidence (rag/answering/compose.py)
+    text = answer_part(answer.answer) + "\n" + structured(answer)
     refused = bool(answer.refused)
     row: dict = {"refused": refused, "right": False, "wrong_figure": False}
     if not q["answerable"]:

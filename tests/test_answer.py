@@ -7,11 +7,13 @@ traffic is covered by the cassette tests and the live test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer, rewrite_followup
+from rag.answering.compose import EVIDENCE_LABEL
 from rag.answering.prompts import REFUSAL
 from rag.answering.quote import extractive_answer
 from rag.core.errors import LLMError, QueryError
@@ -90,8 +92,11 @@ def test_answer_whose_every_figure_is_invented_becomes_a_refusal(retriever):
 def test_invented_figure_is_replaced_by_the_sentence_that_states_the_asked_one(retriever):
     ans, _ = answerer(retriever, "2023年太仓市一般公共预算收入为200.5亿元[1]。")
     result = ans.ask(QUESTION)
-    assert not result.refused and result.answer.startswith(EXTRACTIVE_PREFIX)
+    assert not result.refused and result.mode == "quote"
     assert "189.4亿元" in result.answer and "200.5" not in result.answer and result.unsupported_numbers == []
+    # the answer's first line states the figure asked for; the report's sentence follows as evidence
+    first, evidence = result.answer.split("\n", 1)
+    assert re.fullmatch(r"2023年太仓市一般公共预算收入189\.4亿元\[\d+\]。", first) and evidence.startswith(EVIDENCE_LABEL)
 
 
 def test_uncited_but_true_figure_gets_its_citation_repaired(retriever):
@@ -99,7 +104,10 @@ def test_uncited_but_true_figure_gets_its_citation_repaired(retriever):
     result = ans.ask(QUESTION)
     assert result.unsupported_numbers == [] and result.citations
     n = next(c.n for c in result.citations if "189.4亿元" in c.text)
-    assert result.answer == f"一般公共预算收入为189.4亿元[{n}]。"
+    # the checked answer is then worded from its figure (the answer step compose), cited where it was repaired
+    first, evidence = result.answer.split("\n", 1)
+    assert first == f"2023年太仓市一般公共预算收入189.4亿元[{n}]。" and evidence.startswith(EVIDENCE_LABEL)
+    assert [s["name"] for s in result.steps if s["changed"]] == ["verify", "compose"]
 
 
 def test_refusal_is_normalised(retriever):
@@ -111,7 +119,7 @@ def test_refusal_is_normalised(retriever):
 def test_refusal_with_the_answer_in_a_passage_quotes_the_report(retriever):
     ans, _ = answerer(retriever, REFUSAL)
     result = ans.ask("2023年太仓城镇新增就业多少人？")
-    assert not result.refused and result.answer.startswith(EXTRACTIVE_PREFIX)
+    assert not result.refused and result.mode == "quote" and result.answer.splitlines()[0].startswith("2023年太仓市")
     assert "城镇新增就业1.3万人" in result.answer and result.unsupported_numbers == []
     assert any("1.3万人" in c.text and c.year == 2023 for c in result.citations)
     target = answerer(retriever, REFUSAL)[0].ask("2024年太仓城镇新增就业的目标是多少人？")
@@ -181,7 +189,10 @@ def test_stream_events_come_in_order(retriever):
     events = list(ans.stream(QUESTION))
     kinds = [e.kind for e in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and set(kinds[1:-1]) == {"delta"}
-    assert "".join(e.data for e in events if e.kind == "delta") == "收入为189.4亿元[1]。"
+    # the model's one sentence is held until it is complete and checked; what leaves is the answer worded
+    # from its figure (the answer step compose), not the model's fragment
+    text = "".join(e.data for e in events if e.kind == "delta")
+    assert text == events[-1].data.answer and text.startswith("2023年太仓市一般公共预算收入189.4亿元") and "收入为" not in text
     assert events[0].data[0]["n"] == 1 and "chunk_id" in events[0].data[0]
     done = events[-1].data
     assert done.timings["first_token_ms"] is not None and done.timings["total_ms"] >= done.timings["retrieve_ms"]
@@ -254,9 +265,10 @@ def test_checked_sentences_stream_one_by_one_and_add_up_to_the_answer(retriever)
     ans, _ = answerer(retriever, reply)
     events = list(ans.stream(QUESTION))
     deltas, answer = streamed(events)
-    assert "replace" not in [e.kind for e in events] and len(deltas) >= 2
-    assert "189.4亿元" in deltas[0] and "160.3亿元" not in deltas[0]  # the first sentence left on its own
-    assert "".join(deltas) == answer.answer and not answer.unsupported_numbers
+    assert deltas and "189.4亿元" in deltas[0] and "160.3亿元" not in deltas[0]  # the first sentence left on its own
+    # the checked text then gives way to the answer worded from its figures (the answer step compose)
+    assert [e.kind for e in events][-2] == "replace" and events[-2].data == answer.answer and not answer.unsupported_numbers
+    assert "189.4亿元" in answer.answer.splitlines()[0] and "160.3亿元" in answer.answer.splitlines()[0]
 
 
 def test_a_sentence_with_an_unchecked_figure_is_never_streamed_only_shown_marked_at_the_end(retriever):

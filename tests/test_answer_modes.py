@@ -7,9 +7,12 @@ records show whether it was asked at all.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer
+from rag.answering.answer import Answerer
+from rag.answering.compose import EVIDENCE_LABEL
 from rag.answering.judge import JUDGED_CANDIDATES, Bar, judged_quote
 from rag.answering.prompts import REFUSAL
 from tests.test_answer import QUESTION, Scripted
@@ -29,7 +32,11 @@ def test_quote_first_answers_from_the_report_without_the_model(retriever):
     assert [e.kind for e in events] == ["sources", "delta", "done"]
     answer = events[-1].data
     assert answer.mode == "quote" and not answer.refused and llm.prompts == []
-    assert answer.answer.startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in answer.answer
+    first, evidence = answer.answer.split("\n", 1)
+    assert re.fullmatch(r"2023年太仓市一般公共预算收入189\.4亿元\[\d+\]。", first) and evidence.startswith(EVIDENCE_LABEL)
+    assert [(f["value"], f["unit"], f["measures"], f["year"], f["kind"]) for f in answer.figures] == [
+        ("189.4", "亿元", "一般公共预算收入", 2023, "actual")
+    ]
     assert answer.citations and "189.4亿元" in answer.citations[0].text and answer.unsupported_numbers == []
 
 
@@ -51,9 +58,11 @@ def test_quote_then_model_shows_the_quote_then_the_checked_wording(retriever):
     ans, _ = make(retriever, "2023年太仓市一般公共预算收入为189.4亿元[1]。", mode="quote-then-model")
     events = list(ans.stream(QUESTION))
     kinds = [e.kind for e in events]
-    assert kinds == ["sources", "delta", "replace", "done"]
-    assert events[1].data.startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in events[1].data
-    assert events[2].data == events[-1].data.answer and events[-1].data.mode == "model"
+    # the model's checked wording, worded from its figure (the answer step compose), is the quote's line:
+    # nothing to replace
+    assert kinds == ["sources", "delta", "done"]
+    assert events[1].data.startswith("2023年太仓市一般公共预算收入189.4亿元") and EVIDENCE_LABEL in events[1].data
+    assert events[1].data == events[-1].data.answer and events[-1].data.mode == "model"
 
 
 def test_quote_then_model_keeps_the_quote_when_the_wording_fails_the_checks(retriever):

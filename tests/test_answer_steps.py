@@ -17,7 +17,7 @@ from rag.retrieval.query import QueryIntent
 from tests.test_answer import QUESTION
 from tests.test_answer_modes import make
 
-NAMES = ["verify", "compare_check", "target_check", "judge_doubt", "fall_back"]
+NAMES = ["verify", "compare_check", "target_check", "judge_doubt", "fall_back", "compose"]
 TAXES = "2023年太仓市的税收一共收了多少钱？"  # the model refuses; a passage states 160.3亿元 (fall_back quotes it)
 
 
@@ -32,7 +32,8 @@ def test_every_step_runs_is_timed_and_records_its_decision(retriever):
     assert answer.mode == "model" and not answer.refused
     assert [d["name"] for d in answer.steps] == NAMES
     assert all(isinstance(answer.timings[f"step_{name}_ms"], float) for name in NAMES)
-    verify, compare_check, target_check, judge, fall_back = answer.steps
+    verify, compare_check, target_check, judge, fall_back, compose = answer.steps
+    assert compose["changed"] is True and compose["reason"] == "worded from its figures"
     assert target_check["changed"] is False and target_check["reason"] == "a result, not only targets"
     assert compare_check == {"name": "compare_check", "changed": False, "reason": "no comparison asked", "off": False}
     assert verify["changed"] is False and verify["off"] is False and "every figure" in str(verify["reason"])
@@ -42,6 +43,21 @@ def test_every_step_runs_is_timed_and_records_its_decision(retriever):
         "reason": "not a refusal",
         "off": False,
     }
+
+
+def test_compose_words_a_model_fragment_from_its_figure_and_keeps_a_policy_answer(retriever):
+    """The model's 「189.4亿元[1]。依据[1]」 never reaches the user: the line is composed from what the
+    cited sentence says the figure measures, the sentence follows as evidence."""
+    ans, _ = make(retriever, "189.4亿元[1]。依据[1]", mode="model")
+    answer = ans.ask(QUESTION)
+    first, evidence = answer.answer.split("\n", 1)
+    assert first.startswith("2023年太仓市一般公共预算收入189.4亿元[") and "依据" not in answer.answer
+    assert evidence.startswith("原文：") and "189.4亿元" in evidence and answer.mode == "model"
+    assert [(f["text"], f["measures"], f["year"]) for f in answer.figures] == [("189.4亿元", "一般公共预算收入", 2023)]
+    ans, _ = make(retriever, "太仓坚持创新驱动[1]。", mode="model")
+    policy = ans.ask("太仓2023年在科技创新方面做了哪些工作？")
+    assert policy.answer == "太仓坚持创新驱动[1]。" or policy.refused  # no figure: the model's wording stays
+    assert {d["name"]: d for d in policy.steps}["compose"]["changed"] is False
 
 
 def test_a_step_that_changes_the_answer_says_so(retriever):
@@ -57,7 +73,7 @@ def test_a_step_switched_off_by_setting_is_skipped(retriever):
     ans, _ = make(retriever, REFUSAL, mode="model", answer_steps_off=["fall_back"])
     answer = ans.ask(TAXES)
     assert answer.refused and answer.mode == "refused"  # nothing quoted instead of the refusal
-    assert answer.steps[-1] == {"name": "fall_back", "changed": False, "reason": "switched off", "off": True}
+    assert answer.steps[-2] == {"name": "fall_back", "changed": False, "reason": "switched off", "off": True}
     assert "step_fall_back_ms" not in answer.timings and "step_verify_ms" in answer.timings
 
 
@@ -119,9 +135,9 @@ def test_the_eval_counts_what_each_step_changed():
         }
 
     rows = [
-        row("fact", True, False, False, False, False),
-        row("fact", True, False, False, False, True),
-        row("paraphrase", False, False, False, True, False),
+        row("fact", True, False, False, False, False, True),
+        row("fact", True, False, False, False, True, False),
+        row("paraphrase", False, False, False, True, False, False),
         {"type": "fact"},
     ]
     table = step_table(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.answer import EXTRACTIVE_PREFIX
+from rag.answering.compose import EVIDENCE_LABEL
 from rag.answering.quote import named_quote
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics, report_terms, with_report_terms
@@ -88,7 +88,7 @@ def test_everyday_words_are_answered_from_the_report_term_without_the_model(retr
     ans, llm = make(retriever, "不应被调用")
     answer = ans.ask("2023年相城区政府一年收了多少钱？")
     assert answer.mode == "quote" and llm.prompts == []
-    assert answer.answer.startswith(EXTRACTIVE_PREFIX) and "155.2亿元" in answer.answer
+    assert answer.answer.splitlines()[0].startswith("2023年相城区一般公共预算收入155.2亿元") and EVIDENCE_LABEL in answer.answer
     assert answer.citations and "155.2亿元" in answer.citations[0].text
 
 

@@ -253,3 +253,49 @@ def test_a_comparison_across_reports_is_computed_with_both_figures_cited(two_rep
     assert "5.5%" in answer.answer and "3.5%" in answer.answer and "高2个百分点" in answer.answer
     assert "9.9%" not in answer.answer  # the city's figure beside it is not the district's
     assert {f["year"] for f in answer.figures} == {2022, 2023} and len(answer.citations) == 2
+
+
+def test_an_answers_figures_in_a_respectively_list_are_each_its_own_subjects():
+    chunks = [chunk("城乡居民人均可支配收入分别达到7.95万元、4.38万元，收入比缩小至1.82。", region="苏州市", n=1)]
+    found = figures_of_answer("城乡居民人均可支配收入分别达到7.95万元、4.38万元[1]。", chunks, [1])
+    assert [(f.text, f.measures) for f in found] == [("7.95万元", "城镇居民人均可支配收入"), ("4.38万元", "农村居民人均可支配收入")]
+    assert all(f.sentence.startswith("城乡居民") for f in found)
+
+
+# -- the first line of a quoted answer ------------------------------------------------------------
+
+
+def test_a_quoted_sentence_is_answered_first_by_one_composed_line():
+    from rag.answering.compose import lead_figures, lead_line
+
+    question = "清苑区2023年规模以上工业增加值增长多少？"
+    side = QueryIntent(question, "清苑区", 2023)
+    chunks = [chunk("全年完成地区生产总值189.4亿元，增长5.2%；规模以上工业增加值增长8.1%，高于全市1.2个百分点。", n=1)]
+    quote = chunks[0].text + "[1]"
+    leads = lead_figures(question, quote, chunks, [side], PLACES)
+    assert [(f.text, f.measures, f.place, f.year) for f in leads] == [("8.1%", "规模以上工业增加值增长", "清苑区", 2023)]
+    assert lead_line(leads, [side]) == "2023年清苑区规模以上工业增加值增长8.1%[1]。"
+
+
+def test_a_respectively_quote_is_answered_with_the_asked_subjects_figure():
+    from rag.answering.compose import lead_figures, lead_line
+
+    question = "2022年苏州农村居民人均可支配收入是多少"
+    side = QueryIntent(question, "苏州市", 2022)
+    chunks = [chunk("城乡居民人均可支配收入分别达到7.95万元、4.38万元。", region="苏州市", parent="江苏省", year=2022, n=1)]
+    leads = lead_figures(question, chunks[0].text + "[1]", chunks, [side], PLACES | {"苏州市", "苏州"})
+    assert lead_line(leads, [side]) == "2022年苏州市农村居民人均可支配收入4.38万元[1]。"
+
+
+def test_a_target_and_a_span_are_worded_as_such_or_not_composed():
+    from rag.answering.compose import lead_figures, lead_line
+
+    question = "清苑区2024年地区生产总值预期增长多少？"
+    side = QueryIntent(question, "清苑区", 2024, "plan")
+    plan = [chunk("今年经济社会发展的主要预期目标是：地区生产总值增长6%左右。", year=2024, period="plan", n=1)]
+    leads = lead_figures(question, plan[0].text + "[1]", plan, [side], PLACES)
+    assert lead_line(leads, [side]) == "2024年清苑区目标地区生产总值增长6%左右[1]。"
+    # a five-year average describes no one year: no composed line, the sentence is the answer
+    question = "清苑区“十三五”期间地区生产总值年均增长多少？"
+    review = [chunk("“十三五”期间，地区生产总值年均增长6.8%。", n=1)]
+    assert lead_figures(question, review[0].text + "[1]", review, [QueryIntent(question, "清苑区")], PLACES) == []

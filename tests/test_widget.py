@@ -39,7 +39,7 @@ QUESTION = "2023年太仓市一般公共预算收入是多少？"
 FOLLOWUP = "那税收收入呢？"  # needs the previous turn: 2023, 太仓市
 KEY = "sk-widget-test"
 OPEN = "打开问答助手"
-#: ``RAG_SCREENSHOTS=docs`` saves the series answer's screenshot as docs/widget-series.png.
+#: ``RAG_SCREENSHOTS=docs`` saves the series and the quoted answers' screenshots as docs/widget-series.png, docs/widget-quote.png.
 SCREENSHOTS = os.environ.get("RAG_SCREENSHOTS")
 
 
@@ -399,6 +399,26 @@ def test_the_services_own_quote_is_labelled(page, site, serve_app, retriever):
     expect(answer.locator(".body")).to_contain_text("189.4亿元")
     expect(answer.locator(".body")).not_to_contain_text("未经大模型生成")
     expect(answer.locator(".body button.cite")).not_to_have_count(0)
+
+def test_a_quoted_answer_opens_with_one_line_and_shows_the_reports_sentence_as_evidence(page, site, serve_app, retriever):
+    """The real service (``quote-first``, no model): the first line states the figure with its year and
+    place; the report's sentence follows as evidence, set apart, the figure marked in both."""
+    api = serve(serve_app, retriever, site=site, answer_mode="quote-first")
+    host_page(page, site, api, open="true")
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    evidence = answer.locator(".body blockquote.evidence")
+    expect(evidence).to_have_count(1)
+    expect(evidence.locator(".evidence-label")).to_have_text("原文")
+    expect(evidence).to_contain_text("完成一般公共预算收入189.4亿元")
+    lead = answer.locator(".body").evaluate("b => [...b.childNodes].filter(n => n.nodeName !== 'BLOCKQUOTE').map(n => n.textContent).join('')")
+    assert lead.startswith("2023年太仓市一般公共预算收入189.4亿元") and "原文" not in lead
+    expect(answer.locator(".body > mark.fig")).to_have_text(["189.4亿元"])  # in the line
+    expect(evidence.locator("mark.fig")).to_have_text(["189.4亿元"])  # and in its sentence
+    expect(evidence.locator("button.cite")).not_to_have_count(0)
+    if SCREENSHOTS:
+        widget(page, ".panel").screenshot(path=str(Path(SCREENSHOTS) / "widget-quote.png"))
+
 
 def test_replace_event_swaps_the_quote_for_the_models_wording(page, site, serve_app, retriever):
     """A quote shown at once, then ``replace`` with the model's checked wording: the text shown is replaced."""

@@ -32,13 +32,14 @@ from typing import Literal, Protocol
 
 from rag.answering.about import answer_about_reports, is_about_reports
 from rag.answering.compare import Comparison, asks_to_compare, claims_against, compare
+from rag.answering.compose import EVIDENCE_LABEL, evidence, lead_figures, lead_line
 from rag.answering.coverage import coverage_gap, gazetteer
 from rag.answering.figures import StatedFigure, figures_of_answer
 from rag.answering.judge import Bar, judge_figure, judged_quote
 from rag.answering.prompts import REFUSAL, build_messages, build_rewrite_messages
 from rag.answering.quote import extractive_answer, sure_quote, unit_quote
 from rag.answering.series import asks_for_series, build_series, series_years
-from rag.answering.terms import agreement, asked_terms, asks_for_level, level_kind, metric_words
+from rag.answering.terms import agreement, asked_terms, asks_for_figure, asks_for_level, level_kind, metric_words
 from rag.answering.verify import (
     attribution,
     citations_in,
@@ -310,7 +311,7 @@ class Answerer:
         if draft.quote and not self._own_level(draft, draft.quote):
             draft.quote = None  # 「全市地区生产总值增长6.1%」 quoted for a county: the city's figure
         if draft.quote and self.settings.answer_mode == "quote-first":
-            draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
+            draft.answer = self._quoted(draft, draft.quote)
         elif self.llm is None or not draft.chunks:
             draft.answer = self._extractive(draft, degraded=False)
         return draft
@@ -470,7 +471,7 @@ class Answerer:
         """Generate, streaming the model's text a sentence at a time once the checks passed it (or
         silently behind a quote already shown); then check the whole answer, fall back."""
         behind_quote = bool(draft.quote) and self.settings.answer_mode == "quote-then-model"
-        shown = EXTRACTIVE_PREFIX + draft.quote if behind_quote and draft.quote else ""
+        shown = self._quoted(draft, draft.quote).answer if behind_quote and draft.quote else ""
         if shown:
             yield Event("delta", shown)
         messages = build_messages(draft.standalone, draft.chunks, self.settings.answer_context_chars)
@@ -493,7 +494,7 @@ class Answerer:
             answer = self._run_steps(draft, text)
         if behind_quote and draft.quote and not _clean(answer):
             # the model's wording replaces the quote shown only when it passes every check
-            answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
+            answer = self._quoted(draft, draft.quote)
         answer.usage = {"prompt_chars": sum(len(m["content"]) for m in messages)}
         if answer.answer == shown:
             pass
@@ -583,7 +584,7 @@ class Answerer:
         # of is the answer (「城里人一年能挣多少钱」: 0.71 for the CPI sentence the model used, 0.89 for
         # the income one)
         rival = self._judged_quote(draft, rival=p)
-        return self._verify(draft, EXTRACTIVE_PREFIX + rival, mode="quote") if rival else answer
+        return self._quoted(draft, rival) if rival else answer
 
     def _unsure(self, draft: Draft, answer: Answer, lead: Figure) -> bool:
         """Whether the answer's lead figure needs the judge: a passage states it, but its wording names
@@ -611,7 +612,7 @@ class Answerer:
         if not quote:
             return answer
         logger.info("model refused (%s); quoting the passage instead", answer.reason or "said so")
-        return self._verify(draft, EXTRACTIVE_PREFIX + quote, mode="quote")
+        return self._quoted(draft, quote)
 
     def answer_busy(self, draft: Draft) -> None:
         """The model is too busy to answer ``draft`` soon: answer it now from the report — its sure
@@ -619,7 +620,7 @@ class Answerer:
         ``degraded`` with the reason (never cached: the next time, the model answers)."""
         draft.busy = True
         if draft.quote:
-            draft.answer = self._verify(draft, EXTRACTIVE_PREFIX + draft.quote, mode="quote")
+            draft.answer = self._quoted(draft, draft.quote)
             return
         draft.answer = self._extractive(draft, degraded=True)
         draft.answer.reason = draft.answer.reason or BUSY_REASON
@@ -644,6 +645,20 @@ class Answerer:
             return None
 
     # -- checks ---------------------------------------------------------------------------------
+
+    def _quoted(self, draft: Draft, quote: str) -> Answer:
+        """A quote of the report (``sentence[n]…``) as an answer: first one line composed from the
+        figure each quoted sentence states of what was asked (「2024年保定市快递业务量22.3亿件[1]。」,
+        :func:`lead_line`), then the sentences themselves as its evidence after :data:`EVIDENCE_LABEL`;
+        the figures checked verbatim. The answer's ``figures`` are the lead figures. Where no sentence
+        states a figure of what was asked (a glossary entry, a policy), the quote alone."""
+        typed = [draft.question] if draft.question != draft.standalone else []  # a follow-up's own words first
+        leads = lead_figures(draft.standalone, quote, draft.chunks, draft.sides, self.places, asks=typed)
+        line = lead_line(leads, draft.sides)
+        answer = self._verify(draft, f"{line}\n{EVIDENCE_LABEL}{quote}" if line else EVIDENCE_LABEL + quote, mode="quote")
+        if line and not answer.refused:
+            answer.figures = [f.to_dict() for f in leads]
+        return answer
 
     def _verify(self, draft: Draft, text: str, *, mode: Mode) -> Answer:
         """The answer ``text`` with every figure checked against the passages: one no passage states is
@@ -712,6 +727,9 @@ class Answerer:
         text, _ = extractive_answer(draft.standalone, draft.chunks)
         if not text:
             answer = self._refusal(draft)
+        elif asks_for_figure(draft.standalone) and not any(f.unit for f in figures(text)):
+            # 「社会消费品零售总额是多少」 is not answered by 「蝉联全国综合实力千强镇第一」
+            answer = self._refusal(draft, reason="the closest passages state no figure of what was asked")
         elif not self._own_level(draft, text):
             answer = self._refusal(draft, reason="the passages state the figure only for another level (全市/全省)")
         else:
@@ -846,8 +864,32 @@ class FallBack:
         return quoted, "the refusal replaced by a quote of the report"
 
 
+class Compose:
+    """``compose``: a model answer that states figures is worded from them, as a quote is — one line
+    composed from what each figure measures as the cited sentence stating it names it (its year, place,
+    kind and bound: :func:`rag.answering.compose.lead_line`), then those sentences as its evidence. The
+    model chose the figures; its wording (fragments such as 「6.6%[1]。依据[2]」) does not reach the
+    user. Kept as the model worded it: an answer with no figure (a policy, a list), one marked
+    unsupported or doubtful, or one with a figure no cited sentence describes for one year. Settings:
+    none."""
+
+    name = "compose"
+
+    def run(self, answerer: Answerer, draft: Draft, answer: Answer) -> tuple[Answer, str]:
+        if answer.refused or answer.mode != "model" or answer.unsupported_numbers or answer.doubtful_numbers:
+            return answer, "not a checked model answer"
+        given = [f for f in figures(answer.answer) if f.unit]
+        stated = figures_of_answer(answer.answer, draft.chunks, [c.n for c in answer.citations])
+        if not given:
+            return answer, "kept the model's wording: it states no figure"
+        if len(stated) < len(given) or any(f.span or not f.measures for f in stated):
+            return answer, "kept the model's wording: a figure no cited sentence describes for one year"
+        text = f"{lead_line(stated, draft.sides)}\n{EVIDENCE_LABEL}{evidence(stated)}"
+        return replace(answer, answer=text, figures=[f.to_dict() for f in stated]), "worded from its figures"
+
+
 #: The steps after the model, in the order they run (their names: ``config.ANSWER_STEP_NAMES``).
-ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), CompareCheck(), TargetCheck(), JudgeDoubt(), FallBack())
+ANSWER_STEPS: tuple[AnswerStep, ...] = (Verify(), CompareCheck(), TargetCheck(), JudgeDoubt(), FallBack(), Compose())
 
 
 def _shown(answer: Answer) -> tuple[object, ...]:

@@ -20,7 +20,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rag.answering.figures import StatedFigure, asked_figure
+from rag.answering.figures import StatedFigure, asked_figure, worded
 from rag.answering.terms import asked_terms, known
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent, asks_plan_vs_actual
@@ -65,7 +65,7 @@ def compare(question: str, sides: Sequence[QueryIntent], chunks: Sequence[Chunk]
         return Comparison(tuple(sides), found, _one_missing(question, sides, found, labels, ignore))
     first, second = found
     assert first is not None and second is not None
-    stated = "，".join(_stated(label, f) for label, f in zip(labels, found, strict=True) if f is not None)
+    stated = "，".join(worded(f, label) for label, f in zip(labels, found, strict=True) if f is not None)
     verdict = verdict_of(first, second, labels)
     text = f"{stated}；{verdict}。" if verdict else f"{stated}。"
     return Comparison(tuple(sides), found, text)
@@ -97,17 +97,6 @@ def _labels(sides: Sequence[QueryIntent], found: Sequence[StatedFigure | None]) 
             parts.append("目标" if (figure and figure.kind == "target") or side.period == "plan" else "实际")
         labels[i] = "".join(parts)
     return labels
-
-
-def _stated(label: str, figure: StatedFigure) -> str:
-    """「2024年地区生产总值增长5.4%[1]」."""
-    measures = figure.measures
-    if figure.kind == "target" and not any(w in label + measures for w in ("目标", "预期")):
-        measures = f"目标{measures}"
-    elif figure.kind == "estimate" and "预计" not in measures:
-        measures = f"预计{measures}"
-    cite = f"[{figure.citation}]" if figure.citation else ""
-    return f"{label}{measures}{figure.stated}{cite}"
 
 
 def verdict_of(first: StatedFigure, second: StatedFigure, labels: Sequence[str]) -> str | None:
@@ -151,7 +140,7 @@ def _one_missing(
 ) -> str:
     """「报告中未找到2023年的该项数据；2024年地区生产总值增长5.4%[1]。无法比较。」"""
     missing = [labels[i] or "另一方" for i, f in enumerate(found) if f is None]
-    stated = [_stated(labels[i], f) for i, f in enumerate(found) if f is not None]
+    stated = [worded(f, labels[i]) for i, f in enumerate(found) if f is not None]
     cannot = "，无法比较" if asks_to_compare(question) or asks_plan_vs_actual(question) else ""
     return f"报告中未找到{'、'.join(missing)}的相应数据{cannot}；{'，'.join(stated)}。"
 

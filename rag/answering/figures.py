@@ -21,19 +21,19 @@ rag/text/lexicon/figures.toml.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from rag.answering.prompts import sentences
-from rag.answering.terms import agreement, asked_terms, asked_unit_kind, metric_words
+from rag.answering.terms import CHANGE_WORDS, agreement, asked_terms, asked_unit_kind, metric_words
 from rag.answering.verify import asked_figures, figures, strip_citations
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
-from rag.text.numbers import MULTIPLIERS, Figure, comparable, stated_at, unit_kind
+from rag.text.numbers import MULTIPLIERS, Figure, comparable, fits_kind, stated_at, unit_kind
 
 _RULES = lexicon().figures
 
@@ -50,6 +50,12 @@ _SPAN_RE = re.compile(_RULES.span)
 _RESPECTIVELY_RE = re.compile(_RULES.respectively)
 _PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
 _SINCE_RE = re.compile(_RULES.since)
+_FLOW_RE = re.compile(_RULES.flow)
+#: A change word a name ends in (「民生支出增长」): the subject is what comes before it.
+_CHANGE_END_RE = re.compile(f"(?:{'|'.join(CHANGE_WORDS)})$")
+_ASKS_STOCK_RE = re.compile(_RULES.asks_stock)
+_SHARE_OF_RE = re.compile(_RULES.share_of)
+_ASKS_SHARE_OF_RE = re.compile(_RULES.asks_share_of)
 #: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
 _SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
 #: Brackets around a clause of their own.
@@ -96,6 +102,9 @@ class StatedFigure:
     span: bool = False
     #: Its own sentence names its year (「2020年，…」「从2015年的…」), not only its section.
     named_year: bool = False
+    #: The words of its own clause before it (「总数达到」), where ``measures`` may take its name from a
+    #: clause before (「新增境内外上市公司总数」): whether it is a flow, a share of a whole… is read here.
+    clause: str = ""
 
     @property
     def text(self) -> str:
@@ -176,7 +185,14 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     clause_start = max((m.end() for m in _CLAUSE_END_RE.finditer(before)), default=0)
     own = before[clause_start:]
     named = _FIGURE_START_RE.split(own, maxsplit=1)[0]  # 「生产总值从2015年的87.55亿元增长到」 names 生产总值
-    measures = _name(named) or _name_before(before[:clause_start]) + _LEAD_WORDS_RE.sub("", own.strip())
+    # a name taken from a clause before is its subject, without that clause's flow or change words:
+    # 「新增上市公司29家、总数达到241家」 — 241家 is the total of 上市公司; 「民生支出增长7.3%、占一般公共预算支出82%」
+    # — 82% is the share of 民生支出
+    name = _name(named)
+    if not name or _SHARE_OF_RE.match(name):
+        subject = _CHANGE_END_RE.sub("", _FLOW_RE.sub("", _name_before(before[:clause_start])))
+        name = subject + (name or _LEAD_WORDS_RE.sub("", own.strip()))
+    measures = name
     after = body[at + len(figure.number) + len(figure.unit) :]
     qualifier = _QUALIFIER_RE.match(after)
     place, level = _place(own, chunk)  # 「全省率先推出…平台，新增人才公寓3064套」 is the city's own
@@ -195,6 +211,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
         source=chunk.source,
         qualifier=qualifier.group() if qualifier else "",
         span=bool(_SPAN_RE.search(own)),
+        clause=own.strip(),
     )
 
 
@@ -265,16 +282,18 @@ def figures_of_answer(text: str, chunks: Sequence[Chunk], cited: Sequence[int]) 
         for n in cited:
             if not 1 <= n <= len(chunks):
                 continue
+            # a 「分别」 list is read subject by subject: 「城乡居民收入分别达到7.95万元、4.38万元」 states 农村's 4.38万元
             spot = next(
                 (
-                    (sentence, m.start())
+                    (sentence, spelled, m.start())
                     for sentence in sentences(chunks[n - 1].text)
-                    for m in stated_at(figure, comparable(sentence))
+                    for spelled in (respectively(sentence),)
+                    for m in stated_at(figure, spelled)
                 ),
                 None,
             )
-            if spot is not None:
-                found.append(describe(spot[0], figure, spot[1], chunks[n - 1], n))
+            if spot is not None and figure.unit:  # a bare number (「1.82﹕1」「PM2.5」) measures nothing one can name
+                found.append(replace(describe(spot[1], figure, spot[2], chunks[n - 1], n), sentence=spot[0].strip()))
                 break
     return found
 
@@ -327,29 +346,105 @@ def asked_figure(
     With ``any_year`` a passage of another year counts where its sentence names the side's year
     (「从2015年的87.55亿元增长到…」 in a five-year review)."""
     for asked in _asked(question, asks):
-        wanted = asked_terms(asked, ignore)
         for n, chunk in enumerate(chunks, start=1):
             if not of_side(chunk, side, any_year=any_year):
                 continue
             for sentence in sentences(chunk.text):
-                spelled = respectively(sentence)
                 found = [
-                    replace(stated, sentence=sentence.strip())
-                    for figure, at in asked_figures(spelled, asked, ignore)
-                    if _belongs(stated := describe(spelled, figure, at, chunk, n), side)
-                    and (not any_year or stated.named_year or chunk.year == side.year)
+                    stated
+                    for stated in _asked_in(sentence, asked, chunk, n, ignore)
+                    if _belongs(stated, side) and (not any_year or stated.named_year or chunk.year == side.year)
                 ]
-                if found:  # the figure whose own name agrees best with what is asked (「其中一般公共预算收入
-                    # 7.02亿元」 before 「全部财政收入突破10亿」), then the first
-                    return max(found, key=lambda f: (agreement(wanted, metric_words(f.measures, ignore)), -found.index(f)))
+                if found:
+                    return _best_named(found, asked, ignore, question)
     return None
+
+
+def lead_figure(
+    question: str,
+    sentence: str,
+    chunk: Chunk,
+    citation: int,
+    side: QueryIntent,
+    ignore: Collection[str],
+    *,
+    asks: Sequence[str] = (),
+) -> StatedFigure | None:
+    """The figure of a quoted report ``sentence`` (of ``chunk``, passage ``citation``) that answers
+    ``question``: of the figures with a unit of what is asked (``asks`` first — a follow-up's own
+    words, 「货物吞吐量呢？」 — then :func:`asked_figure`'s wordings, tried in turn), those of the side's
+    own place, year and kind first, then the one that fits what is asked best (:func:`_best_named`).
+    ``None`` when the sentence states no figure of what is asked (a glossary entry, a policy)."""
+    for asked in _asked(question, asks):
+        found = [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit]
+        if found:
+            return _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
+    return None
+
+
+def _asked_in(sentence: str, asked: str, chunk: Chunk, n: int, ignore: Collection[str]) -> Iterator[StatedFigure]:
+    """The figures of what is ``asked`` that ``sentence`` states, described (a 「分别」 list subject by
+    subject: :func:`respectively`)."""
+    spelled = respectively(sentence)
+    for figure, at in asked_figures(spelled, asked, ignore):
+        yield replace(describe(spelled, figure, at, chunk, n), sentence=sentence.strip())
+
+
+def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[str], question: str = "") -> StatedFigure:
+    """Of figures of one sentence, the one that answers what is ``asked``: the one whose own name
+    agrees best with it (「其中一般公共预算收入7.02亿元」 before 「全部财政收入突破10亿」), then the one of
+    the sort asked for (:func:`_misfits`), then the one whose name the question's own words spell most
+    of (「到账外资1.95亿美元」 for 「到账外资」 before 「注册外资5亿美元」), then the first. The sort asked
+    is read from the ``question`` itself where given (what is asked may be an indicator its everyday
+    words name: 「有多大比例花在老百姓身上」 → 民生支出)."""
+    wanted = asked_terms(asked, ignore)
+    sort = question or asked
+    kind = asked_unit_kind(sort)
+
+    def fit(i: int) -> tuple[float, int, float, int]:
+        f = found[i]
+        spelled = sum(ch in asked for ch in f.measures) / len(f.measures) if f.measures else 0.0
+        return agreement(wanted, metric_words(f.measures, ignore)), -_misfits(f, sort, kind), spelled, -i
+
+    return found[max(range(len(found)), key=fit)]
+
+
+def _misfits(figure: StatedFigure, asked: str, kind: str | None) -> int:
+    """How many ways ``figure`` is not of the sort ``asked``: of another unit kind than asked; a flow
+    (「新增…29家」) for a stock or total (「一共多少家」) or the reverse; not a share of a whole (「占…82%」)
+    for a proportion (「有多大比例」)."""
+    flow = bool(_FLOW_RE.search(figure.clause))
+    return sum(
+        (
+            bool(kind) and not fits_kind(figure.unit, kind),
+            bool(_ASKS_STOCK_RE.search(asked)) and flow,
+            bool(_FLOW_RE.search(asked)) and not flow,
+            bool(_ASKS_SHARE_OF_RE.search(asked)) and not _SHARE_OF_RE.search(figure.clause),
+        )
+    )
+
+
+def worded(figure: StatedFigure, label: str = "") -> str:
+    """A figure as an answer states it, cited: 「2024年地区生产总值增长5.4%[1]」 — ``label`` (a year, a
+    place) first, then what it measures (「目标」 before a target's, 「预计」 before an estimate's) and the
+    figure with its bound."""
+    measures = figure.measures
+    if figure.kind == "target" and not any(w in label + measures for w in ("目标", "预期")):
+        measures = f"目标{measures}"
+    elif figure.kind == "estimate" and "预计" not in measures:
+        measures = f"预计{measures}"
+    cite = f"[{figure.citation}]" if figure.citation else ""
+    return f"{label}{measures}{figure.stated}{cite}"
 
 
 def _asked(question: str, asks: Sequence[str]) -> list[str]:
     """What is asked, in the order tried: the side's part, the question, the indicators its everyday
     words name with how the question asks of them (a rate: 「增长多少」)."""
     tried = [what_is_asked(q) for q in [*asks, question]]
-    rate = "增长多少" if asked_unit_kind(what_is_asked(question)) == "share" else "是多少"
+    # a question for a rate asks how the indicator grew; one for a proportion of a whole (「有多大比例」)
+    # asks for a level, its share
+    share = asked_unit_kind(what_is_asked(question)) == "share" and not _ASKS_SHARE_OF_RE.search(question)
+    rate = "增长多少" if share else "是多少"
     tried += [f"{metric}多少" if metric.endswith("增长") else f"{metric}{rate}" for metric in named_metrics(question)]
     return list(dict.fromkeys(tried))
 

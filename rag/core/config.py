@@ -37,7 +37,7 @@ SCORE_DECIMALS = 4
 
 #: The answer stage's steps after the model, in the order they run (rag/answering/answer.py,
 #: ``ANSWER_STEPS``): ``answer_steps_off`` may name any of them.
-ANSWER_STEP_NAMES = ("verify", "compare_check", "target_check", "judge_doubt", "fall_back")
+ANSWER_STEP_NAMES = ("verify", "compare_check", "target_check", "judge_doubt", "fall_back", "compose")
 
 
 #: The thresholds of the answering and retrieval rules (each explained where :class:`Settings` defines

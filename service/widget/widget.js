@@ -32,6 +32,7 @@
       commentLabel: "哪里不对？（可选）", commentSend: "提交", commentSkip: "跳过", commentThanks: "谢谢，已收到您的意见。",
       feedbackFailed: "反馈未能提交：{m}",
       year: "年份", value: "数值", source: "出处", gap: "报告未载", yearSuffix: "年", colon: "：", comma: "，",
+      evidence: "原文",
     },
     en: {
       title: "Government work report Q&A",
@@ -54,6 +55,7 @@
       commentLabel: "What was wrong? (optional)", commentSend: "Send", commentSkip: "Skip", commentThanks: "Thanks, your comment was received.",
       feedbackFailed: "Feedback not sent: {m}",
       year: "Year", value: "Figure", source: "Source", gap: "Not in the reports", yearSuffix: "", colon: ": ", comma: ", ",
+      evidence: "Report",
     },
   };
 
@@ -76,6 +78,8 @@
   var MAX_RETRY_WAIT = 30; // seconds: the longest Retry-After the widget waits out by itself on a 503
   // what the service put before a quoted report sentence before answers carried "mode": "quote"
   var QUOTE_MARK = "（未经大模型生成，以下为报告原文摘录）";
+  // a quoted answer's composed first line is followed by the report's sentences as its evidence
+  var EVIDENCE_MARK = "\n原文：";
   var storeKey = "govrag:" + cfg.api;
 
   function fmt(s, values) {
@@ -154,6 +158,8 @@
     ".feedback .comment button{padding:2px 10px;border-radius:6px;border:1px solid #d0d4da}",
     ".feedback .comment .send-comment{background:var(--c);color:#fff;border-color:var(--c)}",
     "mark.fig{background:#fff1b8;color:inherit;padding:0 1px;border-radius:2px}",
+    ".evidence{margin:6px 0 0;padding:4px 8px;border-left:3px solid #c8ccd2;color:#3c4043;font-size:13px;white-space:normal}",
+    ".evidence-label{display:inline-block;margin-right:6px;color:#5f6368;font-size:12px}",
     ".series{margin-top:8px;white-space:normal}",
     ".series table{border-collapse:collapse;width:100%;font-size:13px}",
     ".series caption{text-align:left;font-weight:600;padding-bottom:2px}",
@@ -451,7 +457,14 @@
     msg.classList.toggle("refused", refused);
     msg.classList.toggle("degraded", degraded);
     msg.classList.toggle("quote", quote);
-    fillText(msg, body, text, citations);
+    var cut = refused ? -1 : text.indexOf(EVIDENCE_MARK);
+    var evidence = cut >= 0 ? text.slice(cut + EVIDENCE_MARK.length) : "";
+    fillText(msg, body, cut >= 0 ? text.slice(0, cut) : text, citations);
+    if (evidence) { // the report's own sentence under the line, its figure marked below
+      var said = el("span", {});
+      fillText(msg, said, evidence, citations);
+      body.appendChild(el("blockquote", { class: "evidence" }, [el("span", { class: "evidence-label", text: t.evidence }), said]));
+    }
     if (!refused && Array.isArray(answer.figures) && answer.figures.length) markFigures(body, answer.figures);
     if (!refused && Array.isArray(answer.table) && answer.table.length) msg.appendChild(seriesView(msg, answer, citations));
     if (answer.unsupported_numbers && answer.unsupported_numbers.length) {

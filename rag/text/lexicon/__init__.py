@@ -220,6 +220,10 @@ class Figures:
     plan_actual_words: str
     since: str
     target_lead: str
+    flow: str
+    asks_stock: str
+    share_of: str
+    asks_share_of: str
 
 
 @dataclass(frozen=True)
