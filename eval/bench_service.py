@@ -19,6 +19,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -119,9 +120,11 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=4, help="questions each user asks in turn")
     parser.add_argument("--key", help="API key, when the service requires one")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--out", type=Path, help="write each user's answers here (JSON), to compare two runs")
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     health = httpx.get(args.url + "/readyz", timeout=30).json()
+    health = health.get("error", health)  # not ready (a model slow to answer the check) says the same inside its error
 
     n = args.clients * args.requests
     searches = [{"query": QUESTIONS[i % len(QUESTIONS)], "k": 5} for i in range(n)]
@@ -146,6 +149,10 @@ def main() -> None:
             f"\n{args.users} users × {args.per_user} streamed gold questions in {wall:.0f} s; every status seen "
             f"(a 503 is retried once after Retry-After): " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
         )
+        if args.out:
+            kept = [{"id": r["item"]["id"], "mode": r["mode"], "right": _right(r), "statuses": r["statuses"],
+                     "first": r["first"], "done": r["done"], "answer": r["answer"]} for r in rows_u]  # fmt: skip
+            args.out.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
         by_mode: dict[str, list[dict]] = defaultdict(list)
         for r in rows_u:
             by_mode[r["mode"] or "no answer"].append(r)
