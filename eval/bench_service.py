@@ -97,9 +97,12 @@ def stream_ask(url: str, question: str, headers: dict[str, str], timeout: float)
     return {"statuses": statuses, "first": first, "done": done, "mode": mode, "answer": answer}
 
 
-def users(url: str, count: int, per_user: int, headers: dict[str, str], timeout: float) -> list[dict]:
-    """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn."""
-    items = [item for item in load_gold() if not item["history"]]
+def users(
+    url: str, count: int, per_user: int, headers: dict[str, str], timeout: float, ids: set[str] | None = None
+) -> list[dict]:
+    """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn
+    (only those of ``ids`` when given: e.g. the ones that need the model)."""
+    items = [item for item in load_gold() if not item["history"] and (ids is None or item["id"] in ids)]
     plan = [[items[(u + count * k) % len(items)] for k in range(per_user)] for u in range(count)]
 
     def user(mine: list[dict]) -> list[dict]:
@@ -120,6 +123,7 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=4, help="questions each user asks in turn")
     parser.add_argument("--key", help="API key, when the service requires one")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--ids", help="users ask only these gold questions (comma-separated ids)")
     parser.add_argument("--out", type=Path, help="write each user's answers here (JSON), to compare two runs")
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
@@ -142,7 +146,8 @@ def main() -> None:
         print(f"| {r['path']} | {r['clients']} | {r['requests']} | {statuses} | {r['throughput']:.2f} | {p50} | {p95} |")
     if args.users:
         started = time.perf_counter()
-        rows_u = users(args.url, args.users, args.per_user, headers, args.timeout)
+        ids = set(args.ids.split(",")) if args.ids else None
+        rows_u = users(args.url, args.users, args.per_user, headers, args.timeout, ids)
         wall = time.perf_counter() - started
         statuses = Counter(s for r in rows_u for s in r["statuses"])
         print(

@@ -72,6 +72,7 @@ EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 #: Why an answer came from the report without the model although it needed one (the widget shows it).
 BUSY_REASON = "the language model is busy; answered from the reports without it"
 #: Why a question the busy model could not take was refused: no report sentence surely states it.
+MODEL_FAILED_REFUSAL_REASON = "the language model failed and no report sentence surely states what was asked"
 BUSY_REFUSAL_REASON = "the language model is busy and no report sentence surely states what was asked; ask again shortly"
 MAX_HISTORY_TURNS = 20
 #: Words that make a question a follow-up (rag/text/lexicon/answer.toml).
@@ -493,7 +494,7 @@ class Answerer:
                     yield Event("delta", more)
         except LLMError as exc:
             logger.warning("falling back to an extractive answer: %s", exc)
-            answer = self._extractive(draft, degraded=True)
+            answer = self._checked_extractive(draft, MODEL_FAILED_REFUSAL_REASON)
         else:
             answer = self._run_steps(draft, text)
         if behind_quote and draft.quote and not _clean(answer):
@@ -637,12 +638,19 @@ class Answerer:
                 draft.answer.degraded = True
                 draft.answer.reason = draft.answer.reason or BUSY_REASON
             return
-        answer = self._extractive(draft, degraded=True)
-        if not answer.refused and asks_for_figure(draft.standalone) and not self._states_asked(draft, answer.answer):
-            answer = self._refusal(draft, reason=BUSY_REFUSAL_REASON)
-            answer.degraded = True
+        answer = self._checked_extractive(draft, BUSY_REFUSAL_REASON)
         answer.reason = answer.reason or BUSY_REASON
         draft.answer = answer
+
+    def _checked_extractive(self, draft: Draft, refusal_reason: str) -> Answer:
+        """The extractive answer (``degraded``) for a question the model did not answer — busy or failed —
+        but for a question that asks for a figure only when one of its sentences states a figure of
+        what was asked; else a refusal, ``degraded``, with ``refusal_reason``."""
+        answer = self._extractive(draft, degraded=True)
+        if not answer.refused and asks_for_figure(draft.standalone) and not self._states_asked(draft, answer.answer):
+            answer = self._refusal(draft, reason=refusal_reason)
+            answer.degraded = True
+        return answer
 
     def _states_asked(self, draft: Draft, text: str) -> bool:
         """Whether a sentence of report ``text`` states a figure of what the question asks (in its
