@@ -174,4 +174,9 @@ def latency(rows: list[dict]) -> dict[str, dict[str, float | None]]:
     for key in ("retrieve_ms", "first_text_ms", "first_token_ms", "total_ms", *step_keys):
         values = [float(r["timings"][key]) for r in rows if r["timings"].get(key) is not None]
         out[key] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "n": len(values)}
+    # the model path alone (answers that asked the model: it gave a first token), where the time goes
+    model = [r for r in rows if r["timings"].get("first_token_ms") is not None]
+    for key in ("first_token_ms", "total_ms"):
+        values = [float(r["timings"][key]) for r in model if r["timings"].get(key) is not None]
+        out[f"model_path_{key}"] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "n": len(values)}
     return out

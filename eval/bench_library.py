@@ -104,6 +104,7 @@ def ask(answerer: Answerer, questions: list[dict], progress: Callable[[str], Non
             "question": q["question"], "expected": q["answer"], "answer": answer.answer, "mode": answer.mode,
             "reason": answer.reason, "cited": [[c.source, c.text[:160]] for c in answer.citations],
             "total_ms": total if total is not None else (time.perf_counter() - started) * 1000,
+            "first_token_ms": answer.timings.get("first_token_ms"),
             **judge(q, answer),
         }  # fmt: skip
         progress(f"  {row['id']:<16} {row['mode'] or '':<10} {'ok ' if row['right'] else 'BAD'} {row['answer'][:80]!r}")
@@ -135,6 +136,9 @@ def summary(rows: list[dict]) -> dict[str, float | int | None]:
     compare = [r for r in rows if r["kind"] == "compare"]
     series = [r for r in rows if r["kind"] == "series"]
     times = [float(r["total_ms"]) for r in rows if r["total_ms"] is not None]
+    model_path = [r for r in rows if r.get("first_token_ms") is not None]
+    model_times = [float(r["total_ms"]) for r in model_path if r["total_ms"] is not None]
+    first_tokens = [float(r["first_token_ms"]) for r in model_path]
     return {
         "questions": len(rows),
         "accuracy": _share(sum(r["right"] for r in rows), len(rows)),
@@ -150,6 +154,11 @@ def summary(rows: list[dict]) -> dict[str, float | int | None]:
         "model_answers": sum(r["mode"] == "model" for r in rows),
         "p50_ms": percentile(times, 0.5),
         "p95_ms": percentile(times, 0.95),
+        # answers that asked the model (it gave a first token: the model's answer, a judge after it)
+        "model_path_p50_ms": percentile(model_times, 0.5),
+        "model_path_p95_ms": percentile(model_times, 0.95),
+        "model_first_token_p50_ms": percentile(first_tokens, 0.5),
+        "model_first_token_p95_ms": percentile(first_tokens, 0.95),
     }
 
 
@@ -176,8 +185,9 @@ def _ms(value: float | int | None) -> str:
 def print_table(result: dict[str, dict[str, dict]]) -> None:
     for split, groups in result.items():
         print(f"\n{split}\n| group | n | right | wrong figure | false refusals | refused unanswerable | "
-              "compare: both figures / ≥2 cites / contradictions | series: row recall / complete | model | p50 ms | p95 ms |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "compare: both figures / ≥2 cites / contradictions | series: row recall / complete | model | p50 ms | p95 ms | "
+              "model path p50 / p95 ms | its first token p50 / p95 ms |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name, s in groups.items():
             compare = (f"{_pct(s['compare_both_figures'])} / {_pct(s['compare_two_citations'])} / {s['compare_contradictions']}"
                        if s["compare_contradictions"] is not None else "–")  # fmt: skip
@@ -186,7 +196,9 @@ def print_table(result: dict[str, dict[str, dict]]) -> None:
             )
             print(f"| {name} | {s['questions']} | {_pct(s['accuracy'])} | {_pct(s['wrong_figure_rate'])} | "
                   f"{_pct(s['false_refusals'])} | {_pct(s['refused_unanswerable'])} | {compare} | {series} | "
-                  f"{s['model_answers']} | {_ms(s['p50_ms'])} | {_ms(s['p95_ms'])} |")  # fmt: skip
+                  f"{s['model_answers']} | {_ms(s['p50_ms'])} | {_ms(s['p95_ms'])} | "
+                  f"{_ms(s['model_path_p50_ms'])} / {_ms(s['model_path_p95_ms'])} | "
+                  f"{_ms(s['model_first_token_p50_ms'])} / {_ms(s['model_first_token_p95_ms'])} |")  # fmt: skip
 
 
 def main() -> None:

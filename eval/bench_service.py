@@ -19,6 +19,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -96,9 +97,12 @@ def stream_ask(url: str, question: str, headers: dict[str, str], timeout: float)
     return {"statuses": statuses, "first": first, "done": done, "mode": mode, "answer": answer}
 
 
-def users(url: str, count: int, per_user: int, headers: dict[str, str], timeout: float) -> list[dict]:
-    """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn."""
-    items = [item for item in load_gold() if not item["history"]]
+def users(
+    url: str, count: int, per_user: int, headers: dict[str, str], timeout: float, ids: set[str] | None = None
+) -> list[dict]:
+    """``count`` users at once, each asking ``per_user`` different single-turn gold questions in turn
+    (only those of ``ids`` when given: e.g. the ones that need the model)."""
+    items = [item for item in load_gold() if not item["history"] and (ids is None or item["id"] in ids)]
     plan = [[items[(u + count * k) % len(items)] for k in range(per_user)] for u in range(count)]
 
     def user(mine: list[dict]) -> list[dict]:
@@ -119,9 +123,12 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=4, help="questions each user asks in turn")
     parser.add_argument("--key", help="API key, when the service requires one")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--ids", help="users ask only these gold questions (comma-separated ids)")
+    parser.add_argument("--out", type=Path, help="write each user's answers here (JSON), to compare two runs")
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     health = httpx.get(args.url + "/readyz", timeout=30).json()
+    health = health.get("error", health)  # not ready (a model slow to answer the check) says the same inside its error
 
     n = args.clients * args.requests
     searches = [{"query": QUESTIONS[i % len(QUESTIONS)], "k": 5} for i in range(n)]
@@ -139,13 +146,18 @@ def main() -> None:
         print(f"| {r['path']} | {r['clients']} | {r['requests']} | {statuses} | {r['throughput']:.2f} | {p50} | {p95} |")
     if args.users:
         started = time.perf_counter()
-        rows_u = users(args.url, args.users, args.per_user, headers, args.timeout)
+        ids = set(args.ids.split(",")) if args.ids else None
+        rows_u = users(args.url, args.users, args.per_user, headers, args.timeout, ids)
         wall = time.perf_counter() - started
         statuses = Counter(s for r in rows_u for s in r["statuses"])
         print(
             f"\n{args.users} users × {args.per_user} streamed gold questions in {wall:.0f} s; every status seen "
             f"(a 503 is retried once after Retry-After): " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
         )
+        if args.out:
+            kept = [{"id": r["item"]["id"], "mode": r["mode"], "right": _right(r), "statuses": r["statuses"],
+                     "first": r["first"], "done": r["done"], "answer": r["answer"]} for r in rows_u]  # fmt: skip
+            args.out.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
         by_mode: dict[str, list[dict]] = defaultdict(list)
         for r in rows_u:
             by_mode[r["mode"] or "no answer"].append(r)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from rag.answering.answer import EXTRACTIVE_PREFIX, Answerer, rewrite_followup
+from rag.answering.answer import EXTRACTIVE_PREFIX, MODEL_FAILED_REFUSAL_REASON, Answerer, rewrite_followup
 from rag.answering.compose import EVIDENCE_LABEL
 from rag.answering.prompts import REFUSAL
 from rag.answering.quote import extractive_answer
@@ -167,6 +167,14 @@ def test_a_year_only_planned_for_is_answered_from_its_plan_whatever_else_is_date
 def test_a_rate_is_not_answered_with_a_level(retriever):
     ans, _ = answerer(retriever, REFUSAL)
     assert ans.ask("苏州2022年GDP比上年增长了百分之多少？").refused
+
+
+def test_llm_down_does_not_turn_an_unanswerable_question_into_an_answer(retriever):
+    # the extractive answer quotes the best-matching sentence, about another metric: without the model
+    # to refuse, no sentence stating the asked figure means a refusal (marked degraded)
+    ans, _ = answerer(retriever, LLMError("the language model is unreachable"))
+    result = ans.ask("相城区2023年城镇居民人均可支配收入是多少？")
+    assert result.refused and result.degraded and result.reason == MODEL_FAILED_REFUSAL_REASON
 
 
 def test_llm_down_falls_back_to_extractive_and_is_marked(retriever):

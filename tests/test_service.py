@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.answering.answer import BUSY_REASON, EXTRACTIVE_PREFIX, Answer, Citation
+from rag.answering.answer import BUSY_REASON, BUSY_REFUSAL_REASON, EXTRACTIVE_PREFIX, Answer, Citation
 from rag.answering.figures import StatedFigure
 from rag.answering.series import Row
 from rag.llm.clients import OpenAIClient, free_port
@@ -443,6 +443,23 @@ def test_a_question_the_busy_model_cannot_take_soon_is_answered_from_the_report(
     assert engine.gate.admitted == 0
     metrics = client.get("/metrics").text
     assert "rag_answers_shed_total 4.0" in metrics
+
+
+def test_a_busy_model_does_not_turn_an_unanswerable_question_into_an_answer(retriever):
+    """Answered from the report because the model is busy, a question no passage answers is still
+    refused (the extractive answer would quote a sentence about another metric), and one a sentence
+    of the asked unit kind answers gets that sentence, as the model's fall-back would."""
+    client = make_client(retriever, model(f"http://127.0.0.1:{free_port()}/v1"), model_wait_seconds=5.0)
+    engine = client.app.state.engine
+    held = engine.gate.admit()  # one answer running; at the assumed 10 s a newcomer would wait longer than 5 s
+    try:
+        unanswerable = client.post("/api/ask", json={"question": "相城区2023年城镇居民人均可支配收入是多少？"}).json()
+        assert unanswerable["refused"] and unanswerable["degraded"] and unanswerable["reason"] == BUSY_REFUSAL_REASON
+        unit = client.post("/api/ask", json={"question": "玉山镇景村村的示范水稻亩产创了多少斤的新高？"}).json()
+        assert not unit["refused"] and "1690斤" in unit["answer"] and unit["reason"] == BUSY_REASON
+        assert engine.gate.shed == 2
+    finally:
+        held.close()
 
 
 def test_a_question_whose_wait_runs_long_is_answered_from_the_report(retriever):

@@ -48,6 +48,8 @@ from rag.answering.verify import (
     has_refusal,
     is_refusal,
     measured_in_answer,
+    states_asked_figure,
+    strip_citations,
     strip_refusal,
     supported,
     tidy_citations,
@@ -58,6 +60,7 @@ from rag.core.errors import LLMError, QueryError
 from rag.core.version import answer_version
 from rag.llm.clients import LLMClient
 from rag.reading.chunking import Chunk
+from rag.retrieval.everyday import with_report_terms
 from rag.retrieval.query import MAX_QUERY_CHARS, YEAR_RE, QueryIntent, RegionName, asks_plan_vs_actual, validate_query
 from rag.retrieval.retrieve import Retriever
 from rag.text.lexicon import lexicon
@@ -69,6 +72,9 @@ logger = logging.getLogger(__name__)
 EXTRACTIVE_PREFIX = "（未经大模型生成，以下为报告原文摘录）"
 #: Why an answer came from the report without the model although it needed one (the widget shows it).
 BUSY_REASON = "the language model is busy; answered from the reports without it"
+#: Why a question the busy model could not take was refused: no report sentence surely states it.
+MODEL_FAILED_REFUSAL_REASON = "the language model failed and no report sentence surely states what was asked"
+BUSY_REFUSAL_REASON = "the language model is busy and no report sentence surely states what was asked; ask again shortly"
 MAX_HISTORY_TURNS = 20
 #: Words that make a question a follow-up (rag/text/lexicon/answer.toml).
 _FOLLOWUP_RE = re.compile(lexicon().answer.follow_up)
@@ -489,7 +495,7 @@ class Answerer:
                     yield Event("delta", more)
         except LLMError as exc:
             logger.warning("falling back to an extractive answer: %s", exc)
-            answer = self._extractive(draft, degraded=True)
+            answer = self._checked_extractive(draft, MODEL_FAILED_REFUSAL_REASON)
         else:
             answer = self._run_steps(draft, text)
         if behind_quote and draft.quote and not _clean(answer):
@@ -616,14 +622,47 @@ class Answerer:
 
     def answer_busy(self, draft: Draft) -> None:
         """The model is too busy to answer ``draft`` soon: answer it now from the report — its sure
-        quote where there is one (``quote-then-model``), else the extractive answer, marked
-        ``degraded`` with the reason (never cached: the next time, the model answers)."""
+        quote where there is one (``quote-then-model``), else the sentence whose figure has the unit
+        kind asked (as the model's fall-back quotes it), else the extractive answer, marked
+        ``degraded`` with the reason (never cached: the next time, the model answers).
+
+        The questions that reach the model are largely the ones no passage answers (the model refuses
+        them): the extractive answer, which never refuses, would answer them with a sentence about
+        something else. So for a question that asks for a figure it is given only when one of its
+        sentences states a figure *of* what was asked (:func:`rag.answering.verify.states_asked_figure`, with the report's terms for everyday
+        words); else the answer is a refusal, marked degraded with :data:`BUSY_REFUSAL_REASON`."""
         draft.busy = True
-        if draft.quote:
-            draft.answer = self._quoted(draft, draft.quote)
+        quote = draft.quote or self._unit_quote(draft)
+        if quote:
+            draft.answer = self._quoted(draft, quote)
+            if draft.quote is None:  # the model would have been asked first: say why it was not
+                draft.answer.degraded = True
+                draft.answer.reason = draft.answer.reason or BUSY_REASON
             return
-        draft.answer = self._extractive(draft, degraded=True)
-        draft.answer.reason = draft.answer.reason or BUSY_REASON
+        answer = self._checked_extractive(draft, BUSY_REFUSAL_REASON)
+        answer.reason = answer.reason or BUSY_REASON
+        draft.answer = answer
+
+    def _checked_extractive(self, draft: Draft, refusal_reason: str) -> Answer:
+        """The extractive answer (``degraded``) for a question the model did not answer — busy or failed —
+        but for a question that asks for a figure only when one of its sentences states a figure of
+        what was asked; else a refusal, ``degraded``, with ``refusal_reason``."""
+        answer = self._extractive(draft, degraded=True)
+        if not answer.refused and asks_for_figure(draft.standalone) and not self._states_asked(draft, answer.answer):
+            answer = self._refusal(draft, reason=refusal_reason)
+            answer.degraded = True
+        return answer
+
+    def _states_asked(self, draft: Draft, text: str) -> bool:
+        """Whether a sentence of report ``text`` states a figure of what the question asks (in its
+        words or with the report's terms for its everyday words)."""
+        enough = self.settings.answer_names_enough
+        questions = dict.fromkeys((draft.standalone, with_report_terms(draft.standalone)))
+        return any(
+            states_asked_figure(sentence, question, self.places, enough=enough)
+            for sentence in sentence_pieces(strip_citations(text.removeprefix(EXTRACTIVE_PREFIX)))
+            for question in questions
+        )
 
     def _unit_quote(self, draft: Draft) -> str | None:
         if len(draft.sides) != 1:

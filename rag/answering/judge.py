@@ -132,7 +132,16 @@ def judge_figure(
 
 def judgements(question: str, candidates: Sequence[str], llm: LLMClient) -> list[float | None]:
     """The judge's P(是) that each of the ``candidates`` sentences states what ``question`` asks
-    (``None`` where it gave no probability)."""
+    (``None`` where it gave no probability), one short call each (~90 prompt tokens).
+
+    Two ways to fewer prompt tokens were measured on the 13 gold dev questions that reach the judge and
+    not taken (docs/benchmarks.md, issue #28): one call for all candidates (the numbered sentences in
+    one prompt, each label's probability as the first token) spreads its probability over the labels
+    and 「0」 (none) even for a single right sentence (0.42–0.74, the first 5 questions), so :class:`Bar` would need a new
+    calibration; the question first (the server reuses the last prompt's opening) saves ~17 of a
+    further candidate's ~88 tokens but moves P(是) (sentences of another metric up to 0.83, right ones
+    from 0.82: three right/wrong pairs inverted of 102, against one). Both are small beside the answer
+    prompt (~500 tokens), where the model path's time goes."""
     found: list[float | None] = []
     for sentence in candidates:
         found.append(llm.yes_probability(build_judge_messages(question, sentence)))
