@@ -299,3 +299,24 @@ def test_a_target_and_a_span_are_worded_as_such_or_not_composed():
     question = "清苑区“十三五”期间地区生产总值年均增长多少？"
     review = [chunk("“十三五”期间，地区生产总值年均增长6.8%。", n=1)]
     assert lead_figures(question, review[0].text + "[1]", review, [QueryIntent(question, "清苑区")], PLACES) == []
+
+
+def test_the_line_takes_the_figure_of_the_sort_asked():
+    """Of several figures of one sentence: a total is not the flow beside it, a part is not the whole,
+    a proportion is a share of a whole, not a growth rate — and a question for two figures gets both."""
+    from rag.answering.compose import lead_figures, lead_line
+
+    def line(question: str, sentence: str) -> str:
+        side = QueryIntent(question, "清苑区", 2023)
+        return lead_line(lead_figures(question, sentence + "[1]", [chunk(sentence, n=1)], [side], PLACES), [side])
+
+    assert line("清苑区2023年高新技术企业一共多少家？", "高企净增27家、总量达到139家。") == "2023年清苑区高企总量139家[1]。"
+    assert line("清苑区2023年财政收入里光税收有多少？", "完成一般公共预算收入13.2亿元、其中税收收入9.6亿元。") == (
+        "2023年清苑区税收收入9.6亿元[1]。"
+    )
+    assert line("清苑区2023年民生支出占比多少？", "民生支出增长7.3%、占一般公共预算支出82%。") == (
+        "2023年清苑区民生支出占一般公共预算支出82%[1]。"
+    )
+    assert line("清苑区2023年免罚轻罚给多少家企业减免了罚金？一共减免多少钱？", "落实免罚轻罚清单制度，为138家企业减免罚金312万元。") == (
+        "2023年清苑区落实免罚轻罚清单制度138家[1]；企业减免罚金312万元[1]。"
+    )

@@ -18,12 +18,15 @@ import re
 from collections.abc import Collection, Sequence
 
 from rag.answering.figures import StatedFigure, lead_figure, worded
+from rag.answering.terms import asks_for_figure
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
 
 #: What stands before the report's own sentences given as the evidence of a composed first line.
 EVIDENCE_LABEL = "原文："
 
+#: Where a part of a question ends (「…多少家企业？一共减免多少钱？」 asks two figures).
+_PART_END_RE = re.compile(r"[？?；;。！!]")
 #: A quoted sentence and the passage it is cited from (「…22.3亿件。[1]」).
 _QUOTED_RE = re.compile(r"(.+?)\[(\d+)\]")
 
@@ -42,17 +45,24 @@ def lead_figures(
     was made standalone) — read against the side of the passage's place and year; empty unless every
     sentence states one that describes one year (a 「十三五」 average is worded by its own sentence only)."""
     found: list[StatedFigure] = []
+    # 「给多少家企业减免了罚金？一共减免多少钱？」 asks two figures: one per part that asks for one
+    parts = [p for p in _PART_END_RE.split(question) if asks_for_figure(p)]
     for match in _QUOTED_RE.finditer(quote):
         sentence, n = match.group(1), int(match.group(2))
         if not 1 <= n <= len(chunks):
             return []
         chunk = chunks[n - 1]
         side = next((s for s in sides if s.region in (None, chunk.region) and s.year in (None, chunk.year)), None)
-        figure = lead_figure(question, sentence, chunk, n, side or QueryIntent(question), ignore, asks=asks)
-        if figure is None or figure.span or not figure.measures:
+        of_parts = [
+            lead_figure(part, sentence, chunk, n, side or QueryIntent(question), ignore, asks=(), context=question)
+            if len(parts) > 1
+            else lead_figure(question, sentence, chunk, n, side or QueryIntent(question), ignore, asks=asks)
+            for part in (parts if len(parts) > 1 else [question])
+        ]
+        stated = [f for f in of_parts if f is not None]
+        if not stated or any(f.span or not f.measures for f in stated):
             return []
-        if figure not in found:
-            found.append(figure)
+        found.extend(f for f in stated if f not in found)
     return found
 
 

@@ -33,7 +33,7 @@ from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
 from rag.text.lexicon import lexicon
-from rag.text.numbers import MULTIPLIERS, Figure, comparable, fits_kind, stated_at, unit_kind
+from rag.text.numbers import MULTIPLIERS, Figure, comparable, figures_in, fits_kind, stated_at, unit_kind
 
 _RULES = lexicon().figures
 
@@ -56,6 +56,8 @@ _CHANGE_END_RE = re.compile(f"(?:{'|'.join(CHANGE_WORDS)})$")
 _ASKS_STOCK_RE = re.compile(_RULES.asks_stock)
 _SHARE_OF_RE = re.compile(_RULES.share_of)
 _ASKS_SHARE_OF_RE = re.compile(_RULES.asks_share_of)
+_PART_RE = re.compile(_RULES.part)
+_ASKS_PART_RE = re.compile(_RULES.asks_part)
 #: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
 _SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
 #: Brackets around a clause of their own.
@@ -188,7 +190,8 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     # a name taken from a clause before is its subject, without that clause's flow or change words:
     # 「新增上市公司29家、总数达到241家」 — 241家 is the total of 上市公司; 「民生支出增长7.3%、占一般公共预算支出82%」
     # — 82% is the share of 民生支出
-    name = _name(named)
+    # 「为1338家企业减免罚金3212万元」: a figure earlier in the clause; what this one measures follows it
+    name = _name(named) or _name(_after_last_figure(own))
     if not name or _SHARE_OF_RE.match(name):
         subject = _CHANGE_END_RE.sub("", _FLOW_RE.sub("", _name_before(before[:clause_start])))
         name = subject + (name or _LEAD_WORDS_RE.sub("", own.strip()))
@@ -213,6 +216,12 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
         span=bool(_SPAN_RE.search(own)),
         clause=own.strip(),
     )
+
+
+def _after_last_figure(text: str) -> str:
+    """``text`` after the last figure it states (「为1338家企业减免罚金」 → 「企业减免罚金」; ``""`` without one)."""
+    spots = [m.start() + len(f.number) + len(f.unit) for f in figures_in(text) for m in stated_at(f, text)]
+    return text[max(spots) :] if spots else ""
 
 
 def _name(clause: str) -> str:
@@ -369,13 +378,16 @@ def lead_figure(
     ignore: Collection[str],
     *,
     asks: Sequence[str] = (),
+    context: str = "",
 ) -> StatedFigure | None:
     """The figure of a quoted report ``sentence`` (of ``chunk``, passage ``citation``) that answers
     ``question``: of the figures with a unit of what is asked (``asks`` first — a follow-up's own
     words, 「货物吞吐量呢？」 — then :func:`asked_figure`'s wordings, tried in turn), those of the side's
     own place, year and kind first, then the one that fits what is asked best (:func:`_best_named`).
-    ``None`` when the sentence states no figure of what is asked (a glossary entry, a policy)."""
-    for asked in _asked(question, asks):
+    ``None`` when the sentence states no figure of what is asked (a glossary entry, a policy). A part
+    of a question that asks for two figures (「一共减免多少钱」) is read in its ``context``, the whole
+    question, when its own words name too little; the sort asked is still the part's."""
+    for asked in [*_asked(question, asks), *([what_is_asked(context)] if context else [])]:
         found = [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit]
         if found:
             return _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
@@ -391,10 +403,9 @@ def _asked_in(sentence: str, asked: str, chunk: Chunk, n: int, ignore: Collectio
 
 
 def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[str], question: str = "") -> StatedFigure:
-    """Of figures of one sentence, the one that answers what is ``asked``: the one whose own name
-    agrees best with it (「其中一般公共预算收入7.02亿元」 before 「全部财政收入突破10亿」), then the one of
-    the sort asked for (:func:`_misfits`), then the one whose name the question's own words spell most
-    of (「到账外资1.95亿美元」 for 「到账外资」 before 「注册外资5亿美元」), then the first. The sort asked
+    """Of figures of one sentence, the one that answers what is ``asked``: one of the sort asked for
+    (:func:`_misfits`), then the one whose own name agrees best with it (「其中一般公共预算收入7.02亿元」
+    before 「全部财政收入突破10亿」), then the one whose name the question's own words spell most of (「到账外资1.95亿美元」 for 「到账外资」 before 「注册外资5亿美元」), then the first. The sort asked
     is read from the ``question`` itself where given (what is asked may be an indicator its everyday
     words name: 「有多大比例花在老百姓身上」 → 民生支出)."""
     wanted = asked_terms(asked, ignore)
@@ -404,7 +415,7 @@ def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[st
     def fit(i: int) -> tuple[float, int, float, int]:
         f = found[i]
         spelled = sum(ch in asked for ch in f.measures) / len(f.measures) if f.measures else 0.0
-        return agreement(wanted, metric_words(f.measures, ignore)), -_misfits(f, sort, kind), spelled, -i
+        return -_misfits(f, sort, kind), agreement(wanted, metric_words(f.measures, ignore)), spelled, -i
 
     return found[max(range(len(found)), key=fit)]
 
@@ -412,7 +423,7 @@ def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[st
 def _misfits(figure: StatedFigure, asked: str, kind: str | None) -> int:
     """How many ways ``figure`` is not of the sort ``asked``: of another unit kind than asked; a flow
     (「新增…29家」) for a stock or total (「一共多少家」) or the reverse; not a share of a whole (「占…82%」)
-    for a proportion (「有多大比例」)."""
+    for a proportion (「有多大比例」); not a part (「其中税收收入…」) for a part (「财政收入里光税收」)."""
     flow = bool(_FLOW_RE.search(figure.clause))
     return sum(
         (
@@ -420,6 +431,7 @@ def _misfits(figure: StatedFigure, asked: str, kind: str | None) -> int:
             bool(_ASKS_STOCK_RE.search(asked)) and flow,
             bool(_FLOW_RE.search(asked)) and not flow,
             bool(_ASKS_SHARE_OF_RE.search(asked)) and not _SHARE_OF_RE.search(figure.clause),
+            bool(_ASKS_PART_RE.search(asked)) and not _PART_RE.search(figure.clause),
         )
     )
 

@@ -224,6 +224,8 @@ class Figures:
     asks_stock: str
     share_of: str
     asks_share_of: str
+    part: str
+    asks_part: str
 
 
 @dataclass(frozen=True)
