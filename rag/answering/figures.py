@@ -32,6 +32,7 @@ from rag.answering.verify import asked_figures, figures, strip_citations
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 from rag.text.numbers import MULTIPLIERS, Figure, comparable, stated_at, unit_kind
 
@@ -296,7 +297,7 @@ def of_side(chunk: Chunk, side: QueryIntent, *, any_year: bool = False) -> bool:
     """Whether a passage is of the side's place and year (of any year with ``any_year``); a plan
     section only for a side asking for a target — which a review may restate (「增长6.5%（年度目标6%
     以上）」), so a target side takes both."""
-    if side.region and chunk.region != side.region:
+    if side.region and not same_place(chunk.region, side.region, chunk.parent_region):
         return False
     if side.year and chunk.year != side.year and not any_year:
         return False
@@ -357,7 +358,7 @@ def _asked(question: str, asks: Sequence[str]) -> list[str]:
 def _belongs(stated: StatedFigure, side: QueryIntent) -> bool:
     """A figure answers a side when it is of the side's place (not 「全市」 in a county's report) and
     year, and a target only when the side asks for one."""
-    if side.region and stated.place != side.region:
+    if side.region and not same_place(stated.place, side.region):
         return False
     if side.year and (stated.year != side.year or stated.span):
         return False

@@ -26,6 +26,7 @@ from rag.indexing.lexical import tokenize
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import MAX_NAMED, named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 from rag.text.numbers import comparable, figures_in, fits_kind
 
@@ -40,11 +41,11 @@ def _of_side(chunk: Chunk, side: QueryIntent, chunks: Sequence[Chunk]) -> bool:
     unless the year is one the reports only plan for (retrieval ranks a year's review first, so when
     no retrieved passage of that year is a review, there is none: a report's opening lines, dated
     that year, do not count as one)."""
-    if (side.region and chunk.region != side.region) or (side.year and chunk.year != side.year):
+    if (side.region and not same_place(chunk.region, side.region)) or (side.year and chunk.year != side.year):
         return False
     if (side.period == "plan") == (chunk.period == "plan"):
         return True
-    same_year = [c for c in chunks if c.year == side.year and not (side.region and c.region != side.region)]
+    same_year = [c for c in chunks if c.year == side.year and not (side.region and not same_place(c.region, side.region))]
     return side.year is not None and side.period is None and not any(c.period == "review" for c in same_year)
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from rag.answering.figures import StatedFigure, asked_figure, stated_figures
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 
 _ASKS_SERIES_RE = re.compile(lexicon().figures.asks_series)
@@ -115,7 +116,7 @@ def _named_years(question: str, intent: QueryIntent, chunks: Sequence[Chunk], ig
     years: set[int] = set()
     for chunk in chunks:
         for stated in stated_figures([chunk]):
-            if stated.named_year and stated.year is not None and not stated.span and stated.place == intent.region:
+            if stated.named_year and stated.year is not None and not stated.span and same_place(stated.place, intent.region):
                 years.add(stated.year)
     return years
 

@@ -167,6 +167,7 @@ class Gazetteer:
     admin_suffixes: tuple[str, ...]
     division_suffixes: tuple[str, ...]
     town_suffixes: tuple[str, ...]
+    county_suffixes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
