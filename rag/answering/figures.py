@@ -48,6 +48,7 @@ _FROM_YEAR_RE = re.compile(_RULES.from_year)
 _LEAD_WORDS_RE = re.compile(_RULES.lead_words)
 _RATE_WORDS_RE = re.compile(_RULES.rate_words)
 _SPAN_RE = re.compile(_RULES.span)
+_FALL_RE = re.compile(_RULES.fall)
 _RESPECTIVELY_RE = re.compile(_RULES.respectively)
 _PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
 _SINCE_RE = re.compile(_RULES.since)
@@ -97,6 +98,8 @@ class StatedFigure:
     span: bool = False
     #: Its own sentence names its year (「2020年，…」「从2015年的…」), not only its section.
     named_year: bool = False
+    #: The word that states it as a fall (「同比下降1.2%」 → 「下降」): a change of minus the value; empty otherwise.
+    fall: str = ""
 
     @property
     def text(self) -> str:
@@ -109,14 +112,19 @@ class StatedFigure:
         return f"{self.text}{self.qualifier}"
 
     @property
+    def said(self) -> str:
+        """The figure as the report says it, a fall with its word: 「下降1.2%」, else :attr:`stated`."""
+        return f"{self.fall}{self.stated}"
+
+    @property
     def unit_kind(self) -> str | None:
         return unit_kind(self.unit)
 
     def amount(self) -> tuple[Decimal, str] | None:
-        """The value in its base unit and that unit (「1.2万亿元」 → (1.2e12, 元)); ``None`` when the value
-        is no number."""
+        """The value in its base unit and that unit (「1.2万亿元」 → (1.2e12, 元)), below zero for a fall
+        (「下降1.2%」 → −1.2); ``None`` when the value is no number."""
         try:
-            value = Decimal(self.value)
+            value = -Decimal(self.value) if self.fall else Decimal(self.value)
         except InvalidOperation:
             return None
         unit = self.unit
@@ -196,6 +204,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
         source=chunk.source,
         qualifier=qualifier.group() if qualifier else "",
         span=bool(_SPAN_RE.search(own)),
+        fall=fall.group(1) if (fall := _FALL_RE.search(own)) else "",
     )
 
 
@@ -302,6 +311,21 @@ def of_side(chunk: Chunk, side: QueryIntent, *, any_year: bool = False) -> bool:
     if side.year and chunk.year != side.year and not any_year:
         return False
     return side.period == "plan" or chunk.period != "plan"
+
+
+def asks_for_span(question: str) -> bool:
+    """Whether a question asks for a figure of several years (「年均」「“十三五”期间」「累计」)."""
+    return bool(_SPAN_RE.search(question))
+
+
+def one_year_figure(sentence: str, question: str, ignore: Collection[str], chunk: Chunk, *, enough: float) -> bool:
+    """Whether the sentence states a figure of what is asked that describes one year, not several
+    (「社会消费品零售总额达到14.2亿元，年均增长7%」 in a five-year review answers no question about one
+    year) — any figure of it when the question itself asks for several years' (:func:`asks_for_span`)."""
+    found = asked_figures(sentence, question, ignore, enough=enough)
+    if asks_for_span(question):
+        return next(found, None) is not None
+    return any(not describe(sentence, figure, at, chunk, None).span for figure, at in found)
 
 
 def what_is_asked(question: str) -> str:

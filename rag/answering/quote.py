@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Collection, Sequence
 
+from rag.answering.figures import one_year_figure
 from rag.answering.prompts import sentences
 from rag.answering.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
 from rag.answering.verify import figures, measures_of, states_asked_figure, states_sibling
@@ -85,7 +86,8 @@ def sure_quote(
                 for n, chunk in enumerate(chunks, start=1)
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
-                if states_asked_figure(sentence, asked, ignore, enough=enough)
+                if one_year_figure(sentence, asked, ignore, chunk, enough=enough)
+                or (side.year is None and states_asked_figure(sentence, asked, ignore, enough=enough))
             ),
             None,
         )

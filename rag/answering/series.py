@@ -136,12 +136,15 @@ def _renumbered(figure: StatedFigure, first: int) -> StatedFigure:
 
 
 def _line(place: str | None, rows: Sequence[Row]) -> str:
-    """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」"""
-    named = next(row.figure for row in rows if row.figure is not None)
+    """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」 The head names what
+    the first row that is no fall measures; a year stated as a fall says its word (「2020年下降1.2%」)."""
+    stated = [row.figure for row in rows if row.figure is not None]
+    named = next((f for f in stated if not f.fall), stated[0])
     measures = named.measures
     head = f"{place or ''}{measures}" if place and not measures.startswith(place) else measures
     parts = []
     for row in rows:
         f = row.figure
-        parts.append(f"{row.year}年{f.stated}[{f.citation}]" if f is not None else f"{row.year}年（报告未载）")
+        value = f and (f.stated if f.fall == named.fall else f.said)
+        parts.append(f"{row.year}年{value}[{f.citation}]" if f is not None else f"{row.year}年（报告未载）")
     return f"{head}：{'；'.join(parts)}。"

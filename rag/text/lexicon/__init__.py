@@ -215,6 +215,7 @@ class Figures:
     comparative_claim: str
     rate_words: str
     span: str
+    fall: str
     qualifier: str
     pairs: dict[str, tuple[str, ...]]
     respectively: str
