@@ -137,7 +137,8 @@ def _renumbered(figure: StatedFigure, first: int) -> StatedFigure:
 
 def _line(place: str | None, rows: Sequence[Row]) -> str:
     """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」 The head names what
-    the first row that is no fall measures; a year stated as a fall says its word (「2020年下降1.2%」)."""
+    the first row that is no fall measures; a year stated as a fall says its word (「2020年下降1.2%」), a
+    year whose report names the place otherwise (renamed since) that name (「2012年（徐水县）139.5亿元」)."""
     stated = [row.figure for row in rows if row.figure is not None]
     named = next((f for f in stated if not f.fall), stated[0])
     measures = named.measures
@@ -145,6 +146,10 @@ def _line(place: str | None, rows: Sequence[Row]) -> str:
     parts = []
     for row in rows:
         f = row.figure
-        value = f and (f.stated if f.fall == named.fall else f.said)
-        parts.append(f"{row.year}年{value}[{f.citation}]" if f is not None else f"{row.year}年（报告未载）")
+        if f is None:
+            parts.append(f"{row.year}年（报告未载）")
+            continue
+        value = f.stated if f.fall == named.fall else f.said
+        called = f"（{f.place}）" if place and f.place and f.place != place else ""  # its report's name: 徐水县 before 2015
+        parts.append(f"{row.year}年{called}{value}[{f.citation}]")
     return f"{head}：{'；'.join(parts)}。"
