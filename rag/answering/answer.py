@@ -716,6 +716,7 @@ class Answerer:
             answer = self._refusal(draft, reason="the passages state the figure only for another level (全市/全省)")
         else:
             answer = self._verify(draft, EXTRACTIVE_PREFIX + text, mode="degraded" if degraded else "extractive")
+            answer, _ = TargetCheck().run(self, draft, answer)  # a year's result is not answered by its targets
         answer.degraded = degraded
         return answer
 
