@@ -145,8 +145,8 @@ def same_place(a: str | None, b: str | None, parent_a: str | None = None, parent
     division — a county renamed a district or a county-level city (徐水县 → 徐水区, 2015).
 
     The rule, not a list of renamings: the same stem with a county-level suffix each (:data:`COUNTY_SUFFIXES`),
-    and the gazetteer (today's divisions) lists exactly one of the two names at county level — both listed
-    are two places of today, neither listed is nothing known. The parents given (a report's prefecture)
+    and the gazetteer (today's divisions) lists exactly one of the two names, at county level — both listed
+    are two places of today (抚顺县 and the prefecture 抚顺市), neither listed is nothing known. The parents given (a report's prefecture)
     must be that division's: a renamed county keeps its prefecture.
     """
     if not a or not b:
@@ -157,10 +157,9 @@ def same_place(a: str | None, b: str | None, parent_a: str | None = None, parent
     if stem is None or stem != _county_stem(b):
         return False
     codes = division_codes()
-    today_a = [c for c in codes.get(a, []) if adcode_level(c) == 3]
-    today_b = [c for c in codes.get(b, []) if adcode_level(c) == 3]
-    if bool(today_a) == bool(today_b):
-        return False
+    today_a, today_b = codes.get(a, []), codes.get(b, [])
+    if bool(today_a) == bool(today_b) or any(adcode_level(code) != 3 for code in today_a or today_b):
+        return False  # both today's (抚顺县 and the city 抚顺市 it lies in), or neither known
     parents = {parent_name(code) for code in today_a or today_b}
     for given in (parent_a, parent_b):
         if given:
