@@ -132,3 +132,18 @@ def test_a_one_year_question_is_not_quoted_a_five_year_average():
 def test_a_bare_change_measures_the_level_stated_last_not_a_remark_between():
     sentence = "全年完成地区生产总值100.6亿元，历史性突破百亿大关，增长7.2%，排名全市第一"
     assert [f.text for f, _ in asked_figures(sentence, "顺平县2023年生产总值增长多少？", PLACES)] == ["7.2%"]
+
+
+# -- a five-year plan's period ---------------------------------------------------------------------
+
+
+def test_a_five_year_plan_names_its_span_and_an_average_over_it_is_no_series():
+    from rag.answering.series import asks_for_series
+    from rag.retrieval.query import find_year_range
+
+    question = "涞水县这五年（十三五）经济每年平均涨了多少？"
+    assert find_year_range(question, 2022) == (2016, 2020)  # the plan's years, not the five before 2022
+    assert find_year_range("“十四五”期间", None) == (2021, 2025) and find_year_range("十一五", None) == (2006, 2010)
+    assert find_year_range("清苑区“十三五”末一般公共预算收入达到多少？", None) is None  # its end: one year
+    assert not asks_for_series(question, QueryIntent(question, "涞水县", years=(2016, 2020)))
+    assert asks_for_series("涞水县十三五期间历年地区生产总值是多少？", QueryIntent("", "涞水县", years=(2016, 2020)))

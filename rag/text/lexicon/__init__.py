@@ -115,6 +115,7 @@ class Query:
     plan_words: str
     year_range: str
     recent_years: str
+    plan_period: str
     region_suffixes: tuple[str, ...]
     baseline_year: str
     plan_vs_actual: str
@@ -212,6 +213,7 @@ class Figures:
     lead_words: str
     asks_compare: str
     asks_series: str
+    asks_span_figure: str
     comparative_claim: str
     rate_words: str
     span: str
