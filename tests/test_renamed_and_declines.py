@@ -10,13 +10,13 @@ from decimal import Decimal
 from rag.answering.compare import compare
 from rag.answering.figures import asked_figure, stated_figures
 from rag.answering.quote import sure_quote
-from rag.answering.series import build_series
+from rag.answering.series import asks_for_series, build_series
 from rag.answering.verify import asked_figures
 from rag.core.config import Settings
 from rag.indexing.stores.base import Where
 from rag.indexing.stores.milvus import expression
 from rag.reading.chunking import Chunk
-from rag.retrieval.query import QueryIntent
+from rag.retrieval.query import QueryIntent, find_year_range
 from rag.retrieval.retrieve import Retriever
 from rag.text.gazetteer import same_place
 from rag.text.numbers import Figure, comparable, figures_in
@@ -138,9 +138,6 @@ def test_a_bare_change_measures_the_level_stated_last_not_a_remark_between():
 
 
 def test_a_five_year_plan_names_its_span_and_an_average_over_it_is_no_series():
-    from rag.answering.series import asks_for_series
-    from rag.retrieval.query import find_year_range
-
     question = "涞水县这五年（十三五）经济每年平均涨了多少？"
     assert find_year_range(question, 2022) == (2016, 2020)  # the plan's years, not the five before 2022
     assert find_year_range("“十四五”期间", None) == (2021, 2025) and find_year_range("十一五", None) == (2006, 2010)
