@@ -144,3 +144,6 @@ def test_a_five_year_plan_names_its_span_and_an_average_over_it_is_no_series():
     assert find_year_range("清苑区“十三五”末一般公共预算收入达到多少？", None) is None  # its end: one year
     assert not asks_for_series(question, QueryIntent(question, "涞水县", years=(2016, 2020)))
     assert asks_for_series("涞水县十三五期间历年地区生产总值是多少？", QueryIntent("", "涞水县", years=(2016, 2020)))
+    plan = "“十四五”期间地区生产总值的目标是多少？"
+    assert not asks_for_series(plan, QueryIntent(plan, "涞水县", years=(2021, 2025)))
+    assert not asks_for_series("每年平均", QueryIntent("", "涞水县")) and asks_for_series("每年一共", QueryIntent("", "涞水县"))

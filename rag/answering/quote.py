@@ -79,15 +79,21 @@ def sure_quote(
         # a side of a comparison may ask only what its part of the question asks (「2022年新增就业人数和
         # 2023年的城镇新增就业目标比」: 城镇 only of 2023): the whole question first, then that part
         asks = [question] + ([side.text] if len(sides) > 1 and any(map(known, asked_terms(side.text, ignore))) else [])
+        # a sentence stating the asked year's own figure first, not a span's (「年均增长7%」 of a five-year
+        # review), then any that states a figure of what is asked
         quote = next(
             (
                 f"{sentence}[{n}]"
+                for one_year in ((True, False) if side.year is not None else (False,))
                 for asked in asks
                 for n, chunk in enumerate(chunks, start=1)
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
-                if one_year_figure(sentence, asked, ignore, chunk, enough=enough)
-                or (side.year is None and states_asked_figure(sentence, asked, ignore, enough=enough))
+                if (
+                    one_year_figure(sentence, asked, ignore, chunk, enough=enough)
+                    if one_year
+                    else states_asked_figure(sentence, asked, ignore, enough=enough)
+                )
             ),
             None,
         )

@@ -25,6 +25,7 @@ from rag.text.lexicon import lexicon
 _ASKS_SERIES_RE = re.compile(lexicon().figures.asks_series)
 _SINCE_RE = re.compile(lexicon().figures.since)
 _ASKS_SPAN_FIGURE_RE = re.compile(lexicon().figures.asks_span_figure)
+_PLAN_PERIOD_RE = re.compile(lexicon().query.plan_period)
 #: Rows at most in one series (a library of 25 years of one place is the most we expect).
 MAX_ROWS = 30
 
@@ -32,10 +33,13 @@ MAX_ROWS = 30
 def asks_for_series(question: str, intent: QueryIntent) -> bool:
     """Whether the question asks for a figure over several years: a span (「2019到2023年」「近五年」) or
     a word for every year (「历年」「逐年」「走势」) — not one figure of the span, its average or total
-    (「这五年经济每年平均涨了多少」)."""
+    (「这五年经济每年平均涨了多少」), nor a five-year plan's period named without such a word (「“十四五”
+    期间…目标」 asks for what that plan states)."""
     if _ASKS_SPAN_FIGURE_RE.search(question):
         return False
-    return intent.years is not None or bool(_ASKS_SERIES_RE.search(question))
+    if _ASKS_SERIES_RE.search(question):
+        return True
+    return intent.years is not None and not _PLAN_PERIOD_RE.search(question)
 
 
 @dataclass(frozen=True)
