@@ -49,6 +49,7 @@ _LEAD_WORDS_RE = re.compile(_RULES.lead_words)
 _RATE_WORDS_RE = re.compile(_RULES.rate_words)
 _SPAN_RE = re.compile(_RULES.span)
 _FALL_RE = re.compile(_RULES.fall)
+_SEVERAL_YEARS_RE = re.compile(_RULES.several_years)
 _RESPECTIVELY_RE = re.compile(_RULES.respectively)
 _PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
 _SINCE_RE = re.compile(_RULES.since)
@@ -318,14 +319,20 @@ def asks_for_span(question: str) -> bool:
     return bool(_SPAN_RE.search(question))
 
 
-def one_year_figure(sentence: str, question: str, ignore: Collection[str], chunk: Chunk, *, enough: float) -> bool:
+def one_year_figure(sentence: str, question: str, ignore: Collection[str], *, enough: float) -> bool:
     """Whether the sentence states a figure of what is asked that describes one year, not several
     (「社会消费品零售总额达到14.2亿元，年均增长7%」 in a five-year review answers no question about one
     year) — any figure of it when the question itself asks for several years' (:func:`asks_for_span`)."""
     found = asked_figures(sentence, question, ignore, enough=enough)
     if asks_for_span(question):
         return next(found, None) is not None
-    return any(not describe(sentence, figure, at, chunk, None).span for figure, at in found)
+    body = comparable(sentence)
+    return any(not _SEVERAL_YEARS_RE.search(_own_clause(body, at)) for _, at in found)
+
+
+def _own_clause(body: str, at: int) -> str:
+    """The clause of :func:`comparable` ``body`` before the figure at ``at``."""
+    return body[max((m.end() for m in _CLAUSE_END_RE.finditer(body, 0, at)), default=0) : at]
 
 
 def what_is_asked(question: str) -> str:

@@ -90,7 +90,7 @@ def sure_quote(
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
                 if (
-                    one_year_figure(sentence, asked, ignore, chunk, enough=enough)
+                    one_year_figure(sentence, asked, ignore, enough=enough)
                     if one_year
                     else states_asked_figure(sentence, asked, ignore, enough=enough)
                 )

@@ -214,6 +214,7 @@ class Figures:
     asks_compare: str
     asks_series: str
     asks_span_figure: str
+    several_years: str
     comparative_claim: str
     rate_words: str
     span: str
