@@ -261,7 +261,7 @@ class Answerer:
         )
         if self.cache is not None:
             self.cache.drop_other_generations(self.generation)
-        self.years_by_region = retriever.store.covered_years()
+        self.years_by_region = retriever.covered_years()  # a renamed place's years under both names
         gazetteer(settings.coverage_common_word_freq)  # loaded now (about a second), not on the first question
         self.places = self._place_names()
         self.judge_bar = Bar(
@@ -422,7 +422,7 @@ class Answerer:
     def _own_level(self, draft: Draft, text: str) -> bool:
         """Whether a quote states a figure of the asked place itself, not only of a level above or below
         it (「全市」「全省」 in a county's report): a question about a county never takes its city's figure."""
-        asked = {side.region for side in draft.sides if side.region}
+        asked = {name for side in draft.sides if side.region for name in self.retriever.same_place(side.region)}
         stated = figures_of_answer(text, draft.chunks, citations_in(text))
         return not asked or not stated or any(f.place in asked for f in stated)
 
@@ -773,6 +773,7 @@ class Answerer:
             answer = self._refusal(draft, reason="the passages state the figure only for another level (全市/全省)")
         else:
             answer = self._verify(draft, EXTRACTIVE_PREFIX + text, mode="degraded" if degraded else "extractive")
+            answer, _ = TargetCheck().run(self, draft, answer)  # a year's result is not answered by its targets
         answer.degraded = degraded
         return answer
 

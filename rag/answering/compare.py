@@ -122,7 +122,7 @@ def _amount_text(difference: Decimal, like: StatedFigure, share: bool) -> str:
         return f"{_plain(difference)}{unit}"
     whole = like.amount()
     assert whole is not None
-    factor = whole[0] / Decimal(like.value) if Decimal(like.value) else Decimal(1)
+    factor = abs(whole[0] / Decimal(like.value)) if Decimal(like.value) else Decimal(1)  # a fall's amount is below zero
     return f"{_plain(difference / factor)}{like.unit}"
 
 

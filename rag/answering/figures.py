@@ -32,6 +32,7 @@ from rag.answering.verify import asked_figures, figures, strip_citations
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 from rag.text.numbers import MULTIPLIERS, Figure, comparable, figures_in, fits_kind, stated_at, unit_kind
 
@@ -47,6 +48,8 @@ _FROM_YEAR_RE = re.compile(_RULES.from_year)
 _LEAD_WORDS_RE = re.compile(_RULES.lead_words)
 _RATE_WORDS_RE = re.compile(_RULES.rate_words)
 _SPAN_RE = re.compile(_RULES.span)
+_FALL_RE = re.compile(_RULES.fall)
+_SEVERAL_YEARS_RE = re.compile(_RULES.several_years)
 _RESPECTIVELY_RE = re.compile(_RULES.respectively)
 _PLAN_ACTUAL_RE = re.compile(_RULES.plan_actual_words)
 _SINCE_RE = re.compile(_RULES.since)
@@ -107,6 +110,8 @@ class StatedFigure:
     #: The words of its own clause before it (「总数达到」), where ``measures`` may take its name from a
     #: clause before (「新增境内外上市公司总数」): whether it is a flow, a share of a whole… is read here.
     clause: str = ""
+    #: The word that states it as a fall (「同比下降1.2%」 → 「下降」): a change of minus the value; empty otherwise.
+    fall: str = ""
 
     @property
     def text(self) -> str:
@@ -119,14 +124,19 @@ class StatedFigure:
         return f"{self.text}{self.qualifier}"
 
     @property
+    def said(self) -> str:
+        """The figure as the report says it, a fall with its word: 「下降1.2%」, else :attr:`stated`."""
+        return f"{self.fall}{self.stated}"
+
+    @property
     def unit_kind(self) -> str | None:
         return unit_kind(self.unit)
 
     def amount(self) -> tuple[Decimal, str] | None:
-        """The value in its base unit and that unit (「1.2万亿元」 → (1.2e12, 元)); ``None`` when the value
-        is no number."""
+        """The value in its base unit and that unit (「1.2万亿元」 → (1.2e12, 元)), below zero for a fall
+        (「下降1.2%」 → −1.2); ``None`` when the value is no number."""
         try:
-            value = Decimal(self.value)
+            value = -Decimal(self.value) if self.fall else Decimal(self.value)
         except InvalidOperation:
             return None
         unit = self.unit
@@ -215,6 +225,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
         qualifier=qualifier.group() if qualifier else "",
         span=bool(_SPAN_RE.search(own)),
         clause=own.strip(),
+        fall=fall.group(1) if (fall := _FALL_RE.search(own)) else "",
     )
 
 
@@ -324,11 +335,32 @@ def of_side(chunk: Chunk, side: QueryIntent, *, any_year: bool = False) -> bool:
     """Whether a passage is of the side's place and year (of any year with ``any_year``); a plan
     section only for a side asking for a target — which a review may restate (「增长6.5%（年度目标6%
     以上）」), so a target side takes both."""
-    if side.region and chunk.region != side.region:
+    if side.region and not same_place(chunk.region, side.region, chunk.parent_region):
         return False
     if side.year and chunk.year != side.year and not any_year:
         return False
     return side.period == "plan" or chunk.period != "plan"
+
+
+def asks_for_span(question: str) -> bool:
+    """Whether a question asks for a figure of several years (「年均」「“十三五”期间」「累计」)."""
+    return bool(_SPAN_RE.search(question))
+
+
+def one_year_figure(sentence: str, question: str, ignore: Collection[str], *, enough: float) -> bool:
+    """Whether the sentence states a figure of what is asked that describes one year, not several
+    (「社会消费品零售总额达到14.2亿元，年均增长7%」 in a five-year review answers no question about one
+    year) — any figure of it when the question itself asks for several years' (:func:`asks_for_span`)."""
+    found = asked_figures(sentence, question, ignore, enough=enough)
+    if asks_for_span(question):
+        return next(found, None) is not None
+    body = comparable(sentence)
+    return any(not _SEVERAL_YEARS_RE.search(_own_clause(body, at)) for _, at in found)
+
+
+def _own_clause(body: str, at: int) -> str:
+    """The clause of :func:`comparable` ``body`` before the figure at ``at``."""
+    return body[max((m.end() for m in _CLAUSE_END_RE.finditer(body, 0, at)), default=0) : at]
 
 
 def what_is_asked(question: str) -> str:
@@ -464,7 +496,7 @@ def _asked(question: str, asks: Sequence[str]) -> list[str]:
 def _belongs(stated: StatedFigure, side: QueryIntent) -> bool:
     """A figure answers a side when it is of the side's place (not 「全市」 in a county's report) and
     year, and a target only when the side asks for one."""
-    if side.region and stated.place != side.region:
+    if side.region and not same_place(stated.place, side.region):
         return False
     if side.year and (stated.year != side.year or stated.span):
         return False

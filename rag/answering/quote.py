@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Collection, Sequence
 
+from rag.answering.figures import one_year_figure
 from rag.answering.prompts import sentences
 from rag.answering.terms import ASKS_CHANGE_RE, NAMES_ENOUGH, agreement, asked_terms, asked_unit_kind, known, names_asked
 from rag.answering.verify import figures, measures_of, states_asked_figure, states_sibling
@@ -26,6 +27,7 @@ from rag.indexing.lexical import tokenize
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import MAX_NAMED, named_metrics
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 from rag.text.numbers import comparable, figures_in, fits_kind
 
@@ -40,11 +42,11 @@ def _of_side(chunk: Chunk, side: QueryIntent, chunks: Sequence[Chunk]) -> bool:
     unless the year is one the reports only plan for (retrieval ranks a year's review first, so when
     no retrieved passage of that year is a review, there is none: a report's opening lines, dated
     that year, do not count as one)."""
-    if (side.region and chunk.region != side.region) or (side.year and chunk.year != side.year):
+    if (side.region and not same_place(chunk.region, side.region)) or (side.year and chunk.year != side.year):
         return False
     if (side.period == "plan") == (chunk.period == "plan"):
         return True
-    same_year = [c for c in chunks if c.year == side.year and not (side.region and c.region != side.region)]
+    same_year = [c for c in chunks if c.year == side.year and not (side.region and not same_place(c.region, side.region))]
     return side.year is not None and side.period is None and not any(c.period == "review" for c in same_year)
 
 
@@ -77,14 +79,21 @@ def sure_quote(
         # a side of a comparison may ask only what its part of the question asks (「2022年新增就业人数和
         # 2023年的城镇新增就业目标比」: 城镇 only of 2023): the whole question first, then that part
         asks = [question] + ([side.text] if len(sides) > 1 and any(map(known, asked_terms(side.text, ignore))) else [])
+        # a sentence stating the asked year's own figure first, not a span's (「年均增长7%」 of a five-year
+        # review), then any that states a figure of what is asked
         quote = next(
             (
                 f"{sentence}[{n}]"
+                for one_year in ((True, False) if side.year is not None else (False,))
                 for asked in asks
                 for n, chunk in enumerate(chunks, start=1)
                 if _of_side(chunk, side, chunks)
                 for sentence in sentences(chunk.text)
-                if states_asked_figure(sentence, asked, ignore, enough=enough)
+                if (
+                    one_year_figure(sentence, asked, ignore, enough=enough)
+                    if one_year
+                    else states_asked_figure(sentence, asked, ignore, enough=enough)
+                )
             ),
             None,
         )

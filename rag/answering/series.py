@@ -19,18 +19,27 @@ from dataclasses import asdict, dataclass, replace
 from rag.answering.figures import StatedFigure, asked_figure, stated_figures
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
+from rag.text.gazetteer import same_place
 from rag.text.lexicon import lexicon
 
 _ASKS_SERIES_RE = re.compile(lexicon().figures.asks_series)
 _SINCE_RE = re.compile(lexicon().figures.since)
+_ASKS_SPAN_FIGURE_RE = re.compile(lexicon().figures.asks_span_figure)
+_PLAN_PERIOD_RE = re.compile(lexicon().query.plan_period)
 #: Rows at most in one series (a library of 25 years of one place is the most we expect).
 MAX_ROWS = 30
 
 
 def asks_for_series(question: str, intent: QueryIntent) -> bool:
     """Whether the question asks for a figure over several years: a span (「2019到2023年」「近五年」) or
-    a word for every year (「历年」「逐年」「走势」)."""
-    return intent.years is not None or bool(_ASKS_SERIES_RE.search(question))
+    a word for every year (「历年」「逐年」「走势」) — not one figure of the span, its average or total
+    (「这五年经济每年平均涨了多少」), nor a five-year plan's period named without such a word (「“十四五”
+    期间…目标」 asks for what that plan states)."""
+    if _ASKS_SPAN_FIGURE_RE.search(question):
+        return False
+    if _ASKS_SERIES_RE.search(question):
+        return True
+    return intent.years is not None and not _PLAN_PERIOD_RE.search(question)
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def _named_years(question: str, intent: QueryIntent, chunks: Sequence[Chunk], ig
     years: set[int] = set()
     for chunk in chunks:
         for stated in stated_figures([chunk]):
-            if stated.named_year and stated.year is not None and not stated.span and stated.place == intent.region:
+            if stated.named_year and stated.year is not None and not stated.span and same_place(stated.place, intent.region):
                 years.add(stated.year)
     return years
 
@@ -135,12 +144,20 @@ def _renumbered(figure: StatedFigure, first: int) -> StatedFigure:
 
 
 def _line(place: str | None, rows: Sequence[Row]) -> str:
-    """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」"""
-    named = next(row.figure for row in rows if row.figure is not None)
+    """「清苑区地区生产总值增长：2021年6.5%[1]；2022年（报告未载）；2023年5.5%[2]。」 The head names what
+    the first row that is no fall measures; a year stated as a fall says its word (「2020年下降1.2%」), a
+    year whose report names the place otherwise (renamed since) that name (「2012年（徐水县）139.5亿元」)."""
+    stated = [row.figure for row in rows if row.figure is not None]
+    named = next((f for f in stated if not f.fall), stated[0])
     measures = named.measures
     head = f"{place or ''}{measures}" if place and not measures.startswith(place) else measures
     parts = []
     for row in rows:
         f = row.figure
-        parts.append(f"{row.year}年{f.stated}[{f.citation}]" if f is not None else f"{row.year}年（报告未载）")
+        if f is None:
+            parts.append(f"{row.year}年（报告未载）")
+            continue
+        value = f.stated if f.fall == named.fall else f.said
+        called = f"（{f.place}）" if place and f.place and f.place != place else ""  # its report's name: 徐水县 before 2015
+        parts.append(f"{row.year}年{called}{value}[{f.citation}]")
     return f"{head}：{'；'.join(parts)}。"

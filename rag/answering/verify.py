@@ -108,6 +108,7 @@ MISATTRIBUTED: float = Settings.model_fields["answer_misattributed"].default
 _CLAUSE_MARKS = _RULES.clause_marks
 _CLAUSE_RE = re.compile(f"[{_CLAUSE_MARKS}]")
 _CLAUSE_BODY_RE = re.compile(f"[^{_CLAUSE_MARKS}]+")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def _lead_in(text: str, end: int, boundary: re.Pattern[str] = _BOUNDARY_RE) -> str:
@@ -120,11 +121,20 @@ def _measured(text: str, figure: Figure, match: re.Match[str], ignore: Collectio
     """What the figure stated at ``match`` of an answer or passage measures, nearest last: its own
     clause's metric words before it (「地区生产总值增长5%以上，一般公共预算收入同口径增长4%以上」 keeps
     the two apart); when there are none, what it counts right after it and its unit in its clause
-    (「5191名新市民子女进入公办学校」); else the sentence's words before it (「…189.4亿元，同比分别增长6.5%」)."""
-    own = metric_words(_lead_in(text, match.start(), _CLAUSE_RE), ignore)
+    (「5191名新市民子女进入公办学校」); else the sentence's words before it (「…189.4亿元，同比分别增长6.5%」) —
+    for a bare change (「，增长7.2%」), the change of the level stated last, up to the end of the nearest
+    clause before that states a figure: a remark between (「地区生产总值100.6亿元，历史性突破百亿大关，
+    增长7.2%」) is not what it measures."""
+    lead = _lead_in(text, match.start(), _CLAUSE_RE)
+    own = metric_words(lead, ignore)
     if not own and (counted := _CLAUSE_BODY_RE.match(text, _figure_end(text, figure, match))):
         own = metric_words(counted.group(), ignore)[::-1]
-    return own or metric_words(_lead_in(text, match.start()), ignore)
+    if own:
+        return own
+    before = _lead_in(text, match.start())
+    digits = [m.end() for m in _DIGIT_RE.finditer(before)] if STATED_AS_CHANGE_RE.search(lead) else []
+    end = _CLAUSE_RE.search(before, digits[-1]) if digits else None
+    return (end and metric_words(before[: end.start()], ignore)) or metric_words(before, ignore)
 
 
 def measured_in_answer(answer: str, figure: Figure, ignore: Collection[str] = ()) -> list[str]:
@@ -173,14 +183,18 @@ def _clause_words(
     body: str, clauses: list[tuple[int, int, str]], figure: Figure, match: re.Match[str], ignore: Collection[str]
 ) -> list[str]:
     """The metric words of the clause stating ``figure`` at ``match`` (else of the nearest clause
-    before it that names any): what that figure measures."""
+    before it that names any — for a bare change, 「，增长7.2%」, the nearest that states a figure first):
+    what that figure measures."""
     at = next((i for i, (a, b, _) in enumerate(clauses) if a <= match.start() < b), None)
     if at is None:
         return []
     a, b, _ = clauses[at]
     end = _figure_end(body, figure, match)
     own = body[a : match.start()] + "，" + body[end:b]  # the figure itself (「1.4个百分点」) names nothing
-    for clause in [own] + [c for _, _, c in reversed(clauses[:at])]:
+    earlier = [c for _, _, c in reversed(clauses[:at])]
+    if STATED_AS_CHANGE_RE.search(body, a, match.start()):
+        earlier = [c for c in earlier if _DIGIT_RE.search(c)] + earlier
+    for clause in [own, *earlier]:
         if words := metric_words(clause, ignore):
             return words
     return []

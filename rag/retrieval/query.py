@@ -27,6 +27,8 @@ _PLAN_WORDS = re.compile(_RULES.plan_words)
 _YEAR_RANGE_RE = re.compile(_RULES.year_range)
 #: 「近三年」「过去五年」「最近2年」: the last N years up to the reference year.
 _RECENT_YEARS_RE = re.compile(_RULES.recent_years)
+#: 「十三五」: a five-year plan's period.
+_PLAN_PERIOD_RE = re.compile(_RULES.plan_period)
 _SUFFIXES = _RULES.region_suffixes
 #: A year with its 「年」: where a question's part about that year starts.
 _YEAR_MARK_RE = re.compile(_RULES.year_mark)
@@ -160,12 +162,15 @@ def _number(text: str) -> int | None:
 
 def find_year_range(text: str, reference_year: int | None = None) -> tuple[int, int] | None:
     """The span of years a question asks about, first and last: 「2021到2023年」「2021年至2023年」
-    「2021—2023年」 → (2021, 2023); 「近三年」「过去五年」 end at ``reference_year`` (``None`` without
+    「2021—2023年」 → (2021, 2023); a five-year plan's 「十三五」 → (2016, 2020); 「近三年」「过去五年」 end at ``reference_year`` (``None`` without
     one). A single year is no span."""
     if match := _YEAR_RANGE_RE.search(text):
         first, last = (_number(group) for group in match.groups() if group)
         if first is not None and last is not None and first != last:
             return min(first, last), max(first, last)
+    if match := _PLAN_PERIOD_RE.search(text):  # the Nth five-year plan, from the third (1966) on
+        first = 1966 + 5 * (10 + "一二三四五六七八九".index(match.group(1)) + 1 - 3)
+        return first, first + 4
     if reference_year is not None and (match := _RECENT_YEARS_RE.search(text)):
         count = _number(match.group(1))
         if count is not None and 2 <= count <= 30:

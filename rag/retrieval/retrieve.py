@@ -26,6 +26,7 @@ from rag.indexing.stores.local import LocalStore, in_process_index
 from rag.reading.chunking import Chunk
 from rag.retrieval.everyday import with_report_terms
 from rag.retrieval.query import QueryIntent, RegionName, asks_plan_vs_actual, find_regions, parse_query, year_parts
+from rag.text.gazetteer import same_place
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class Retriever:
         self.settings = settings
         self.regions = self._regions(self.store.sources)
         self.reference_years = self._reference_years(self.store.sources)
+        #: Each region's names: itself and the other names of the same place (:func:`same_place`).
+        self.names = {
+            r.name: tuple(o.name for o in self.regions if same_place(r.name, o.name, r.parent, o.parent)) for r in self.regions
+        }
 
     @property
     def index(self) -> Index:
@@ -110,12 +115,27 @@ class Retriever:
 
     @staticmethod
     def _regions(sources: list[dict[str, object]]) -> list[RegionName]:
-        seen: dict[str, RegionName] = {}
+        """The indexed regions, each with the parent any of its reports names, else the one a report of
+        the same place under its other name names (清苑县's reports that do not name 保定市)."""
+        parents: dict[str, str | None] = {}
         for source in sources:
             if source.get("region"):
                 name = str(source["region"])
-                seen[name] = RegionName(name, source.get("parent_region"))  # type: ignore[arg-type]
-        return list(seen.values())
+                parents[name] = parents.get(name) or source.get("parent_region")  # type: ignore[assignment]
+        for name, parent in parents.items():
+            if parent is None:
+                parents[name] = next((p for o, p in parents.items() if p and same_place(name, o, None, p)), None)
+        return [RegionName(name, parent) for name, parent in parents.items()]
+
+    def same_place(self, region: str) -> tuple[str, ...]:
+        """The names the index knows ``region`` under: itself and its other names (a county renamed a
+        district: 徐水县, 徐水区)."""
+        return self.names.get(region, (region,))
+
+    def covered_years(self) -> dict[str, set[int]]:
+        """The store's years per region, each region's with those of its other names."""
+        years = self.store.covered_years()
+        return {name: set().union(*(years.get(n, set()) for n in self.same_place(name))) for name in years}
 
     @staticmethod
     def _reference_years(sources: list[dict[str, object]]) -> dict[str, int]:
@@ -184,7 +204,7 @@ class Retriever:
         found: list[list[Chunk]] = []
         for side in sides:
             if exact_year and side.year is not None:
-                ranked = self._rank(Where(side.region, side.year), qvec, wording, "hybrid")[:k]
+                ranked = self._rank(self._where(side.region, side.year), qvec, wording, "hybrid")[:k]
             else:
                 ranked = self._ranked(side, qvec, wording, "hybrid", k)
             found.append(self.store.chunks([key for key, _ in ranked]))
@@ -216,21 +236,27 @@ class Retriever:
                 break
         return ranked[:k]
 
-    @staticmethod
-    def _tiers(intent: QueryIntent) -> list[Where]:
+    def _where(
+        self, region: str | None, year: int | None = None, *, other_years: bool = False, plan: bool | None = None
+    ) -> Where:
+        """A tier of ``region`` under every name of it (:meth:`same_place`)."""
+        also = tuple(n for n in self.same_place(region) if n != region) if region else ()
+        return Where(region, year, other_years, plan, also)
+
+    def _tiers(self, intent: QueryIntent) -> list[Where]:
         """Candidate groups in priority order, all within the asked region: the asked year (its plan
         sections first when the question asks for targets, its review first otherwise), then the rest."""
         region = intent.region
         wants_plan = intent.period == "plan"
         if intent.year is not None:
             return [
-                Where(region, intent.year, plan=wants_plan),
-                Where(region, intent.year, plan=not wants_plan),
-                Where(region, intent.year, other_years=True),
+                self._where(region, intent.year, plan=wants_plan),
+                self._where(region, intent.year, plan=not wants_plan),
+                self._where(region, intent.year, other_years=True),
             ]
         if wants_plan:
-            return [Where(region, plan=True), Where(region, plan=False)]
-        return [Where(region)]
+            return [self._where(region, plan=True), self._where(region, plan=False)]
+        return [self._where(region)]
 
     def _rank(self, where: Where, qvec: np.ndarray | None, text: str | None, mode: Mode) -> list[tuple[Key, float]]:
         """Fused ranking of the candidates under ``where`` (best first)."""

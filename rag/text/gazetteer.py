@@ -127,3 +127,41 @@ def division(name: str | None, parent: str | None = None) -> Division | None:
         levels.pop() if len(levels) == 1 else "/".join(sorted(levels)),
         parent or (above.pop() if len(above) == 1 else None),
     )
+
+
+#: Suffixes of a county-level division's name (县, 区, 县级市, 旗 …): what a renaming changes.
+COUNTY_SUFFIXES = _RULES.county_suffixes
+
+
+def _county_stem(name: str) -> str | None:
+    """A county-level name's stem (「清苑县」 → 「清苑」), ``None`` for a name of another level's suffix."""
+    suffix = next((s for s in ADMIN_SUFFIXES if name.endswith(s)), None)
+    return name[: -len(suffix)] if suffix in COUNTY_SUFFIXES and len(name) > len(suffix) else None
+
+
+@cache
+def same_place(a: str | None, b: str | None, parent_a: str | None = None, parent_b: str | None = None) -> bool:
+    """Whether two names are one place: the same name, or the old and today's name of one county-level
+    division — a county renamed a district or a county-level city (徐水县 → 徐水区, 2015).
+
+    The rule, not a list of renamings: the same stem with a county-level suffix each (:data:`COUNTY_SUFFIXES`),
+    and the gazetteer (today's divisions) lists exactly one of the two names, at county level — both listed
+    are two places of today (抚顺县 and the prefecture 抚顺市), neither listed is nothing known. The parents given (a report's prefecture)
+    must be that division's: a renamed county keeps its prefecture.
+    """
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    stem = _county_stem(a)
+    if stem is None or stem != _county_stem(b):
+        return False
+    codes = division_codes()
+    today_a, today_b = codes.get(a, []), codes.get(b, [])
+    if bool(today_a) == bool(today_b) or any(adcode_level(code) != 3 for code in today_a or today_b):
+        return False  # both today's (抚顺县 and the city 抚顺市 it lies in), or neither known
+    parents = {parent_name(code) for code in today_a or today_b}
+    for given in (parent_a, parent_b):
+        if given:
+            parents &= {given}
+    return bool(parents)

@@ -110,12 +110,15 @@ class Figure:
 
 
 def figures_in(clean: str) -> list[Figure]:
-    """Numbers stated in already :func:`comparable` text (bare years like 「2023年」 excluded)."""
+    """Numbers stated in already :func:`comparable` text (bare years like 「2023年」 and note markers like
+    「[1]」 excluded)."""
     found: list[Figure] = []
     for match in _NUMBER_RE.finditer(clean):
         number, unit = match.group(1), match.group(2) or ""
         if _YEAR_RE.match(number) and (unit == "" or clean[match.end() : match.end() + 1] == "年"):
             continue
+        if not unit and clean[match.start() - 1 : match.start()] == "[" and clean.startswith("]", match.end()):
+            continue  # a report's note marker (「完成地方生产总值[1]202亿元」), no figure
         figure = Figure(number.replace(",", ""), unit)
         if figure not in found:
             found.append(figure)

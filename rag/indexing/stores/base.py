@@ -18,14 +18,16 @@ Key = Hashable
 
 @dataclass(frozen=True)
 class Where:
-    """The passages one retrieval tier may return: all of ``region`` (when given); of ``year`` only, or
-    with ``other_years`` of every year but it (passages of no year included); with ``plan`` only plan
+    """The passages one retrieval tier may return: all of ``region`` (when given) and of its other names
+    ``also`` (one place under its old and today's name: 清苑县, 清苑区); of ``year`` only, or with
+    ``other_years`` of every year but it (passages of no year included); with ``plan`` only plan
     sections (True) or none (False)."""
 
     region: str | None = None
     year: int | None = None
     other_years: bool = False
     plan: bool | None = None
+    also: tuple[str, ...] = ()
 
 
 class Store(Protocol):

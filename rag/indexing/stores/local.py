@@ -74,7 +74,7 @@ class LocalStore:
             mask = more if mask is None else mask & more
 
         if where.region is not None:
-            both(self._region == where.region)
+            both(np.isin(self._region, [where.region, *where.also]))
         if where.year is not None:
             both(self._year != where.year if where.other_years else self._year == where.year)
         if where.plan is not None:

@@ -63,7 +63,8 @@ def expression(where: Where) -> str:
     """The Milvus filter for ``where`` (``""``: no filter)."""
     parts = []
     if where.region is not None:
-        parts.append(f"region == {_quoted(where.region)}")
+        names = [where.region, *where.also]
+        parts.append(f"region == {_quoted(where.region)}" if len(names) == 1 else f"region in [{', '.join(map(_quoted, names))}]")
     if where.year is not None:
         parts.append(f"year {'!=' if where.other_years else '=='} {int(where.year)}")
     if where.plan is not None:

@@ -115,6 +115,7 @@ class Query:
     plan_words: str
     year_range: str
     recent_years: str
+    plan_period: str
     region_suffixes: tuple[str, ...]
     baseline_year: str
     plan_vs_actual: str
@@ -167,6 +168,7 @@ class Gazetteer:
     admin_suffixes: tuple[str, ...]
     division_suffixes: tuple[str, ...]
     town_suffixes: tuple[str, ...]
+    county_suffixes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,12 @@ class Figures:
     lead_words: str
     asks_compare: str
     asks_series: str
+    asks_span_figure: str
+    several_years: str
     comparative_claim: str
     rate_words: str
     span: str
+    fall: str
     qualifier: str
     pairs: dict[str, tuple[str, ...]]
     respectively: str
