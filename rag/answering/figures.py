@@ -444,7 +444,7 @@ def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[st
     sort = question or asked
     kind = asked_unit_kind(sort)
 
-    def fit(i: int) -> tuple[float, int, float, int]:
+    def fit(i: int) -> tuple[int, float, float, int]:
         f = found[i]
         spelled = sum(ch in asked for ch in f.measures) / len(f.measures) if f.measures else 0.0
         return -_misfits(f, sort, kind), agreement(wanted, metric_words(f.measures, ignore)), spelled, -i
