@@ -94,9 +94,7 @@ def reliability(rows: Sequence[Row], calibration: Calibration) -> tuple[list[Bin
         low, high = i / BINS, (i + 1) / BINS
         inside = [(p, y) for p, y in scored if low <= p < high or (i == BINS - 1 and p == 1.0)]
         n = len(inside)
-        bins.append(
-            Bin(low, high, n, sum(p for p, _ in inside) / n if n else None, sum(y for _, y in inside) / n if n else None)
-        )
+        bins.append(Bin(low, high, n, sum(p for p, _ in inside) / n if n else None, sum(y for _, y in inside) / n if n else None))
     total = len(scored)
     ece = sum(b.count / total * abs(b.stated - b.observed) for b in bins if b.stated is not None and b.observed is not None)
     brier = sum((p - y) ** 2 for p, y in scored) / total
