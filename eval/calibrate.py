@@ -64,15 +64,20 @@ def fit(rows: Sequence[Row], c: float) -> Calibration:
     return Calibration(round(float(model.intercept_[0]), 4), weights)
 
 
+#: The fewest answers under a threshold whose share right :func:`low_threshold` trusts.
+MIN_BELOW = 5
+
+
 def low_threshold(rows: Sequence[Row], calibration: Calibration) -> float:
     """The highest confidence (in steps of 0.05) under which fewer than half of the answers (not
-    refusals) of ``rows`` were right: below it an answer is more likely wrong than right."""
+    refusals) of ``rows`` were right (and at least :data:`MIN_BELOW` of them): below it an answer is
+    more likely wrong than right."""
     scored = [(calibration.confidence(r.signals), r.right) for r in rows if not r.refused]
     best = 0.0
     for step in range(1, 20):
         t = round(step * 0.05, 2)
         below = [right for conf, right in scored if conf < t]
-        if below and sum(below) / len(below) < 0.5:
+        if len(below) >= MIN_BELOW and sum(below) / len(below) < 0.5:
             best = t
     return best
 
