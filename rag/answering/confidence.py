@@ -20,18 +20,49 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rag.answering.terms import agreement, asked_terms, metric_words
 from rag.core.errors import RagError
 from rag.retrieval.query import YEAR_RE
 
-if TYPE_CHECKING:
-    from rag.answering.answer import Answer
+
+class Answer(Protocol):
+    """What the confidence reads of a :class:`rag.answering.answer.Answer` (and sets on it)."""
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def standalone_question(self) -> str | None: ...
+    @property
+    def answer(self) -> str: ...
+    @property
+    def refused(self) -> bool: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def unsupported_numbers(self) -> Sequence[str]: ...
+    @property
+    def doubtful_numbers(self) -> Sequence[str]: ...
+    @property
+    def steps(self) -> Sequence[Mapping[str, object]]: ...
+    @property
+    def figures(self) -> Sequence[Mapping[str, object]]: ...
+    @property
+    def table(self) -> Sequence[Mapping[str, object]] | None: ...
+    @property
+    def citations(self) -> Sequence[object]: ...
+
+    confidence: float | None
+    signals: dict[str, float]
+    low_confidence: bool
+
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 
