@@ -122,7 +122,7 @@ def markdown(by_split: dict[str, tuple[list[Bin], float, float]]) -> str:
 
 
 def plot(by_split: dict[str, tuple[list[Bin], float, float]], path: Path) -> None:
-    """The reliability diagram: stated vs observed accuracy per bin (marker area ∝ count), per split."""
+    """The reliability diagram: stated vs observed accuracy per bin (marker area grows with the count), per split."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +134,7 @@ def plot(by_split: dict[str, tuple[list[Bin], float, float]], path: Path) -> Non
         shown = [b for b in bins if b.count]
         ax.bar([b.low for b in shown], [b.observed for b in shown], width=1 / BINS, align="edge", alpha=0.3,
                edgecolor="tab:blue", label="observed accuracy")  # fmt: skip
-        ax.scatter([b.stated for b in shown], [b.observed for b in shown], s=[20 + 6 * b.count for b in shown],
+        ax.scatter([b.stated for b in shown], [b.observed for b in shown], s=[20 + 25 * b.count**0.5 for b in shown],
                    color="tab:blue", zorder=3, label="stated (mean) vs observed")  # fmt: skip
         for b in shown:
             ax.annotate(str(b.count), (b.low + 0.5 / BINS, (b.observed or 0) + 0.02), ha="center", fontsize=8)
@@ -178,7 +178,11 @@ def main() -> None:
         calibration = Calibration.read(args.out)
     by_split = {name: reliability(part, calibration) for name, part in (("dev", dev), ("test", test)) if part}
     print(markdown(by_split))
+    base = sum(r.right for r in dev) / len(dev) if dev else 0.0
     for name, part in (("dev", dev), ("test", test)):
+        if part:  # what a constant confidence (the dev share right) would score: the bar to beat
+            flat = sum((base - float(r.right)) ** 2 for r in part) / len(part)
+            print(f"{name}: n={len(part)}, Brier of a constant {base:.3f}: {flat:.3f}")
         for refused in (False, True):
             some = [r for r in part if r.refused == refused]
             if some:
