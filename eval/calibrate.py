@@ -189,6 +189,12 @@ def main() -> None:
                 _, ece, brier = reliability(some, calibration)
                 print(f"{name} {'refusals' if refused else 'answers'}: n={len(some)}, right {sum(r.right for r in some)}, "
                       f"ECE {ece:.3f}, Brier {brier:.3f}")  # fmt: skip
+    low = float(json.loads(args.out.read_text(encoding="utf-8")).get("low_confidence", 0.0)) if args.out.is_file() else 0.0
+    for name, part in (("dev", dev), ("test", test)):
+        answers = [(calibration.confidence(r.signals), r.right) for r in part if not r.refused]
+        for label, some in (("below", [y for p, y in answers if p < low]), ("at or above", [y for p, y in answers if p >= low])):
+            if some:
+                print(f"{name} answers {label} low_confidence {low}: n={len(some)}, right {sum(some) / len(some):.2f}")
     if args.plot:
         plot(by_split, args.plot)
         print(f"wrote {args.plot}")
