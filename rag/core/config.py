@@ -176,7 +176,7 @@ class Settings(BaseSettings):
     #: ``low_confidence``: the widget shows its cited passages as 「可能相关的原文」, not as an answer.
     #: Chosen on the dev questions (python -m eval.calibrate): the confidence below which fewer than
     #: half of the dev answers were right.
-    answer_confidence_low: float = Field(0.6, ge=0.0, le=1.0)
+    answer_confidence_low: float = Field(0.65, ge=0.0, le=1.0)
     #: Comma-separated names of answer steps to skip (``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``):
     #: ``verify`` (every figure of the model's answer checked against the cited passages),
     #: ``judge_doubt`` (the model as judge of an unsure lead figure), ``fall_back`` (a refusal replaced by
