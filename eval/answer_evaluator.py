@@ -75,6 +75,9 @@ def judge(item: dict, result: dict) -> dict:
         "timings": result.get("timings", {}),
         #: What each answer step after the model decided (``Answer.steps``; empty when it was not asked).
         "steps": list(result.get("steps") or []),
+        #: The answer's confidence and the signals it rests on (rag/answering/confidence.py; eval/calibrate.py).
+        "confidence": result.get("confidence"),
+        "signals": result.get("signals") or {},
     }
 
 

@@ -103,6 +103,7 @@ def ask(answerer: Answerer, questions: list[dict], progress: Callable[[str], Non
             "id": q["id"], "kind": q["kind"], "wording": q["wording"], "split": q["split"], "answerable": q["answerable"],
             "question": q["question"], "expected": q["answer"], "answer": answer.answer, "mode": answer.mode,
             "reason": answer.reason, "cited": [[c.source, c.text[:160]] for c in answer.citations],
+            "confidence": answer.confidence, "signals": answer.signals,
             "total_ms": total if total is not None else (time.perf_counter() - started) * 1000,
             "first_token_ms": answer.timings.get("first_token_ms"),
             **judge(q, answer),

@@ -83,6 +83,7 @@ def answering(answerer: Answerer) -> Callable[[dict], dict]:
             "answer": done.answer, "refused": done.refused, "passages": sources, "timings": done.timings,
             "mode": done.mode, "marked": done.unsupported_numbers,
             "doubtful": done.doubtful_numbers, "reason": done.reason, "steps": done.steps,
+            "confidence": done.confidence, "signals": done.signals,
         }  # fmt: skip
 
     return answer

@@ -183,6 +183,9 @@ def _print_answer(answer: dict[str, object]) -> None:
         typer.echo(f"  未经核实的数字: {', '.join(answer['unsupported_numbers'])}")  # type: ignore[arg-type]
     if answer["degraded"]:
         typer.echo("  (大模型不可用，已改用原文摘录)")
+    if isinstance(answer.get("confidence"), float):
+        low = "；把握不大，以上原文仅供参考" if answer.get("low_confidence") else ""
+        typer.echo(f"  置信度 {answer['confidence']:.2f}{low}")
 
 
 @app.command()

@@ -48,8 +48,9 @@ logger = logging.getLogger(__name__)
 
 #: Bump when the table layout or the meaning of a column changes. 2: the ``steps`` column (a file of
 #: version 1 gets it when opened, ``[]`` for its entries: :data:`MIGRATIONS`). 3: the ``figures`` column
-#: (what each figure the answer states measures: :attr:`rag.answering.answer.Answer.figures`).
-SCHEMA_VERSION = 3
+#: (what each figure the answer states measures: :attr:`rag.answering.answer.Answer.figures`). 4: the
+#: ``confidence`` column (:attr:`rag.answering.answer.Answer.confidence`; ``NULL`` for older entries).
+SCHEMA_VERSION = 4
 #: How long the writer waits for another process's write lock before the batch fails (and is dropped).
 BUSY_TIMEOUT_MS = 2_000
 #: Entries waiting for the writer; beyond this new ones are dropped (answers never wait for the log).
@@ -69,12 +70,12 @@ Rating = Literal["up", "down"]
 
 _COLUMNS = (
     "id", "asked_at", "question", "standalone_question", "answer", "mode", "cached", "refused", "degraded", "reason",
-    "citations", "timings", "steps", "figures", "total_ms", "generation", "route", "client", "key_id", "rating", "comment",
+    "citations", "timings", "steps", "figures", "confidence", "total_ms", "generation", "route", "client", "key_id", "rating", "comment",
     "rated_at",
 )  # fmt: skip
 #: Columns added after the table's first layout, with their definition: a file that lacks one gets it
 #: (``ALTER TABLE … ADD COLUMN``) when it is opened; its older entries have the default.
-MIGRATIONS = {"steps": "TEXT NOT NULL DEFAULT '[]'", "figures": "TEXT NOT NULL DEFAULT '[]'"}
+MIGRATIONS = {"steps": "TEXT NOT NULL DEFAULT '[]'", "figures": "TEXT NOT NULL DEFAULT '[]'", "confidence": "REAL"}
 
 
 class LogUnavailable(RagError):
@@ -101,6 +102,8 @@ class LoggedAnswer:
     steps: list[dict[str, object]] = field(default_factory=list)
     #: What each figure the answer states measures (value, unit, measures, place, level, year, kind, citation…).
     figures: list[dict[str, object]] = field(default_factory=list)
+    #: How sure the engine was that the answer is right (0–1; ``None`` for entries logged before schema 4).
+    confidence: float | None = None
     generation: str | None = None
     #: ``api`` (``/api/ask``) or ``v1`` (``/v1/chat/completions``).
     route: str = "api"
@@ -116,7 +119,7 @@ class LoggedAnswer:
             id=answer.id, question=answer.question, answer=answer.answer, mode=answer.mode, cached=answer.cached,
             refused=answer.refused, degraded=answer.degraded, standalone_question=answer.standalone_question,
             reason=answer.reason, citations=[c.chunk_id for c in answer.citations], timings=dict(answer.timings),
-            steps=[dict(step) for step in answer.steps], figures=[dict(f) for f in answer.figures], generation=generation, route=route, client=client, key_id=key_id,
+            steps=[dict(step) for step in answer.steps], figures=[dict(f) for f in answer.figures], confidence=answer.confidence, generation=generation, route=route, client=client, key_id=key_id,
         )  # fmt: skip
 
 
@@ -294,7 +297,7 @@ class QuestionLog:
                     " cached INTEGER NOT NULL, refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT,"
                     " citations TEXT NOT NULL, timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT,"
                     f" client TEXT, key_id TEXT, rating TEXT, comment TEXT, rated_at REAL, steps {MIGRATIONS['steps']},"
-                    f" figures {MIGRATIONS['figures']})"
+                    f" figures {MIGRATIONS['figures']}, confidence {MIGRATIONS['confidence']})"
                 )
                 present = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
                 for column, definition in MIGRATIONS.items():

@@ -229,3 +229,38 @@ def test_admin_page_shows_feedback_only_with_the_admin_key(page, serve_app, retr
     page.reload()
     expect(page.get_by_label("管理员密钥")).to_be_visible()
     expect(page.locator("#report")).to_be_hidden()
+
+
+def test_admin_page_shows_an_answers_figures_and_confidence(page, serve_app, retriever, tmp_path):  # noqa: F811
+    """The log keeps what each figure of an answer measures (schema 3) and the answer's confidence
+    (schema 4): the page lists them with the answer — value and unit, what, where, which year, what kind."""
+    from service.questionlog import LoggedAnswer
+
+    api, log = start(serve_app, retriever, tmp_path)
+    figure = {"value": "189.4", "unit": "亿元", "text": "189.4亿元", "measures": "一般公共预算收入", "place": "太仓市",
+              "level": "县级市", "year": 2023, "kind": "actual", "citation": 1}  # fmt: skip
+    target = dict(figure, value="5", unit="%", text="5%", measures="增长", year=2024, kind="target", qualifier="左右")
+    log.record(LoggedAnswer(id="f" * 32, question=QUESTION, answer="189.4亿元[1]，2024年预期增长5%左右[1]。",
+                            mode="quote", figures=[figure, target], confidence=0.912))  # fmt: skip
+    log.record(LoggedAnswer(id="e" * 32, question=REFUSED, answer="报告中未提及", mode="refused", refused=True,
+                            confidence=0.876))  # fmt: skip
+    assert log.flush()
+    assert log.rate("f" * 32, "down")
+    assert log.flush()
+
+    page.goto(f"{api}/admin")
+    key = page.get_by_label("管理员密钥")
+    key.fill(ADMIN_KEY)
+    key.press("Enter")
+    expect(page.locator("#report")).to_be_visible()
+    answered = page.locator("#all table tbody tr[data-id='" + "f" * 32 + "']")
+    expect(answered.locator("td.figures li")).to_have_text(
+        ["189.4亿元 · 一般公共预算收入 · 太仓市 · 2023年 · 实际", "5%左右 · 增长 · 太仓市 · 2024年 · 目标"]
+    )
+    expect(answered.locator("td.figures li").nth(1)).to_have_attribute("data-kind", "target")
+    expect(answered.locator("td.confidence")).to_have_text("0.91")
+    refused = page.locator("#all table tbody tr[data-id='" + "e" * 32 + "']")
+    expect(refused.locator("td.figures li")).to_have_count(0)
+    expect(refused.locator("td.confidence")).to_have_text("0.88")
+    down = page.locator("#down table tbody tr")
+    expect(down.locator("td.figures li")).to_have_count(2)  # a rated-down answer shows its figures too

@@ -125,3 +125,15 @@ def test_ask_json_carries_figures_and_table(series_cli):
     data = json.loads(result.stdout)
     assert [row["value"] for row in data["table"]] == ["150.1", "160.5", None, "176.6"]
     assert [f["text"] for f in data["figures"]] == ["150.1亿元", "160.5亿元", "176.6亿元"]
+
+
+def test_ask_gives_the_answers_confidence(series_cli, monkeypatch):
+    import dataclasses
+
+    unsure = dataclasses.replace(series_answer(), confidence=0.42, low_confidence=True, signals={"quote": 1.0})
+    monkeypatch.setattr(SeriesAnswerer, "ask", lambda self, question: unsure)
+    data = json.loads(series_cli.invoke(cli.app, ["ask", "清苑区历年地区生产总值", "--json"]).stdout)
+    assert data["confidence"] == pytest.approx(0.42) and data["low_confidence"] is True
+    assert data["signals"] == {"quote": 1.0}
+    shown = series_cli.invoke(cli.app, ["ask", "清苑区历年地区生产总值"]).stdout
+    assert "置信度 0.42；把握不大" in shown

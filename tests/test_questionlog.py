@@ -440,6 +440,49 @@ def test_what_each_figure_measures_is_logged(tmp_path):
     log.close()
 
 
+def test_the_answers_confidence_is_logged(tmp_path):
+    from rag.answering.answer import Answer
+
+    answer = Answer(QUESTION, "189.4亿元[1]", False, [], [], "none", confidence=0.875)
+    log = QuestionLog(tmp_path / "q.sqlite")
+    log.record(LoggedAnswer.of(answer, generation="gen-1", route="api"))
+    assert log.flush()
+    assert log.get([answer.id])[answer.id]["confidence"] == pytest.approx(0.875)
+    assert next(log.entries())["confidence"] == pytest.approx(0.875)  # and the export gives it
+    log.close()
+
+
+def test_a_log_file_of_schema_3_gets_the_confidence_column_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "q.sqlite"
+    with sqlite3.connect(path) as db:  # the layout of schema 3, before ``confidence``
+        db.execute(
+            "CREATE TABLE questions (id TEXT PRIMARY KEY, asked_at REAL NOT NULL, question TEXT NOT NULL,"
+            " standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL, cached INTEGER NOT NULL,"
+            " refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT, citations TEXT NOT NULL,"
+            " timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT, client TEXT, key_id TEXT,"
+            " rating TEXT, comment TEXT, rated_at REAL, steps TEXT NOT NULL DEFAULT '[]',"
+            " figures TEXT NOT NULL DEFAULT '[]')"
+        )
+        db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta (name, value) VALUES ('schema', '3')")
+        db.execute(
+            "INSERT INTO questions (id, asked_at, question, answer, mode, cached, refused, degraded, citations, timings)"
+            " VALUES (?, ?, ?, '189.4亿元', 'quote', 0, 0, 0, '[]', '{}')",
+            ("a" * 32, 1.0e9, QUESTION),
+        )
+    db.close()
+    log = QuestionLog(path, retention_days=36500, clock=Clock(1.0e9 + 10))
+    log.record(entry("b" * 32))
+    assert log.flush()
+    found = log.get(["a" * 32, "b" * 32])
+    assert found["a" * 32]["confidence"] is None and found["a" * 32]["answer"] == "189.4亿元"
+    assert "b" * 32 in found
+    log.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone() == ("4",)
+    db.close()
+
+
 def test_a_log_file_of_schema_1_gets_the_steps_column_and_keeps_its_entries(tmp_path):
     path = tmp_path / "q.sqlite"
     with sqlite3.connect(path) as db:  # the layout before ``steps``

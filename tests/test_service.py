@@ -260,6 +260,23 @@ def test_a_series_answer_matches_the_documented_schema():
     assert parsed.model_dump(exclude_unset=True).keys() == data.keys()
 
 
+def test_every_answer_has_a_confidence_in_the_json_the_stream_and_the_openapi_schema(client):
+    from rag.answering.confidence import SIGNALS
+
+    answered = client.post("/api/ask", json={"question": QUESTION}).json()
+    refused = client.post("/api/ask", json={"question": "2023年南京市一般公共预算收入是多少？"}).json()
+    for body in (answered, refused):
+        assert 0.0 <= body["confidence"] <= 1.0 and list(body["signals"]) == list(SIGNALS)
+        assert isinstance(body["low_confidence"], bool)
+    assert refused["refused"] and refused["signals"]["refused_coverage"] == 1.0 and not refused["low_confidence"]
+    with client.stream("POST", "/api/ask", json={"question": QUESTION, "stream": True}) as response:
+        done = json.loads(sse(response.read().decode())[-1][1])
+    assert done["confidence"] == pytest.approx(answered["confidence"])
+    spec = client.get("/openapi.json").json()["components"]["schemas"]["AskAnswer"]["properties"]
+    assert {"confidence", "low_confidence", "signals"} <= set(spec)
+    assert "calibrated" in spec["confidence"]["description"]
+
+
 def test_oversized_body_is_413(retriever):
     client = make_client(retriever, max_body_bytes=1024)
     response = client.post("/api/search", json={"query": "收入" * 1000})

@@ -524,6 +524,34 @@ def test_a_comparison_marks_its_figures_and_has_no_table(page, site, serve_app, 
     expect(answer.locator(".series, table, svg.chart")).to_have_count(0)
 
 
+def test_a_low_confidence_answer_shows_its_passages_as_possibly_related(page, site, serve_app, retriever):
+    """``low_confidence`` (the confidence under ``answer_confidence_low``): the cited passages are shown as
+    「可能相关的原文」, not the text as an answer; a confident answer is shown as an answer."""
+    api = serve(serve_app, retriever, site=site)
+    unsure = "2023年太仓市税收收入189.4亿元[1]。"
+    sure = "2023年太仓市一般公共预算收入189.4亿元[1]。"
+    FakeAsk(
+        page, api,
+        stream(("sources", [CITATION]), ("delta", {"text": unsure}),
+               ("done", answer_object(unsure, confidence=0.31, low_confidence=True))),
+        stream(("sources", [CITATION]), ("delta", {"text": sure}),
+               ("done", answer_object(sure, mode="quote", confidence=0.93, low_confidence=False))),
+    )  # fmt: skip
+    host_page(page, site, api, open="true")
+    ask(page, "2023年太仓市税收收入是多少？")
+    related = wait_answered(page)
+    expect(related.locator(".badge.related")).to_have_text("可能相关的原文")
+    expect(related.locator(".body .related-passage .text")).to_have_text(CITATION["text"])
+    expect(related.locator(".body .related-passage .meta")).to_contain_text("太仓市2024年政府工作报告")
+    expect(related.locator(".body")).not_to_contain_text("税收收入189.4亿元")  # the text is not given as an answer
+    expect(related.locator(".badge.quote, .body mark, .body button.cite")).to_have_count(0)
+    ask(page, QUESTION)
+    answer = wait_answered(page)
+    expect(answer.locator(".badge.quote")).to_have_text("报告原文")
+    expect(answer.locator(".body")).to_have_text(sure)
+    expect(answer.locator(".badge.related, .related-passage")).to_have_count(0)
+
+
 def test_feedback_buttons_are_drawn_icons_with_a_label(page, site, serve_app, retriever):
     """No emoji font needed: each rating button is an SVG thumb and a visible word."""
     api = serve(serve_app, retriever, site=site)

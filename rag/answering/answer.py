@@ -33,6 +33,7 @@ from typing import Literal, Protocol
 from rag.answering.about import answer_about_reports, is_about_reports
 from rag.answering.compare import Comparison, asks_to_compare, claims_against, compare
 from rag.answering.compose import EVIDENCE_LABEL, evidence, lead_figures, lead_line
+from rag.answering.confidence import assess
 from rag.answering.coverage import coverage_gap, gazetteer
 from rag.answering.figures import StatedFigure, figures_of_answer
 from rag.answering.judge import Bar, judge_figure, judged_quote
@@ -136,6 +137,12 @@ class Answer:
     #: A series answer (:mod:`rag.answering.series`): one row per year (year, value, unit, text, measures,
     #: kind, citation, source; ``value`` ``None`` for a year the library does not state). ``None`` otherwise.
     table: list[dict[str, object]] | None = None
+    #: How sure the engine is that this answer is right (a refusal: that refusing is right), 0–1,
+    #: calibrated on the dev questions (:mod:`rag.answering.confidence`), and the signals it rests on.
+    confidence: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+    #: Answered (not refused) with a confidence below ``answer_confidence_low``: shown as passages.
+    low_confidence: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -451,6 +458,7 @@ class Answerer:
             if not answer.figures and not answer.refused:  # what each stated figure measures, and whose
                 cited = [c.n for c in answer.citations]
                 answer.figures = [f.to_dict() for f in figures_of_answer(answer.answer, draft.chunks, cited)]
+        assess(answer, self.places, self.settings.answer_confidence_low)
         if self.cache is not None and draft.cache_key and not (answer.cached or answer.degraded or draft.busy):
             self.cache.put(draft.cache_key, {"sources": draft.sources, "answer": answer.to_dict()}, self.generation)
         yield Event("done", answer)

@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     #: docs/history/2026-11-30-wave2-pass5-divisions-judge-by-margin.md); was ``JUDGED_CANDIDATES`` in
     #: rag/answering/judge.py, as set at a6657b9.
     answer_judge_candidates: int = Field(2, ge=1, le=10)
+    #: An answer whose confidence (rag/answering/confidence.py) is below this is flagged
+    #: ``low_confidence``: the widget shows its cited passages as 「可能相关的原文」, not as an answer.
+    #: Chosen on the dev questions (python -m eval.calibrate): the confidence below which fewer than
+    #: half of the dev answers were right.
+    answer_confidence_low: float = Field(0.65, ge=0.0, le=1.0)
     #: Comma-separated names of answer steps to skip (``RAG_ANSWER_STEPS_OFF=judge_doubt,fall_back``):
     #: ``verify`` (every figure of the model's answer checked against the cited passages),
     #: ``judge_doubt`` (the model as judge of an unsure lead figure), ``fall_back`` (a refusal replaced by

@@ -45,6 +45,8 @@ def _extra(answer: Answer) -> dict[str, object]:
         "refused": answer.refused,
         "degraded": answer.degraded,
         "unsupported_numbers": answer.unsupported_numbers,
+        "confidence": answer.confidence,
+        "low_confidence": answer.low_confidence,
     }
 
 

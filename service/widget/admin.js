@@ -10,9 +10,12 @@
   var SECTIONS = [
     { kind: "top", columns: [["question", "问题"], ["count", "次数", "num"], ["refused", "未能回答", "num"], ["down", "没有帮助", "num"], ["up", "有帮助", "num"], ["last_asked_at", "最近一次", "when"]] },
     { kind: "refused", columns: [["asked_at", "时间", "when"], ["question", "问题"], ["standalone_question", "改写后的问题"], ["reason", "原因"]] },
-    { kind: "down", columns: [["rated_at", "评价时间", "when"], ["question", "问题"], ["comment", "意见"], ["answer", "回答", "answer"], ["mode", "方式"]] },
+    { kind: "down", columns: [["rated_at", "评价时间", "when"], ["question", "问题"], ["comment", "意见"], ["answer", "回答", "answer"], ["figures", "数字", "figures"], ["mode", "方式"], ["confidence", "置信度", "num"]] },
     { kind: "slow", columns: [["total_ms", "用时（秒）", "num"], ["question", "问题"], ["mode", "方式"], ["asked_at", "时间", "when"]] },
+    { kind: "all", columns: [["asked_at", "时间", "when"], ["question", "问题"], ["answer", "回答", "answer"], ["figures", "数字", "figures"], ["mode", "方式"], ["confidence", "置信度", "num"]] },
   ];
+  // what kind of figure an answer states (rag/answering/figures.py: actual, target, estimate)
+  var FIGURE_KINDS = { actual: "实际", target: "目标", estimate: "预计" };
 
   function key() { try { return sessionStorage.getItem(STORE) || ""; } catch (e) { return ""; } }
   function setKey(value) {
@@ -26,8 +29,23 @@
     return node;
   }
 
+  // an answer's figures (the log's ``figures``): one line each — value and unit, what it measures, place, year, kind
+  function figureList(figures) {
+    var list = el("ul", null, "figures");
+    figures.forEach(function (f) {
+      var parts = [(f.value || "") + (f.unit || "") + (f.qualifier || ""), f.measures, f.place, f.year ? f.year + "年" : null,
+        FIGURE_KINDS[f.kind] || f.kind];
+      var li = el("li", parts.filter(function (p) { return p != null && p !== ""; }).join(" · "));
+      li.setAttribute("data-kind", f.kind || "");
+      list.appendChild(li);
+    });
+    return list;
+  }
+
   function cell(row, column) {
     var value = row[column[0]];
+    if (column[2] === "figures") return Array.isArray(value) && value.length ? figureList(value) : "";
+    if (column[0] === "confidence" && typeof value === "number") return value.toFixed(2);
     if (column[0] === "total_ms" && typeof value === "number") return (value / 1000).toFixed(2);
     if (column[2] === "when" && typeof value === "string") return value.replace("T", " ").replace("Z", "");
     return value == null ? "" : value;
@@ -44,7 +62,12 @@
     rows.forEach(function (row) {
       var tr = el("tr");
       if (row.id) tr.setAttribute("data-id", row.id);
-      columns.forEach(function (c) { tr.appendChild(el("td", cell(row, c), c[0] + (c[2] ? " " + c[2] : ""))); });
+      columns.forEach(function (c) {
+        var value = cell(row, c);
+        var td = el("td", typeof value === "object" ? null : value, c[0] + (c[2] ? " " + c[2] : ""));
+        if (typeof value === "object") td.appendChild(value);
+        tr.appendChild(td);
+      });
       body.appendChild(tr);
     });
     return t;

@@ -18,6 +18,7 @@
       placeholder: "输入问题，Enter 发送，Shift+Enter 换行",
       open: "打开问答助手", close: "关闭", send: "发送", stop: "停止", newChat: "新对话",
       you: "我", bot: "助手", sources: "来源", thinking: "正在检索报告…", stopped: "（已停止）",
+      related: "可能相关的原文", relatedNote: "把握不大，未作为回答给出；以下原文可能与问题相关：",
       refused: "报告中未提及", degraded: "摘录回答：语言模型暂不可用，以下为报告原文摘录", quote: "报告原文",
       busy: "摘录回答：语言模型正忙，以下为报告原文摘录（未经模型判断），可稍后再问",
       unsupported: "未能在来源中核实的数字：", retry: "重试", passage: "原文", closePassage: "收起原文",
@@ -40,6 +41,7 @@
       placeholder: "Ask a question — Enter to send, Shift+Enter for a new line",
       open: "Open the Q&A assistant", close: "Close", send: "Send", stop: "Stop", newChat: "New chat",
       you: "You", bot: "Assistant", sources: "Sources", thinking: "Searching the reports…", stopped: "(stopped)",
+      related: "Possibly relevant passages", relatedNote: "Not sure enough to answer; these passages may be relevant:",
       refused: "Not in the reports", degraded: "Extractive answer: the language model is unavailable; quoting the reports",
       busy: "Extractive answer: the language model is busy; quoting the reports unchecked — ask again later",
       quote: "Report excerpt",
@@ -137,6 +139,9 @@
     ".badge.refused{background:#eef1f5;color:#4a5568}",
     ".badge.degraded{background:#fff4d6;color:#7a5200}",
     ".badge.quote{background:#e6f4ea;color:#1e6b34}",
+    ".badge.related{background:#f3eefc;color:#553c9a}",
+    ".related-passage{margin:6px 0;padding:4px 8px;border-left:3px solid #b7a6e0;background:#faf8ff}",
+    ".related-passage .meta{font-size:12px;color:#555}",
     ".badge.unsupported{background:#fde8e8;color:#9b1c1c;display:block}",
     ".cite{display:inline;color:var(--c);font-weight:600;padding:0 1px;border-radius:3px;text-decoration:underline}",
     ".sources{margin-top:6px;border-top:1px dashed #d0d4da;padding-top:4px;font-size:12px;color:#57606a;white-space:normal}",
@@ -445,28 +450,42 @@
     var degraded = !!answer.degraded || answer.mode === "degraded";
     var refused = !!answer.refused || answer.mode === "refused";
     var quote = answer.mode === "quote" && !degraded && !refused;
+    // not sure enough (answer.confidence below the service's answer_confidence_low): the cited passages are
+    // shown as 「可能相关的原文」, not the text as an answer
+    var related = !!answer.low_confidence && !refused && citations.length > 0;
     var text = typeof answer.answer === "string" ? answer.answer : "";
     // a question the model was too busy to take says so (the service's reason names it)
     var busy = degraded && /busy/.test(answer.reason || "");
     if (degraded) msg.insertBefore(el("div", { class: "badge degraded", text: busy ? t.busy : t.degraded }), body);
     else if (refused) msg.insertBefore(el("div", { class: "badge refused", text: t.refused }), body);
+    if (related) msg.insertBefore(el("div", { class: "badge related", text: t.related }), body);
     else if (quote) {
       msg.insertBefore(el("div", { class: "badge quote", text: t.quote }), body);
       if (text.indexOf(QUOTE_MARK) === 0) text = text.slice(QUOTE_MARK.length).replace(/^\s+/, ""); // the label says it
     }
     msg.classList.toggle("refused", refused);
     msg.classList.toggle("degraded", degraded);
-    msg.classList.toggle("quote", quote);
-    var cut = refused ? -1 : text.indexOf(EVIDENCE_MARK);
-    var evidence = cut >= 0 ? text.slice(cut + EVIDENCE_MARK.length) : "";
-    fillText(msg, body, cut >= 0 ? text.slice(0, cut) : text, citations);
-    if (evidence) { // the report's own sentence under the line, its figure marked below
-      var said = el("span", {});
-      fillText(msg, said, evidence, citations);
-      body.appendChild(el("blockquote", { class: "evidence" }, [el("span", { class: "evidence-label", text: t.evidence }), said]));
+    msg.classList.toggle("quote", quote && !related);
+    msg.classList.toggle("related", related);
+    if (related) {
+      body.textContent = "";
+      body.appendChild(el("div", { class: "note", text: t.relatedNote }));
+      citations.forEach(function (c) {
+        body.appendChild(el("div", { class: "related-passage", "data-n": String(c.n) }, [
+          el("div", { class: "meta", text: describe(c) }), el("div", { class: "text", text: c.text || "" })]));
+      });
+    } else {
+      var cut = refused ? -1 : text.indexOf(EVIDENCE_MARK);
+      var evidence = cut >= 0 ? text.slice(cut + EVIDENCE_MARK.length) : "";
+      fillText(msg, body, cut >= 0 ? text.slice(0, cut) : text, citations);
+      if (evidence) { // the report's own sentence under the line, its figure marked below
+        var said = el("span", {});
+        fillText(msg, said, evidence, citations);
+        body.appendChild(el("blockquote", { class: "evidence" }, [el("span", { class: "evidence-label", text: t.evidence }), said]));
+      }
     }
-    if (!refused && Array.isArray(answer.figures) && answer.figures.length) markFigures(body, answer.figures);
-    if (!refused && Array.isArray(answer.table) && answer.table.length) msg.appendChild(seriesView(msg, answer, citations));
+    if (!refused && !related && Array.isArray(answer.figures) && answer.figures.length) markFigures(body, answer.figures);
+    if (!refused && !related && Array.isArray(answer.table) && answer.table.length) msg.appendChild(seriesView(msg, answer, citations));
     if (answer.unsupported_numbers && answer.unsupported_numbers.length) {
       msg.appendChild(el("div", { class: "badge unsupported", text: t.unsupported + answer.unsupported_numbers.join("、") }));
     }
