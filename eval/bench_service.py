@@ -26,6 +26,7 @@ import httpx
 from eval.answer_evaluator import percentile
 from eval.bench_retrieval import machine
 from eval.gold import answer_is_correct, answerable, load_gold
+from rag.answering.compose import answer_part
 
 QUESTIONS = [
     "2023年太仓市一般公共预算收入是多少？",
@@ -183,7 +184,7 @@ def _right(row: dict) -> bool:
         return False
     if not answerable(item):
         return bool(answer["refused"])
-    return not answer["refused"] and answer_is_correct(item, answer["answer"])
+    return not answer["refused"] and answer_is_correct(item, answer_part(answer["answer"]))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 from eval.gold import answer_is_correct, load_gold
 from eval.runner import temporary_index
 from rag.answering.answer import Answerer
+from rag.answering.compose import answer_part
 from rag.core.config import Settings
 from rag.llm.clients import LLMClient, make_llm
 from rag.retrieval.retrieve import open_retriever
@@ -60,7 +61,7 @@ def measure(report: Path, folder: Path, base: Settings, llm: LLMClient | None, i
             if item["type"] == "unanswerable":
                 right = answer.refused
             else:
-                right = not answer.refused and answer_is_correct(item, answer.answer)
+                right = not answer.refused and answer_is_correct(item, answer_part(answer.answer))
             rows.append({"id": item["id"], "type": item["type"], "right": right, "mode": answer.mode,
                          "answer": answer.answer, "expected": item["answer"], "doubtful": answer.doubtful_numbers,
                          "reason": answer.reason, "cited": [c.text for c in answer.citations]})  # fmt: skip
