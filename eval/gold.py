@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.core.errors import RagError
 from rag.text.normalize import squash
+from rag.text.numbers import comparable
 
 GOLD = Path(__file__).with_name("gold.jsonl")
 REQUIRED = (
@@ -84,7 +85,15 @@ def evidence_recall(item: dict, passages: Sequence[tuple[str | None, str]]) -> f
 
 
 def answer_is_correct(item: dict, answer: str) -> bool:
-    """Contains every ``must_contain`` string, or one of the ``answer_aliases`` (whitespace ignored)."""
+    """Contains every ``must_contain`` string, or one of the ``answer_aliases`` (whitespace ignored; a
+    number as digits or in Chinese numerals, with or without thousands separators, is the same number:
+    「三座」 is 「3座」, 「54,170元」 is 「54170元」 — an answer composed from a figure writes it in digits)."""
     body = squash(answer)
+    plain = squash(comparable(answer))
     must = [squash(m) for m in item["must_contain"]]
-    return (bool(must) and all(m in body for m in must)) or any(squash(a) in body for a in item["answer_aliases"])
+    aliases = [squash(a) for a in item["answer_aliases"]]
+
+    def has(wanted: str) -> bool:
+        return wanted in body or squash(comparable(wanted)) in plain
+
+    return (bool(must) and all(map(has, must))) or any(map(has, aliases))

@@ -319,8 +319,7 @@ def test_ask_streams_sources_deltas_and_the_answer(retriever, llm_url):
 
 def test_ask_without_a_model_is_extractive(client):
     body = client.post("/api/ask", json={"question": QUESTION}).json()
-    assert body["backend"] == "none" and body["mode"] == "quote" and not body["answer"].startswith(EXTRACTIVE_PREFIX)
-    assert body["answer"].splitlines()[0].startswith("2023年太仓市一般公共预算收入189.4亿元")
+    assert body["backend"] == "none" and body["answer"].startswith(EXTRACTIVE_PREFIX) and "189.4亿元" in body["answer"]
 
 
 def test_ask_with_the_model_down_degrades_with_200(retriever):
