@@ -320,3 +320,20 @@ def test_the_line_takes_the_figure_of_the_sort_asked():
     assert line("清苑区2023年免罚轻罚给多少家企业减免了罚金？一共减免多少钱？", "落实免罚轻罚清单制度，为138家企业减免罚金312万元。") == (
         "2023年清苑区落实免罚轻罚清单制度138家[1]；企业减免罚金312万元[1]。"
     )
+
+
+def test_a_change_is_answered_by_the_change_and_a_respectively_question_by_each_figure():
+    from rag.answering.compose import lead_figures, lead_line
+
+    def line(question: str, sentence: str, region: str = "清苑区", year: int = 2023) -> str:
+        side = QueryIntent(question, region, year)
+        c = chunk(sentence, region=region, year=year, n=1)
+        return lead_line(lead_figures(question, sentence + "[1]", [c], [side], PLACES | {region}), [side])
+
+    rate = "常住人口城镇化率达到69.8%，比上年提高0.9个百分点。"
+    assert line("清苑区2023年常住人口城镇化率比2022年提高了多少？", rate) == "2023年清苑区常住人口城镇化率比上年提高0.9个百分点[1]。"
+    assert line("清苑区2023年常住人口城镇化率是多少？", rate) == "2023年清苑区常住人口城镇化率69.8%[1]。"
+    both = "城乡居民人均可支配收入分别达到4.1万元、2.2万元。"
+    assert line("清苑区2023年城镇和农村居民人均可支配收入分别是多少？", both) == (
+        "2023年清苑区城镇居民人均可支配收入4.1万元[1]；农村居民人均可支配收入2.2万元[1]。"
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from rag.answering.figures import StatedFigure, lead_figure, worded
+from rag.answering.figures import StatedFigure, lead_figure, listed_figures, worded
 from rag.answering.terms import asks_for_figure
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
@@ -27,6 +27,8 @@ EVIDENCE_LABEL = "原文："
 
 #: Where a part of a question ends (「…多少家企业？一共减免多少钱？」 asks two figures).
 _PART_END_RE = re.compile(r"[？?；;。！!]")
+#: A question for several figures at once (「城里人和农村人…分别有多少」).
+_RESPECTIVELY_RE = re.compile("分别")
 #: A quoted sentence and the passage it is cited from (「…22.3亿件。[1]」).
 _QUOTED_RE = re.compile(r"(.+?)\[(\d+)\]")
 
@@ -60,6 +62,11 @@ def lead_figures(
             for part in (parts if len(parts) > 1 else [question])
         ]
         stated = [f for f in of_parts if f is not None]
+        if (
+            _RESPECTIVELY_RE.search(question)
+            and len(listed := listed_figures(question, sentence, chunk, n, ignore, asks=asks)) > 1
+        ):
+            stated = listed  # 「…分别有多少」 asks for each
         if not stated or any(f.span or not f.measures for f in stated):
             return []
         found.extend(f for f in stated if f not in found)

@@ -61,6 +61,8 @@ _SHARE_OF_RE = re.compile(_RULES.share_of)
 _ASKS_SHARE_OF_RE = re.compile(_RULES.asks_share_of)
 _PART_RE = re.compile(_RULES.part)
 _ASKS_PART_RE = re.compile(_RULES.asks_part)
+_ASKS_CHANGE_OF_RE = re.compile(_RULES.asks_change_of)
+_CHANGE_IN_RE = re.compile(_RULES.change_in)
 #: Where the subjects of a 「分别」 list start (a list's 「、」 is inside them).
 _SUBJECT_END_RE = re.compile(r"[，,；;：:。！？!?（）()\n]")
 #: Brackets around a clause of their own.
@@ -419,11 +421,26 @@ def lead_figure(
     ``None`` when the sentence states no figure of what is asked (a glossary entry, a policy). A part
     of a question that asks for two figures (「一共减免多少钱」) is read in its ``context``, the whole
     question, when its own words name too little; the sort asked is still the part's."""
-    for asked in [*_asked(question, asks), *([what_is_asked(context)] if context else [])]:
+    # the question as typed first: 「比2023年提高了多少」 asks for the change, which what_is_asked drops
+    for asked in dict.fromkeys([*asks, question, *_asked(question, asks), *([what_is_asked(context)] if context else [])]):
         found = [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit]
         if found:
             return _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
     return None
+
+
+def listed_figures(
+    question: str, sentence: str, chunk: Chunk, citation: int, ignore: Collection[str], *, asks: Sequence[str] = ()
+) -> list[StatedFigure]:
+    """For a question asking for several figures at once (「城里人和农村人…分别有多少」), every figure of
+    the quoted ``sentence`` that some wording of what is asked names (each of the indicators its
+    everyday words name: 城镇…, 农村…), of the first one's unit kind, in the sentence's order; one
+    figure or none when that is all."""
+    found: list[StatedFigure] = []
+    for asked in dict.fromkeys([*asks, question, *_asked(question, asks)]):
+        found += [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit and f not in found]
+    kind = found[0].unit_kind if found else None
+    return sorted((f for f in found if f.unit_kind == kind), key=lambda f: sentence.find(f.value))
 
 
 def _asked_in(sentence: str, asked: str, chunk: Chunk, n: int, ignore: Collection[str]) -> Iterator[StatedFigure]:
@@ -455,7 +472,8 @@ def _best_named(found: Sequence[StatedFigure], asked: str, ignore: Collection[st
 def _misfits(figure: StatedFigure, asked: str, kind: str | None) -> int:
     """How many ways ``figure`` is not of the sort ``asked``: of another unit kind than asked; a flow
     (「新增…29家」) for a stock or total (「一共多少家」) or the reverse; not a share of a whole (「占…82%」)
-    for a proportion (「有多大比例」); not a part (「其中税收收入…」) for a part (「财政收入里光税收」)."""
+    for a proportion (「有多大比例」); not a part (「其中税收收入…」) for a part (「财政收入里光税收」); not
+    a change (「提高0.9个百分点」) for a change (「比2023年提高了多少」)."""
     flow = bool(_FLOW_RE.search(figure.clause))
     return sum(
         (
@@ -464,6 +482,7 @@ def _misfits(figure: StatedFigure, asked: str, kind: str | None) -> int:
             bool(_FLOW_RE.search(asked)) and not flow,
             bool(_ASKS_SHARE_OF_RE.search(asked)) and not _SHARE_OF_RE.search(figure.clause),
             bool(_ASKS_PART_RE.search(asked)) and not _PART_RE.search(figure.clause),
+            bool(_ASKS_CHANGE_OF_RE.search(asked)) and not _CHANGE_IN_RE.search(figure.clause),
         )
     )
 

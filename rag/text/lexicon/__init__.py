@@ -231,6 +231,8 @@ class Figures:
     asks_share_of: str
     part: str
     asks_part: str
+    asks_change_of: str
+    change_in: str
 
 
 @dataclass(frozen=True)
