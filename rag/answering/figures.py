@@ -422,11 +422,17 @@ def lead_figure(
     of a question that asks for two figures (「一共减免多少钱」) is read in its ``context``, the whole
     question, when its own words name too little; the sort asked is still the part's."""
     # the question as typed first: 「比2023年提高了多少」 asks for the change, which what_is_asked drops
+    first: StatedFigure | None = None
     for asked in dict.fromkeys([*asks, question, *_asked(question, asks), *([what_is_asked(context)] if context else [])]):
         found = [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit]
-        if found:
-            return _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
-    return None
+        if not found:
+            continue
+        best = _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
+        if not _misfits(best, question, asked_unit_kind(question)):
+            return best
+        # of another sort than asked (「优良天数比例72.4%」 for 「有多少天」): a later wording may name the one
+        first = first or best
+    return first
 
 
 def listed_figures(
