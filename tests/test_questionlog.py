@@ -452,25 +452,32 @@ def test_the_answers_confidence_is_logged(tmp_path):
     log.close()
 
 
-def test_a_log_file_of_schema_3_gets_the_confidence_column_and_keeps_its_entries(tmp_path):
-    path = tmp_path / "q.sqlite"
-    with sqlite3.connect(path) as db:  # the layout of schema 3, before ``confidence``
+def old_log(path, more_columns: str = "", schema: int | None = None) -> None:
+    """A log file of an older layout — the columns of schema 1 and ``more_columns`` — recording its
+    ``schema`` in ``meta`` when given (schema 1 had no meta table), with one entry (id ``"a" * 32``)."""
+    with sqlite3.connect(path) as db:
         db.execute(
             "CREATE TABLE questions (id TEXT PRIMARY KEY, asked_at REAL NOT NULL, question TEXT NOT NULL,"
             " standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL, cached INTEGER NOT NULL,"
             " refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT, citations TEXT NOT NULL,"
             " timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT, client TEXT, key_id TEXT,"
-            " rating TEXT, comment TEXT, rated_at REAL, steps TEXT NOT NULL DEFAULT '[]',"
-            " figures TEXT NOT NULL DEFAULT '[]')"
+            f" rating TEXT, comment TEXT, rated_at REAL{more_columns})"
         )
-        db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("INSERT INTO meta (name, value) VALUES ('schema', '3')")
+        if schema is not None:
+            db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT INTO meta (name, value) VALUES ('schema', ?)", (str(schema),))
         db.execute(
             "INSERT INTO questions (id, asked_at, question, answer, mode, cached, refused, degraded, citations, timings)"
             " VALUES (?, ?, ?, '189.4亿元', 'quote', 0, 0, 0, '[]', '{}')",
             ("a" * 32, 1.0e9, QUESTION),
         )
     db.close()
+
+
+def test_a_log_file_of_schema_3_gets_the_confidence_column_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "q.sqlite"
+    # the layout of schema 3, before ``confidence``
+    old_log(path, ", steps TEXT NOT NULL DEFAULT '[]', figures TEXT NOT NULL DEFAULT '[]'", schema=3)
     log = QuestionLog(path, retention_days=36500, clock=Clock(1.0e9 + 10))
     log.record(entry("b" * 32))
     assert log.flush()
@@ -485,20 +492,7 @@ def test_a_log_file_of_schema_3_gets_the_confidence_column_and_keeps_its_entries
 
 def test_a_log_file_of_schema_1_gets_the_steps_column_and_keeps_its_entries(tmp_path):
     path = tmp_path / "q.sqlite"
-    with sqlite3.connect(path) as db:  # the layout before ``steps``
-        db.execute(
-            "CREATE TABLE questions (id TEXT PRIMARY KEY, asked_at REAL NOT NULL, question TEXT NOT NULL,"
-            " standalone_question TEXT, answer TEXT NOT NULL, mode TEXT NOT NULL, cached INTEGER NOT NULL,"
-            " refused INTEGER NOT NULL, degraded INTEGER NOT NULL, reason TEXT, citations TEXT NOT NULL,"
-            " timings TEXT NOT NULL, total_ms REAL, generation TEXT, route TEXT, client TEXT, key_id TEXT,"
-            " rating TEXT, comment TEXT, rated_at REAL)"
-        )
-        db.execute(
-            "INSERT INTO questions (id, asked_at, question, answer, mode, cached, refused, degraded, citations, timings)"
-            " VALUES (?, ?, ?, '189.4亿元', 'quote', 0, 0, 0, '[]', '{}')",
-            ("a" * 32, 1.0e9, QUESTION),
-        )
-    db.close()
+    old_log(path)  # the layout before ``steps``
     log = QuestionLog(path, retention_days=36500, clock=Clock(1.0e9 + 10))
     log.record(entry("b" * 32, steps=STEPS))
     assert log.flush()

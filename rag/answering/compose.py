@@ -21,14 +21,15 @@ from rag.answering.figures import StatedFigure, lead_figure, listed_figures, wor
 from rag.answering.terms import asks_for_figure
 from rag.reading.chunking import Chunk
 from rag.retrieval.query import QueryIntent
+from rag.text.lexicon import lexicon
 
 #: What stands before the report's own sentences given as the evidence of a composed first line.
 EVIDENCE_LABEL = "原文："
 
 #: Where a part of a question ends (「…多少家企业？一共减免多少钱？」 asks two figures).
 _PART_END_RE = re.compile(r"[？?；;。！!]")
-#: A question for several figures at once (「城里人和农村人…分别有多少」).
-_RESPECTIVELY_RE = re.compile("分别")
+#: A question for several figures at once (「城里人和农村人…分别有多少」): the word of a 「分别」 list.
+_RESPECTIVELY_RE = re.compile(lexicon().figures.respectively)
 #: A quoted sentence and the passage it is cited from (「…22.3亿件。[1]」).
 _QUOTED_RE = re.compile(r"(.+?)\[(\d+)\]")
 
@@ -54,14 +55,14 @@ def lead_figures(
         if not 1 <= n <= len(chunks):
             return []
         chunk = chunks[n - 1]
-        side = next((s for s in sides if s.region in (None, chunk.region) and s.year in (None, chunk.year)), None)
-        of_parts = [
-            lead_figure(part, sentence, chunk, n, side or QueryIntent(question), ignore, asks=(), context=question)
-            if len(parts) > 1
-            else lead_figure(question, sentence, chunk, n, side or QueryIntent(question), ignore, asks=asks)
-            for part in (parts if len(parts) > 1 else [question])
-        ]
-        stated = [f for f in of_parts if f is not None]
+        side = next(
+            (s for s in sides if s.region in (None, chunk.region) and s.year in (None, chunk.year)), QueryIntent(question)
+        )
+        if len(parts) > 1:
+            leads = [lead_figure(part, sentence, chunk, n, side, ignore, context=question) for part in parts]
+        else:
+            leads = [lead_figure(question, sentence, chunk, n, side, ignore, asks=asks)]
+        stated = [f for f in leads if f is not None]
         if (
             _RESPECTIVELY_RE.search(question)
             and len(listed := listed_figures(question, sentence, chunk, n, ignore, asks=asks)) > 1

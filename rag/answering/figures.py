@@ -196,8 +196,8 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     of ``chunk`` (passage number ``citation``)."""
     body = comparable(sentence)
     before = body[:at]
-    clause_start = max((m.end() for m in _CLAUSE_END_RE.finditer(before)), default=0)
-    own = before[clause_start:]
+    own = _own_clause(body, at)
+    clause_start = at - len(own)
     named = _FIGURE_START_RE.split(own, maxsplit=1)[0]  # 「生产总值从2015年的87.55亿元增长到」 names 生产总值
     # a name taken from a clause before is its subject, without that clause's flow or change words:
     # 「新增上市公司29家、总数达到241家」 — 241家 is the total of 上市公司; 「民生支出增长7.3%、占一般公共预算支出82%」
@@ -207,7 +207,6 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     if not name or _SHARE_OF_RE.match(name):
         subject = _CHANGE_END_RE.sub("", _FLOW_RE.sub("", _name_before(before[:clause_start])))
         name = subject + (name or _LEAD_WORDS_RE.sub("", own.strip()))
-    measures = name
     after = body[at + len(figure.number) + len(figure.unit) :]
     qualifier = _QUALIFIER_RE.match(after)
     place, level = _place(own, chunk)  # 「全省率先推出…平台，新增人才公寓3064套」 is the city's own
@@ -215,7 +214,7 @@ def describe(sentence: str, figure: Figure, at: int, chunk: Chunk, citation: int
     return StatedFigure(
         value=figure.number,
         unit=figure.unit,
-        measures=measures,
+        measures=name,
         place=place,
         level=level,
         year=year,
@@ -421,14 +420,14 @@ def lead_figure(
     ``None`` when the sentence states no figure of what is asked (a glossary entry, a policy). A part
     of a question that asks for two figures (「一共减免多少钱」) is read in its ``context``, the whole
     question, when its own words name too little; the sort asked is still the part's."""
-    # the question as typed first: 「比2023年提高了多少」 asks for the change, which what_is_asked drops
     first: StatedFigure | None = None
-    for asked in dict.fromkeys([*asks, question, *_asked(question, asks), *([what_is_asked(context)] if context else [])]):
+    kind = asked_unit_kind(question)
+    for asked in _wordings(question, asks, context):
         found = [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit]
         if not found:
             continue
         best = _best_named([f for f in found if _belongs(f, side)] or found, asked, ignore, question)
-        if not _misfits(best, question, asked_unit_kind(question)):
+        if not _misfits(best, question, kind):
             return best
         # of another sort than asked (「优良天数比例72.4%」 for 「有多少天」): a later wording may name the one
         first = first or best
@@ -443,10 +442,17 @@ def listed_figures(
     everyday words name: 城镇…, 农村…), of the first one's unit kind, in the sentence's order; one
     figure or none when that is all."""
     found: list[StatedFigure] = []
-    for asked in dict.fromkeys([*asks, question, *_asked(question, asks)]):
+    for asked in _wordings(question, asks):
         found += [f for f in _asked_in(sentence, asked, chunk, citation, ignore) if f.unit and f not in found]
     kind = found[0].unit_kind if found else None
     return sorted((f for f in found if f.unit_kind == kind), key=lambda f: sentence.find(f.value))
+
+
+def _wordings(question: str, asks: Sequence[str], context: str = "") -> list[str]:
+    """The wordings of what is asked a quoted sentence is read with, in turn: ``asks`` (what the user
+    typed), the question as typed (「比2023年提高了多少」 asks for the change, which :func:`what_is_asked`
+    drops), :func:`_asked`'s wordings, then the ``context`` a part of a question stands in."""
+    return list(dict.fromkeys([*asks, question, *_asked(question, asks), *([what_is_asked(context)] if context else [])]))
 
 
 def _asked_in(sentence: str, asked: str, chunk: Chunk, n: int, ignore: Collection[str]) -> Iterator[StatedFigure]:
